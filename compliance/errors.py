@@ -1,0 +1,45 @@
+"""Exceptions the core raises; the CLI turns each into one line and an exit code.
+
+The core never prints or exits: it raises one of these, and `cli.main` maps the
+class to the exit code documented in the README.
+"""
+
+from __future__ import annotations
+
+
+class ComplianceError(Exception):
+    """Base class: an error the user can act on, shown as one line."""
+
+    exit_code = 3
+
+
+class InputError(ComplianceError):
+    """The export, a path or an option is wrong (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        obj: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.source = source
+        self.obj = obj
+        self.field = field
+        self.detail = message
+        super().__init__(format_location(source, obj, field, message))
+
+
+class InternalError(ComplianceError):
+    """A fault of the tool itself (exit 3)."""
+
+    exit_code = 3
+
+
+def format_location(source: str | None, obj: str | None, field: str | None, message: str) -> str:
+    """Join file, object and field into the `file: Kind ns/name: field: message` form."""
+    parts = [p for p in (source, obj, field) if p]
+    return ": ".join([*parts, message])

@@ -1,0 +1,629 @@
+"""The allowed-flow engine: which flows the cluster's NetworkPolicies allow.
+
+A flow A -> B is allowed on a port when A's egress allows B on it and B's
+ingress allows A on it (a side that no policy isolates allows everything).
+The engine never enumerates pod pairs port by port:
+
+* selectors are evaluated once each against label indexes (set algebra);
+* pod variants that no policy can tell apart (same selecting policies, same
+  rule memberships, same referenced named ports, same host networking) form
+  one class, and flows are computed between classes, visiting only the class
+  pairs where both sides could allow something;
+* ports are ranges and external addresses are intervals; class flows are
+  expanded to workload pairs at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from compliance import addresses
+from compliance.addresses import AddrSet
+from compliance.model import Cluster, ContainerPort, Peer, PodVariant, Policy, Rule, WorkloadRef
+from compliance.ports import PortSet, union_all
+from compliance.selectors import LabelSelector, select_indexed
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RuleRef:
+    """One rule of one policy: what the auditor asks for first ("which rule allows this?")."""
+
+    namespace: str
+    policy: str
+    direction: str  # "ingress" | "egress"
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.policy} {self.direction}[{self.index}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """Why one side (the source's egress, or the destination's ingress) lets a flow pass.
+
+    Either rules of policies that isolate that side, or one of three reasons why no
+    rule is needed: no policy isolates it, the pod uses the host network (policies
+    are not reliably enforced there), or the endpoint is outside the cluster.
+    """
+
+    rules: tuple[RuleRef, ...] = ()
+    not_isolated: bool = False
+    host_network: bool = False
+    external: bool = False
+
+    def describe(self) -> str:
+        parts = [str(r) for r in self.rules]
+        if self.not_isolated:
+            parts.append("not isolated")
+        if self.host_network:
+            parts.append("hostNetwork (not enforced)")
+        if self.external:
+            parts.append("outside the cluster")
+        return ", ".join(parts)
+
+    def merge(self, other: Side) -> Side:
+        if other == self:
+            return self
+        return Side(
+            tuple(sorted(set(self.rules) | set(other.rules))),
+            self.not_isolated or other.not_isolated,
+            self.host_network or other.host_network,
+            self.external or other.external,
+        )
+
+
+NOT_ISOLATED = Side(not_isolated=True)
+HOST_NETWORK = Side(host_network=True)
+EXTERNAL = Side(external=True)
+
+
+@dataclass(frozen=True, slots=True)
+class External:
+    """Addresses outside the cluster's pods (what `ipBlock` speaks of)."""
+
+    addresses: AddrSet
+
+    @property
+    def cidrs(self) -> tuple[str, ...]:
+        return self.addresses.to_cidrs()
+
+    def __str__(self) -> str:
+        return self.addresses.describe()
+
+
+Endpoint = WorkloadRef | External
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    src: Endpoint
+    dst: Endpoint
+    connections: PortSet
+    egress: Side
+    ingress: Side
+
+    @property
+    def self_flow(self) -> bool:
+        """Between replicas of one workload (clustering, replication)."""
+        return self.src == self.dst
+
+    def sort_key(self) -> tuple[object, ...]:
+        return (_endpoint_key(self.src), _endpoint_key(self.dst), self.connections.ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Isolation:
+    ingress: bool
+    egress: bool
+    host_network: bool
+    ingress_policies: tuple[str, ...]
+    egress_policies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowGraph:
+    flows: tuple[Flow, ...]
+    isolation: dict[WorkloadRef, Isolation] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    classes: int = 0
+    """How many indistinguishable pod classes the engine worked on (for benchmarks)."""
+
+
+def _endpoint_key(e: Endpoint) -> tuple[object, ...]:
+    if isinstance(e, WorkloadRef):
+        return (0, e.namespace, e.name, e.kind)
+    return (1, e.addresses.v4, e.addresses.v6)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    ref: RuleRef
+    rule: Rule
+    policy: Policy
+    pods: frozenset[int] | None
+    """Pod variants the peers select; None when the rule matches every peer."""
+    addresses: AddrSet
+    numeric: PortSet
+    named: tuple[tuple[str, str], ...]
+    """(protocol, name) entries to resolve against the destination's container ports."""
+    all_ports: bool
+    classes: set[int] = field(default_factory=set)
+
+    def ports_for(self, dst_ports: Sequence[ContainerPort] | None) -> PortSet:
+        """The rule's ports towards a destination with these container ports (None: external)."""
+        if self.all_ports:
+            return PortSet.all()
+        if not self.named or not dst_ports:
+            return self.numeric
+        extra = [
+            PortSet.of(cp.protocol, cp.port)
+            for cp in dst_ports
+            if cp.name is not None and (cp.protocol, cp.name) in self.named
+        ]
+        return self.numeric.union(union_all(extra)) if extra else self.numeric
+
+
+@dataclass(slots=True)
+class PodClass:
+    index: int
+    members: list[int]
+    ports: tuple[ContainerPort, ...]
+    host_network: bool
+    ingress_rules: list[CompiledRule]
+    egress_rules: list[CompiledRule]
+    ingress_policies: tuple[int, ...]
+    egress_policies: tuple[int, ...]
+    ingress_ports: list[PortSet] = field(default_factory=list)
+    """`ingress_rules[i]` resolved against this class's own container ports."""
+
+    @property
+    def ingress_open(self) -> bool:
+        return self.host_network or not self.ingress_policies
+
+    @property
+    def egress_open(self) -> bool:
+        return self.host_network or not self.egress_policies
+
+
+class Engine:
+    """Selections, rule compilation and pod classes for one cluster."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.warnings: list[str] = []
+        self.pods: list[PodVariant] = [v for w in cluster.workloads for v in w.variants]
+        self._index_labels()
+        self.rules: list[CompiledRule] = []
+        self.policy_pods: list[frozenset[int]] = []
+        self._compile_policies()
+        self._build_classes()
+
+    # ---- selection
+
+    def _index_labels(self) -> None:
+        self.pod_labels: list[dict[str, str]] = [p.label_map for p in self.pods]
+        self.by_ns: dict[str, set[int]] = defaultdict(set)
+        self.pod_by_label: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self.pod_by_key: dict[str, set[int]] = defaultdict(set)
+        for i, pod in enumerate(self.pods):
+            self.by_ns[pod.workload.namespace].add(i)
+            for k, v in pod.labels:
+                self.pod_by_label[(k, v)].add(i)
+                self.pod_by_key[k].add(i)
+        self.all_pods = frozenset(range(len(self.pods)))
+        self.ns_names = {ns.name for ns in self.cluster.namespaces}
+        self.ns_by_label: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.ns_by_key: dict[str, set[str]] = defaultdict(set)
+        for ns in self.cluster.namespaces:
+            for k, v in ns.labels:
+                self.ns_by_label[(k, v)].add(ns.name)
+                self.ns_by_key[k].add(ns.name)
+        self._cache: dict[object, frozenset[int]] = {}
+
+    def select_pods(
+        self, namespace: str | None, peer_ns: LabelSelector | None, pod_sel: LabelSelector | None
+    ) -> frozenset[int]:
+        """Pods matched by a peer (or a policy's podSelector when `peer_ns` is None)."""
+        key = (namespace, peer_ns, pod_sel)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        if peer_ns is None:
+            universe: frozenset[int] | set[int] = frozenset(self.by_ns.get(namespace or "", ()))
+        else:
+            names = select_indexed(peer_ns, self.ns_names, self.ns_by_label, self.ns_by_key)
+            if len(names) == len(self.ns_names):
+                universe = self.all_pods
+            else:
+                universe = set().union(*(self.by_ns.get(n, ()) for n in names))
+        if pod_sel is None or pod_sel.selects_all:
+            result = frozenset(universe)
+        else:
+            result = frozenset(
+                select_indexed(pod_sel, universe, self.pod_by_label, self.pod_by_key)
+            )
+        self._cache[key] = result
+        return result
+
+    # ---- rules
+
+    def _compile_policies(self) -> None:
+        for pol in self.cluster.policies:
+            selected = self.select_pods(pol.namespace, None, pol.pod_selector)
+            self.policy_pods.append(selected)
+            if not selected:
+                self.warnings.append(
+                    f"{pol.source}: NetworkPolicy {pol.id}: spec.podSelector: "
+                    f"{pol.pod_selector.describe()} selects no pods in namespace {pol.namespace}"
+                )
+            for direction, rules in (("ingress", pol.ingress), ("egress", pol.egress)):
+                for i, rule in enumerate(rules):
+                    self.rules.append(self._compile_rule(pol, direction, i, rule, selected))
+
+    def _compile_rule(
+        self, pol: Policy, direction: str, index: int, rule: Rule, selected: frozenset[int]
+    ) -> CompiledRule:
+        ref = RuleRef(pol.namespace, pol.name, direction, index)
+        peers_key = "from" if direction == "ingress" else "to"
+        pods: frozenset[int] | None
+        if rule.peers is None:
+            pods, addrs = None, AddrSet.all()
+        else:
+            matched: set[int] = set()
+            blocks: list[AddrSet] = []
+            for j, peer in enumerate(rule.peers):
+                if peer.ip_block is not None:
+                    blocks.append(peer.ip_block.addresses)
+                    continue
+                found = self._peer_pods(pol, peer)
+                if not found:
+                    self.warnings.append(
+                        f"{pol.source}: NetworkPolicy {pol.id}: spec.{direction}[{index}]."
+                        f"{peers_key}[{j}]: {peer.describe()} selects no pods"
+                    )
+                matched |= found
+            # A rule that matches every pod is kept as None: no class needs to be listed.
+            pods = None if len(matched) == len(self.pods) and self.pods else frozenset(matched)
+            addrs = addresses.union_all(blocks)
+        numeric: list[PortSet] = []
+        named: list[tuple[str, str]] = []
+        all_ports = rule.ports is None
+        for spec in rule.ports or ():
+            if spec.port is None:
+                numeric.append(PortSet.protocol(spec.protocol))
+            elif isinstance(spec.port, str):
+                named.append((spec.protocol, spec.port))
+            else:
+                numeric.append(PortSet.of(spec.protocol, spec.port, spec.end_port))
+        compiled = CompiledRule(
+            ref, rule, pol, pods, addrs, union_all(numeric), tuple(sorted(set(named))), all_ports
+        )
+        for proto, name in compiled.named:
+            holders = selected if direction == "ingress" else (pods if pods is not None else None)
+            candidates = self.all_pods if holders is None else holders
+            if not any(
+                cp.name == name and cp.protocol == proto
+                for i in candidates
+                for cp in self.pods[i].ports
+            ):
+                whose = "selected pod" if direction == "ingress" else "destination pod"
+                self.warnings.append(
+                    f"{pol.source}: NetworkPolicy {pol.id}: spec.{direction}[{index}].ports: "
+                    f"named port {name!r} ({proto}) is declared by no {whose}; it allows nothing"
+                )
+        return compiled
+
+    def _peer_pods(self, pol: Policy, peer: Peer) -> frozenset[int]:
+        if peer.namespace_selector is None:
+            return self.select_pods(pol.namespace, None, peer.pod_selector)
+        return self.select_pods(None, peer.namespace_selector, peer.pod_selector)
+
+    # ---- classes
+
+    def _build_classes(self) -> None:
+        n = len(self.pods)
+        ingress_pols: list[list[int]] = [[] for _ in range(n)]
+        egress_pols: list[list[int]] = [[] for _ in range(n)]
+        for p, (pol, pods) in enumerate(zip(self.cluster.policies, self.policy_pods, strict=True)):
+            for i in pods:
+                if pol.isolates_ingress:
+                    ingress_pols[i].append(p)
+                if pol.isolates_egress:
+                    egress_pols[i].append(p)
+        member_of: list[list[int]] = [[] for _ in range(n)]
+        address_rules = []
+        for r, rule in enumerate(self.rules):
+            if rule.pods is not None:
+                for i in rule.pods:
+                    member_of[i].append(r)
+            if rule.pods is not None and rule.addresses:
+                address_rules.append(r)
+        referenced_names = {name for rule in self.rules for _, name in rule.named}
+        for i, pod in enumerate(self.pods):
+            if pod.host_network and address_rules:
+                # Host-network traffic carries the node's address, which any ipBlock may hold.
+                member_of[i] = sorted(set(member_of[i]) | set(address_rules))
+        by_key: dict[tuple[object, ...], int] = {}
+        self.classes: list[PodClass] = []
+        self.class_of: list[int] = [0] * n
+        rules_by_policy: dict[int, tuple[list[CompiledRule], list[CompiledRule]]] = {}
+        cursor = 0
+        for p, pol in enumerate(self.cluster.policies):
+            k_in, k_eg = len(pol.ingress), len(pol.egress)
+            rules_by_policy[p] = (
+                self.rules[cursor : cursor + k_in],
+                self.rules[cursor + k_in : cursor + k_in + k_eg],
+            )
+            cursor += k_in + k_eg
+        for i, pod in enumerate(self.pods):
+            ports = tuple(cp for cp in pod.ports if cp.name in referenced_names)
+            key = (
+                tuple(ingress_pols[i]),
+                tuple(egress_pols[i]),
+                tuple(member_of[i]),
+                ports,
+                pod.host_network,
+            )
+            c = by_key.get(key)
+            if c is None:
+                c = len(self.classes)
+                by_key[key] = c
+                self.classes.append(
+                    PodClass(
+                        index=c,
+                        members=[],
+                        ports=ports,
+                        host_network=pod.host_network,
+                        ingress_rules=[r for p in ingress_pols[i] for r in rules_by_policy[p][0]],
+                        egress_rules=[r for p in egress_pols[i] for r in rules_by_policy[p][1]],
+                        ingress_policies=tuple(ingress_pols[i]),
+                        egress_policies=tuple(egress_pols[i]),
+                    )
+                )
+                for r in member_of[i]:
+                    self.rules[r].classes.add(c)
+            self.classes[c].members.append(i)
+            self.class_of[i] = c
+        for cls in self.classes:
+            cls.ingress_ports = [r.ports_for(cls.ports) for r in cls.ingress_rules]
+
+    # ---- one side at a time (also used by `explain`)
+
+    def egress_towards(self, src: PodClass, dst: PodClass) -> list[tuple[CompiledRule, PortSet]]:
+        """The source's egress rules that match `dst`, with the ports they allow it."""
+        out = []
+        for rule in src.egress_rules:
+            if rule.pods is None or dst.index in rule.classes:
+                ports = rule.ports_for(dst.ports)
+                if ports:
+                    out.append((rule, ports))
+        return out
+
+    def ingress_from(self, dst: PodClass, src: PodClass) -> list[tuple[CompiledRule, PortSet]]:
+        out = []
+        for rule, ports in zip(dst.ingress_rules, dst.ingress_ports, strict=True):
+            if (rule.pods is None or src.index in rule.classes) and ports:
+                out.append((rule, ports))
+        return out
+
+    def egress_external(self, src: PodClass) -> list[tuple[CompiledRule, AddrSet, PortSet]]:
+        out = []
+        for rule in src.egress_rules:
+            if rule.addresses:
+                ports = rule.ports_for(None)
+                if ports:
+                    out.append((rule, rule.addresses, ports))
+        return out
+
+    def ingress_external(self, dst: PodClass) -> list[tuple[CompiledRule, AddrSet, PortSet]]:
+        out = []
+        for rule, ports in zip(dst.ingress_rules, dst.ingress_ports, strict=True):
+            if rule.addresses and ports:
+                out.append((rule, rule.addresses, ports))
+        return out
+
+    # ---- all flows
+
+    def class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+        classes = self.classes
+        open_ingress = {c.index for c in classes if c.ingress_open}
+        universal_ingress: set[int] = set()
+        admitted_by: dict[int, set[int]] = defaultdict(set)
+        for c in classes:
+            if c.ingress_open:
+                continue
+            for rule in c.ingress_rules:
+                if rule.pods is None:
+                    universal_ingress.add(c.index)
+                else:
+                    for s in rule.classes:
+                        admitted_by[s].add(c.index)
+        base_ingress = open_ingress | universal_ingress
+        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
+        for src in classes:
+            ingress_cands = base_ingress | admitted_by.get(src.index, set())
+            if src.egress_open or any(r.pods is None for r in src.egress_rules):
+                cands = ingress_cands
+            else:
+                reach: set[int] = set()
+                for rule in src.egress_rules:
+                    reach |= rule.classes
+                cands = reach & ingress_cands
+            for d in cands:
+                dst = classes[d]
+                if src.egress_open:
+                    eg_ports = PortSet.all()
+                    eg_rules: list[tuple[CompiledRule, PortSet]] = []
+                else:
+                    eg_rules = self.egress_towards(src, dst)
+                    if not eg_rules:
+                        continue
+                    eg_ports = union_all(p for _, p in eg_rules)
+                if dst.ingress_open:
+                    in_ports = PortSet.all()
+                    in_rules: list[tuple[CompiledRule, PortSet]] = []
+                else:
+                    in_rules = self.ingress_from(dst, src)
+                    if not in_rules:
+                        continue
+                    in_ports = union_all(p for _, p in in_rules)
+                allowed = eg_ports & in_ports
+                if not allowed:
+                    continue
+                result[(src.index, d)] = (
+                    allowed,
+                    _side(src, eg_rules, allowed, egress=True),
+                    _side(dst, in_rules, allowed, egress=False),
+                )
+        return result
+
+
+def _side(
+    cls: PodClass, rules: list[tuple[CompiledRule, PortSet]], allowed: PortSet, egress: bool
+) -> Side:
+    if cls.host_network:
+        return HOST_NETWORK
+    if cls.egress_open if egress else cls.ingress_open:
+        return NOT_ISOLATED
+    return Side(tuple(sorted({r.ref for r, p in rules if p & allowed})))
+
+
+# --------------------------------------------------------------------------- external
+
+
+Contribution = tuple[AddrSet, PortSet, Side]
+
+
+def partition(contributions: Sequence[Contribution]) -> list[Contribution]:
+    """Split the address space by what is allowed there; one entry per distinct port set.
+
+    Each contribution allows its ports towards its addresses; where several
+    overlap their ports add up. The result groups addresses that end up with the
+    same ports, with the sides (rules) that contribute to them.
+    """
+    if not contributions:
+        return []
+    if len(contributions) == 1:
+        return list(contributions)
+    grouped: dict[PortSet, tuple[list[AddrSet], Side]] = {}
+    for family in ("v4", "v6"):
+        points: set[int] = set()
+        for addrs, _, _ in contributions:
+            for lo, hi in getattr(addrs, family):
+                points.add(lo)
+                points.add(hi + 1)
+        bounds = sorted(points)
+        for lo, nxt in itertools.pairwise(bounds):
+            hi = nxt - 1
+            ports = PortSet.empty()
+            side: Side | None = None
+            for addrs, p, s in contributions:
+                if any(a <= lo and hi <= b for a, b in getattr(addrs, family)):
+                    ports = ports | p
+                    side = s if side is None else side.merge(s)
+            if side is None or not ports:
+                continue
+            seg = AddrSet(v4=((lo, hi),)) if family == "v4" else AddrSet(v6=((lo, hi),))
+            entry = grouped.get(ports)
+            if entry is None:
+                grouped[ports] = ([seg], side)
+            else:
+                entry[0].append(seg)
+                grouped[ports] = (entry[0], entry[1].merge(side))
+    return [(addresses.union_all(segs), ports, side) for ports, (segs, side) in grouped.items()]
+
+
+def _egress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
+    if cls.egress_open:
+        return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
+    return [(a, p, Side((r.ref,))) for r, a, p in engine.egress_external(cls)]
+
+
+def _ingress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
+    if cls.ingress_open:
+        return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
+    return [(a, p, Side((r.ref,))) for r, a, p in engine.ingress_external(cls)]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def compute_flows(cluster: Cluster) -> FlowGraph:
+    """Every allowed flow between workloads and to or from outside the cluster."""
+    engine = Engine(cluster)
+    class_workloads: list[list[WorkloadRef]] = []
+    workload_classes: dict[WorkloadRef, list[int]] = defaultdict(list)
+    for cls in engine.classes:
+        refs = list(dict.fromkeys(engine.pods[i].workload for i in cls.members))
+        class_workloads.append(refs)
+        for ref in refs:
+            workload_classes[ref].append(cls.index)
+
+    pair_results: dict[tuple[WorkloadRef, WorkloadRef], list[tuple[PortSet, Side, Side]]] = (
+        defaultdict(list)
+    )
+    for (s, d), res in engine.class_flows().items():
+        for ws in class_workloads[s]:
+            for wd in class_workloads[d]:
+                pair_results[(ws, wd)].append(res)
+
+    flows: list[Flow] = []
+    for (ws, wd), results in pair_results.items():
+        ports, eg, ing = results[0]
+        for p, e, i in results[1:]:
+            ports, eg, ing = ports | p, eg.merge(e), ing.merge(i)
+        flows.append(Flow(ws, wd, ports, eg, ing))
+
+    ext_cache: dict[tuple[str, tuple[int, ...]], list[Contribution]] = {}
+    for ref in sorted(workload_classes):
+        cids = tuple(workload_classes[ref])
+        for direction in ("egress", "ingress"):
+            key = (direction, cids)
+            parts = ext_cache.get(key)
+            if parts is None:
+                fn = _egress_external if direction == "egress" else _ingress_external
+                parts = partition([c for cid in cids for c in fn(engine, engine.classes[cid])])
+                ext_cache[key] = parts
+            for addrs, ports, side in parts:
+                if direction == "egress":
+                    flows.append(Flow(ref, External(addrs), ports, side, EXTERNAL))
+                else:
+                    flows.append(Flow(External(addrs), ref, ports, EXTERNAL, side))
+
+    flows.sort(key=Flow.sort_key)
+    return FlowGraph(
+        flows=tuple(flows),
+        isolation=_isolation(cluster, engine, workload_classes),
+        warnings=tuple(engine.warnings),
+        classes=len(engine.classes),
+    )
+
+
+def _isolation(
+    cluster: Cluster, engine: Engine, workload_classes: dict[WorkloadRef, list[int]]
+) -> dict[WorkloadRef, Isolation]:
+    out = {}
+    policies = cluster.policies
+    for w in cluster.workloads:
+        cids = workload_classes.get(w.ref, [])
+        classes = [engine.classes[c] for c in cids]
+        out[w.ref] = Isolation(
+            ingress=bool(classes) and all(not c.ingress_open for c in classes),
+            egress=bool(classes) and all(not c.egress_open for c in classes),
+            host_network=w.host_network,
+            ingress_policies=tuple(
+                sorted({policies[p].id for c in classes for p in c.ingress_policies})
+            ),
+            egress_policies=tuple(
+                sorted({policies[p].id for c in classes for p in c.egress_policies})
+            ),
+        )
+    return out

@@ -1,0 +1,386 @@
+"""Read cluster exports (files, folders, standard input) into Kubernetes objects.
+
+This is the only module of the core that reads files. It parses YAML and JSON
+safely (no arbitrary objects, bounded nesting and alias expansion), flattens
+`kind: List` and typed lists as `kubectl get -o yaml|json` prints them, and
+refuses duplicates. It does not interpret the objects: `model` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from compliance.errors import InputError
+
+try:  # libyaml is an order of magnitude faster; the pure loader is the fallback.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_DEPTH = 128
+"""Deepest nesting accepted; real objects stay under 30, and libyaml's composer
+recurses in C, so a document nested thousands deep must be refused before it."""
+MAX_ALIAS_EXPANSION = 200_000
+"""Nodes that YAML aliases may add beyond the document's own: a few repeated
+snippets are fine, an alias bomb ("billion laughs") is not."""
+
+USED_KINDS: dict[str, frozenset[str]] = {
+    "Namespace": frozenset({""}),
+    "Pod": frozenset({""}),
+    "ReplicationController": frozenset({""}),
+    "Deployment": frozenset({"apps", "extensions"}),
+    "StatefulSet": frozenset({"apps"}),
+    "DaemonSet": frozenset({"apps", "extensions"}),
+    "ReplicaSet": frozenset({"apps", "extensions"}),
+    "Job": frozenset({"batch"}),
+    "CronJob": frozenset({"batch"}),
+    "NetworkPolicy": frozenset({"networking.k8s.io", "extensions"}),
+}
+"""Kinds the model reads, with the API groups they must come from: a CRD that
+reuses a name (Calico's NetworkPolicy) is not the Kubernetes object."""
+
+CLUSTER_SCOPED = frozenset({"Namespace"})
+
+OTHER_POLICY_KINDS = {
+    "projectcalico.org": "Calico",
+    "crd.projectcalico.org": "Calico",
+    "cilium.io": "Cilium",
+    "policy.networking.k8s.io": "AdminNetworkPolicy",
+    "security.istio.io": "Istio",
+    "networking.istio.io": "Istio",
+    "antrea.io": "Antrea",
+    "crd.antrea.io": "Antrea",
+}
+"""API groups whose policies can change what is allowed but are not modelled."""
+
+
+@dataclass(frozen=True, slots=True)
+class K8sObject:
+    """One Kubernetes object and where it came from."""
+
+    source: str
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def group(self) -> str:
+        return api_group(self.api_version)
+
+    @property
+    def ref(self) -> str:
+        """`Kind namespace/name` (or `Kind name` when cluster-scoped), as errors name it."""
+        if self.namespace is None:
+            return f"{self.kind} {self.name}"
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    objects: tuple[K8sObject, ...]
+    inputs: tuple[InputFile, ...]
+    warnings: tuple[str, ...] = ()
+    skipped_kinds: tuple[tuple[str, int], ...] = ()
+    """Kinds present but not used, with counts, sorted by kind."""
+
+
+def api_group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> LoadResult:
+    """Load every manifest under `paths`; `-` reads `stdin` (default: sys.stdin)."""
+    if not paths:
+        raise InputError("no input given: name export files, folders, or - for standard input")
+    files: list[tuple[str, bytes]] = []
+    for raw in paths:
+        if raw == "-":
+            stream = stdin if stdin is not None else sys.stdin
+            files.append(("<stdin>", stream.read().encode("utf-8")))
+            continue
+        files.extend(_read_path(raw))
+    return load_texts(files)
+
+
+def load_texts(files: Iterable[tuple[str, bytes]]) -> LoadResult:
+    """Parse already-read files; exposed so tests and other front ends skip the disk."""
+    objects: list[K8sObject] = []
+    inputs: list[InputFile] = []
+    warnings: list[str] = []
+    skipped: Counter[str] = Counter()
+    seen: dict[tuple[str, str, str, str | None, str], str] = {}
+    for source, data in files:
+        inputs.append(InputFile(source, hashlib.sha256(data).hexdigest(), len(data)))
+        docs = parse_documents(source, data)
+        found = list(_objects_in(source, docs))
+        if not found:
+            if any(d is not None for d in docs):
+                warnings.append(
+                    f"{source}: holds no Kubernetes objects (no apiVersion/kind); skipped"
+                )
+            continue
+        for obj in found:
+            kind_groups = USED_KINDS.get(obj.kind)
+            if kind_groups is None or obj.group not in kind_groups:
+                skipped[f"{obj.kind} ({obj.api_version})"] += 1
+                tool = OTHER_POLICY_KINDS.get(obj.group)
+                if tool and "Policy" in obj.kind:
+                    warnings.append(
+                        f"{source}: {obj.ref}: {tool} policies are not modelled; the flows "
+                        "shown assume Kubernetes NetworkPolicy alone"
+                    )
+                continue
+            key = (obj.group, obj.kind, obj.namespace or "", obj.namespace, obj.name)
+            if key in seen:
+                raise InputError(
+                    f"duplicate object: also defined in {seen[key]}", source=source, obj=obj.ref
+                )
+            seen[key] = source
+            objects.append(obj)
+    if not inputs:
+        raise InputError("no manifests found")
+    return LoadResult(
+        objects=tuple(objects),
+        inputs=tuple(inputs),
+        warnings=tuple(warnings),
+        skipped_kinds=tuple(sorted(skipped.items())),
+    )
+
+
+def _read_path(raw: str) -> list[tuple[str, bytes]]:
+    path = Path(raw)
+    if not path.exists():
+        raise InputError("no such file or directory", source=raw)
+    if path.is_file():
+        return [(raw, _read_bytes(path, raw))]
+    if not path.is_dir():
+        raise InputError("not a file or directory", source=raw)
+    found: list[tuple[str, bytes]] = []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or not name.lower().endswith(MANIFEST_SUFFIXES):
+                continue
+            full = Path(root) / name
+            display = full.as_posix()
+            found.append((display, _read_bytes(full, display)))
+    if not found:
+        raise InputError(
+            "folder holds no manifests (no .yaml, .yml or .json files below it)", source=raw
+        )
+    return found
+
+
+def _read_bytes(path: Path, display: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=display) from None
+
+
+def parse_documents(source: str, data: bytes) -> list[Any]:
+    """Parse one file's bytes into its documents (JSON when it looks like JSON)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
+    is_json = source.lower().endswith(".json")
+    if is_json or (source == "<stdin>" and text.lstrip()[:1] in ("{", "[")):
+        return [_parse_json(source, text)]
+    return _parse_yaml(source, text)
+
+
+def _parse_json(source: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
+        ) from None
+    except RecursionError:
+        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels", source=source) from None
+
+
+_LEADING = re.compile(r"^[ \-?]*", re.MULTILINE)
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]")
+
+
+def _depth_bound(text: str) -> int:
+    """A cheap upper bound of the nesting depth, read from the raw text.
+
+    Block nesting needs indentation or a `- `/`? ` indicator per level, and flow
+    nesting needs a bracket per level, so the longest run of those at a line start
+    plus the deepest bracket nesting bound the real depth (brackets in strings only
+    make the bound looser, never smaller).
+    """
+    lead = max((len(m) for m in _LEADING.findall(text)), default=0)
+    depth = best = 0
+    for ch in re.findall(r"[\[\]{}]", text):
+        if ch in "[{":
+            depth += 1
+            if depth > best:
+                best = depth
+        else:
+            depth -= 1
+    return 2 * (lead + 2) + best
+
+
+def _check_depth_exactly(source: str, text: str) -> None:
+    """Walk the parser's events (libyaml keeps its own stack) and refuse deep nesting."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+                    raise InputError(
+                        f"YAML nested deeper than {MAX_DEPTH} levels{where}; refused",
+                        source=source,
+                    )
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(source, exc) from None
+
+
+def _parse_yaml(source: str, text: str) -> list[Any]:
+    if _depth_bound(text) > MAX_DEPTH:
+        _check_depth_exactly(source, text)
+    try:
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(source, exc) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}".splitlines()[0], source=source) from None
+    if _ANCHOR.search(text):
+        for doc in docs:
+            _check_expansion(source, doc)
+    return docs
+
+
+def _yaml_error(source: str, exc: yaml.MarkedYAMLError) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = " ".join(p for p in (exc.context, exc.problem) if p) or "syntax error"
+    return InputError(f"invalid YAML{where}: {problem}", source=source)
+
+
+def _check_expansion(source: str, doc: Any) -> None:
+    """Refuse documents whose aliases expand far beyond their own size.
+
+    The safe loader shares one Python object per anchor, so loading is cheap;
+    walking the result would not be. Sizes are memoised per shared object, which
+    keeps this check linear in the document's real size.
+    """
+    sizes: dict[int, int] = {}
+    distinct = 0
+
+    def size(node: Any) -> int:
+        nonlocal distinct
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        cached = sizes.get(key)
+        if cached is not None:
+            return cached
+        distinct += 1
+        sizes[key] = 1  # a cycle (recursive alias) counts once
+        children = node.values() if isinstance(node, dict) else node
+        total = 1 + sum(size(child) for child in children)
+        sizes[key] = total
+        return total
+
+    total = size(doc)
+    if total > 10 * max(distinct, 1) + MAX_ALIAS_EXPANSION:
+        raise InputError(
+            f"YAML aliases expand to {total:,} nodes from {distinct:,} distinct ones; refused "
+            "(alias bomb?)",
+            source=source,
+        )
+
+
+def _objects_in(source: str, docs: list[Any]) -> Iterable[K8sObject]:
+    """Flatten documents and lists into objects; typed list items inherit their kind."""
+    kubernetes_docs = [
+        d for d in docs if isinstance(d, dict) and ("kind" in d or "apiVersion" in d)
+    ]
+    if not kubernetes_docs:
+        return
+    for index, doc in enumerate(docs):
+        if doc is None:
+            continue
+        where = f"document {index + 1}"
+        if not isinstance(doc, dict):
+            raise InputError(f"{where}: expected a Kubernetes object (a map)", source=source)
+        yield from _flatten(source, doc, where, None)
+
+
+def _flatten(
+    source: str, doc: dict[str, Any], where: str, inherited: tuple[str, str] | None
+) -> Iterable[K8sObject]:
+    kind = doc.get("kind")
+    api_version = doc.get("apiVersion")
+    if kind is None and api_version is None and inherited is not None:
+        api_version, kind = inherited
+    if not isinstance(kind, str) or not kind:
+        raise InputError(f"{where}: kind is missing or not a string", source=source, field="kind")
+    if not isinstance(api_version, str) or not api_version:
+        raise InputError(
+            f"{where}: apiVersion is missing or not a string", source=source, field="apiVersion"
+        )
+    if kind.endswith("List") and "items" in doc:
+        items = doc.get("items")
+        if items is None:
+            return
+        if not isinstance(items, list):
+            raise InputError(f"{where}: expected a list", source=source, field="items")
+        item_kind = None if kind == "List" else (api_version, kind[: -len("List")])
+        for i, item in enumerate(items):
+            item_where = f"{where}, items[{i}]"
+            if not isinstance(item, dict):
+                raise InputError(f"{item_where}: expected a Kubernetes object", source=source)
+            yield from _flatten(source, item, item_where, item_kind)
+        return
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, dict):
+        raise InputError(
+            f"{where}: metadata is missing or not a map", source=source, obj=kind, field="metadata"
+        )
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        raise InputError(
+            f"{where}: metadata.name is missing", source=source, obj=kind, field="metadata.name"
+        )
+    namespace = metadata.get("namespace")
+    if kind in CLUSTER_SCOPED:
+        namespace = None
+    elif namespace is None or namespace == "":
+        namespace = "default"
+    elif not isinstance(namespace, str):
+        raise InputError(
+            "expected a string", source=source, obj=f"{kind} {name}", field="metadata.namespace"
+        )
+    yield K8sObject(source, api_version, kind, namespace, name, doc)

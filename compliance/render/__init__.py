@@ -1,0 +1,1 @@
+"""Renderers: turn computed results into text, tables and documents."""

@@ -1,0 +1,99 @@
+"""Small builders shared by the tests: inline YAML in, flows out."""
+
+from __future__ import annotations
+
+import ipaddress
+import textwrap
+
+from compliance.flows import External, FlowGraph, compute_flows
+from compliance.load import load_texts
+from compliance.model import Cluster, WorkloadRef, build_cluster
+
+
+def cluster_from_yaml(text: str, source: str = "test.yaml") -> Cluster:
+    loaded = load_texts([(source, textwrap.dedent(text).encode())])
+    return build_cluster(loaded.objects)
+
+
+def flows_from_yaml(text: str) -> FlowGraph:
+    return compute_flows(cluster_from_yaml(text))
+
+
+def _matches(endpoint: object, name: str) -> bool:
+    if isinstance(endpoint, WorkloadRef):
+        return name in (endpoint.id, str(endpoint))
+    assert isinstance(endpoint, External)
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return endpoint.addresses.contains(name)
+
+
+def allowed(graph: FlowGraph, src: str, dst: str, protocol: str, port: int) -> bool:
+    """Is src -> dst allowed on protocol/port? src/dst: `ns/name`, `ns/name[Kind]` or an IP."""
+    return any(
+        _matches(f.src, src) and _matches(f.dst, dst) and f.connections.contains(protocol, port)
+        for f in graph.flows
+    )
+
+
+def flow(graph: FlowGraph, src: str, dst: str):  # type: ignore[no-untyped-def]
+    found = [f for f in graph.flows if _matches(f.src, src) and _matches(f.dst, dst)]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def pod(
+    name: str,
+    ns: str = "default",
+    labels: dict[str, str] | None = None,
+    ports: str = "",
+    host_network: bool = False,
+) -> str:
+    """A bare Pod document; `ports` is like `http:80/TCP,dns:53/UDP,5432`."""
+    lines = [
+        "---",
+        "apiVersion: v1",
+        "kind: Pod",
+        "metadata:",
+        f"  name: {name}",
+        f"  namespace: {ns}",
+    ]
+    if labels:
+        lines.append("  labels:")
+        lines.extend(f"    {k}: {v!r}" for k, v in labels.items())
+    lines += [
+        "spec:",
+        f"  hostNetwork: {str(host_network).lower()}",
+        "  containers:",
+        "  - name: c",
+        "    image: busybox",
+    ]
+    if ports:
+        lines.append("    ports:")
+        for entry in ports.split(","):
+            name, _, rest = entry.rpartition(":")
+            number, _, proto = rest.partition("/")
+            lines.append(f"    - containerPort: {number}")
+            lines.append(f"      protocol: {proto or 'TCP'}")
+            if name:
+                lines.append(f"      name: {name}")
+    return "\n".join(lines) + "\n"
+
+
+def namespace(name: str, labels: dict[str, str] | None = None) -> str:
+    lines = ["---", "apiVersion: v1", "kind: Namespace", "metadata:", f"  name: {name}"]
+    if labels:
+        lines.append("  labels:")
+        lines.extend(f"    {k}: {v!r}" for k, v in labels.items())
+    return "\n".join(lines) + "\n"
+
+
+def policy(name: str, ns: str, spec: str) -> str:
+    """A NetworkPolicy document; `spec` is YAML indented as the body of `spec:`."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    return (
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        f"metadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{body}\n"
+    )

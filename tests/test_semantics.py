@@ -1,0 +1,474 @@
+"""NetworkPolicy semantics, one or more hand-checked cases per rule in DESIGN.md.
+
+Each case is an inline cluster and a list of (src, dst, protocol, port, allowed)
+expectations; src/dst are `namespace/name` or an IP address outside the cluster.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import allowed, flows_from_yaml, namespace, pod, policy
+
+WEB = pod("web", "prod", {"app": "web"}, "http:80/TCP,dns:53/UDP")
+DB = pod("db", "prod", {"app": "db"}, "pg:5432/TCP")
+CLIENT = pod("client", "prod", {"app": "client"})
+OTHER = pod("other", "dev", {"app": "client"})
+NS = namespace("prod", {"team": "a"}) + namespace("dev", {"team": "b"})
+BASE = NS + WEB + DB + CLIENT + OTHER
+
+CASES = [
+    (
+        "no policy allows everything, both ways and outside",
+        BASE,
+        [
+            ("prod/client", "prod/db", "TCP", 1, True),
+            ("dev/other", "prod/db", "SCTP", 9999, True),
+            ("prod/db", "8.8.8.8", "UDP", 53, True),
+            ("8.8.8.8", "prod/web", "TCP", 65535, True),
+        ],
+    ),
+    (
+        "a policy with Ingress and no rules isolates ingress only",
+        BASE
+        + policy("deny", "prod", "podSelector: {matchLabels: {app: db}}\npolicyTypes: [Ingress]"),
+        [
+            ("prod/client", "prod/db", "TCP", 5432, False),
+            ("8.8.8.8", "prod/db", "TCP", 5432, False),
+            ("prod/db", "prod/web", "TCP", 80, True),
+            ("prod/db", "8.8.8.8", "TCP", 443, True),
+        ],
+    ),
+    (
+        "policyTypes omitted: Ingress always, Egress only with egress rules",
+        BASE
+        + policy("a", "prod", "podSelector: {matchLabels: {app: db}}")
+        + policy(
+            "b",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: web}}
+            egress:
+            - to: [{podSelector: {matchLabels: {app: db}}}]
+            """,
+        ),
+        [
+            ("prod/client", "prod/db", "TCP", 5432, False),  # a: ingress isolated
+            ("prod/db", "prod/client", "TCP", 1, True),  # a: egress untouched
+            ("prod/client", "prod/web", "TCP", 80, False),  # b: Ingress implied, no rules
+            ("prod/web", "prod/client", "TCP", 1, False),  # b: Egress implied by its rules
+            ("prod/web", "prod/db", "TCP", 5432, False),  # db ingress isolated by a
+        ],
+    ),
+    (
+        "policyTypes Egress only leaves ingress open",
+        BASE + policy("e", "prod", "podSelector: {}\npolicyTypes: [Egress]"),
+        [
+            ("prod/web", "prod/db", "TCP", 5432, False),
+            ("dev/other", "prod/db", "TCP", 5432, True),
+            ("8.8.8.8", "prod/web", "TCP", 80, True),
+            ("prod/web", "8.8.8.8", "TCP", 80, False),
+        ],
+    ),
+    (
+        "rules of all selecting policies are OR-ed",
+        BASE
+        + policy(
+            "one",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: db}}
+            ingress:
+            - from: [{podSelector: {matchLabels: {app: web}}}]
+              ports: [{port: 5432}]
+            """,
+        )
+        + policy(
+            "two",
+            "prod",
+            """
+            podSelector: {}
+            ingress:
+            - from: [{podSelector: {matchLabels: {app: client}}}]
+              ports: [{port: 9000}]
+            """,
+        ),
+        [
+            ("prod/web", "prod/db", "TCP", 5432, True),
+            ("prod/client", "prod/db", "TCP", 9000, True),
+            ("prod/client", "prod/db", "TCP", 5432, False),
+            ("prod/web", "prod/db", "TCP", 9000, False),
+        ],
+    ),
+    (
+        "a rule with from omitted matches every peer, external included; ports omitted all ports",
+        BASE + policy("all", "prod", "podSelector: {matchLabels: {app: db}}\ningress:\n- {}"),
+        [
+            ("dev/other", "prod/db", "SCTP", 7, True),
+            ("203.0.113.9", "prod/db", "UDP", 1, True),
+            ("2001:db8::1", "prod/db", "TCP", 65535, True),
+        ],
+    ),
+    (
+        "an empty from list is the same as an omitted one",
+        BASE
+        + policy(
+            "all",
+            "prod",
+            "podSelector: {matchLabels: {app: db}}\ningress:\n- from: []\n  ports: [{port: 5432}]",
+        ),
+        [
+            ("dev/other", "prod/db", "TCP", 5432, True),
+            ("203.0.113.9", "prod/db", "TCP", 5432, True),
+            ("203.0.113.9", "prod/db", "TCP", 5433, False),
+        ],
+    ),
+    (
+        "podSelector alone selects pods of the policy's namespace only",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            "podSelector: {matchLabels: {app: db}}\ningress:\n- from: [{podSelector: {matchLabels: {app: client}}}]",
+        ),
+        [
+            ("prod/client", "prod/db", "TCP", 5432, True),
+            ("dev/other", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "namespaceSelector alone selects every pod of matching namespaces, and no address",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            "podSelector: {matchLabels: {app: db}}\ningress:\n- from: [{namespaceSelector: {matchLabels: {team: b}}}]",
+        ),
+        [
+            ("dev/other", "prod/db", "TCP", 5432, True),
+            ("prod/client", "prod/db", "TCP", 5432, False),
+            ("8.8.8.8", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "namespaceSelector {} selects every pod in every namespace but nothing outside",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            "podSelector: {matchLabels: {app: db}}\ningress:\n- from: [{namespaceSelector: {}}]",
+        ),
+        [
+            ("dev/other", "prod/db", "TCP", 5432, True),
+            ("prod/web", "prod/db", "TCP", 5432, True),
+            ("10.0.0.1", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "both selectors in one peer are AND-ed",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: db}}
+            ingress:
+            - from:
+              - namespaceSelector: {matchLabels: {team: b}}
+                podSelector: {matchLabels: {app: client}}
+            """,
+        ),
+        [
+            ("dev/other", "prod/db", "TCP", 5432, True),
+            ("prod/client", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "separate peers are OR-ed",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: db}}
+            ingress:
+            - from:
+              - namespaceSelector: {matchLabels: {team: b}}
+              - podSelector: {matchLabels: {app: client}}
+            """,
+        ),
+        [
+            ("dev/other", "prod/db", "TCP", 5432, True),
+            ("prod/client", "prod/db", "TCP", 5432, True),
+            ("prod/web", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "ipBlock is the cidr minus its excepts, IPv4 and IPv6, and never matches a pod",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: db}}
+            ingress:
+            - from:
+              - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.2.3.4/32]}
+              - ipBlock: {cidr: "2001:db8::/32", except: ["2001:db8:1::/48"]}
+              ports: [{port: 5432}]
+            """,
+        ),
+        [
+            ("10.0.0.1", "prod/db", "TCP", 5432, True),
+            ("10.1.2.3", "prod/db", "TCP", 5432, False),
+            ("10.2.3.4", "prod/db", "TCP", 5432, False),
+            ("10.2.3.5", "prod/db", "TCP", 5432, True),
+            ("11.0.0.1", "prod/db", "TCP", 5432, False),
+            ("2001:db8::1", "prod/db", "TCP", 5432, True),
+            ("2001:db8:1::1", "prod/db", "TCP", 5432, False),
+            ("prod/client", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "egress to 0.0.0.0/0 reaches outside but no pod",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: web}}
+            policyTypes: [Egress]
+            egress:
+            - to: [{ipBlock: {cidr: 0.0.0.0/0}}]
+            """,
+        ),
+        [
+            ("prod/web", "1.1.1.1", "TCP", 443, True),
+            ("prod/web", "2001:db8::1", "TCP", 443, False),
+            ("prod/web", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "matchExpressions: In, NotIn, Exists, DoesNotExist; NotIn and DoesNotExist match a missing key",
+        NS
+        + pod("a", "prod", {"app": "x", "tier": "f"})
+        + pod("b", "prod", {"app": "y"})
+        + pod("c", "prod", {"app": "z", "tier": "b"})
+        + pod("t", "prod", {"role": "target"})
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {role: target}}
+            ingress:
+            - from:
+              - podSelector: {matchExpressions: [{key: app, operator: In, values: [x, z]}, {key: tier, operator: NotIn, values: [b]}]}
+              ports: [{port: 1}]
+            - from:
+              - podSelector: {matchExpressions: [{key: tier, operator: DoesNotExist}, {key: app, operator: Exists}]}
+              ports: [{port: 2}]
+            - from:
+              - podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [f]}]}
+              ports: [{port: 3}]
+            """,
+        ),
+        [
+            ("prod/a", "prod/t", "TCP", 1, True),
+            ("prod/c", "prod/t", "TCP", 1, False),
+            ("prod/b", "prod/t", "TCP", 1, False),
+            ("prod/b", "prod/t", "TCP", 2, True),
+            ("prod/a", "prod/t", "TCP", 2, False),
+            ("prod/b", "prod/t", "TCP", 3, True),
+            ("prod/c", "prod/t", "TCP", 3, True),
+            ("prod/a", "prod/t", "TCP", 3, False),
+        ],
+    ),
+    (
+        "matchLabels and matchExpressions together are AND-ed",
+        NS
+        + pod("a", "prod", {"app": "x", "tier": "f"})
+        + pod("b", "prod", {"app": "x"})
+        + pod("t", "prod", {"role": "target"})
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {role: target}}
+            ingress:
+            - from: [{podSelector: {matchLabels: {app: x}, matchExpressions: [{key: tier, operator: Exists}]}}]
+            """,
+        ),
+        [("prod/a", "prod/t", "TCP", 80, True), ("prod/b", "prod/t", "TCP", 80, False)],
+    ),
+    (
+        "protocol defaults to TCP; UDP and SCTP are their own",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: db}}
+            ingress:
+            - ports: [{port: 5432}, {protocol: UDP, port: 53}, {protocol: SCTP, port: 9}]
+            """,
+        ),
+        [
+            ("prod/web", "prod/db", "TCP", 5432, True),
+            ("prod/web", "prod/db", "UDP", 5432, False),
+            ("prod/web", "prod/db", "UDP", 53, True),
+            ("prod/web", "prod/db", "TCP", 53, False),
+            ("prod/web", "prod/db", "SCTP", 9, True),
+        ],
+    ),
+    (
+        "a protocol with no port allows every port of that protocol",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            "podSelector: {matchLabels: {app: db}}\ningress:\n- ports: [{protocol: UDP}]",
+        ),
+        [
+            ("prod/web", "prod/db", "UDP", 1, True),
+            ("prod/web", "prod/db", "UDP", 65535, True),
+            ("prod/web", "prod/db", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "endPort gives an inclusive range",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            "podSelector: {matchLabels: {app: db}}\ningress:\n- ports: [{port: 32000, endPort: 32768}]",
+        ),
+        [
+            ("prod/web", "prod/db", "TCP", 31999, False),
+            ("prod/web", "prod/db", "TCP", 32000, True),
+            ("prod/web", "prod/db", "TCP", 32768, True),
+            ("prod/web", "prod/db", "TCP", 32769, False),
+        ],
+    ),
+    (
+        "ingress named port resolves against the selected pod, matching name and protocol",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: web}}
+            ingress:
+            - ports: [{port: http}, {port: dns, protocol: UDP}, {port: pg}]
+            """,
+        ),
+        [
+            ("prod/client", "prod/web", "TCP", 80, True),
+            ("prod/client", "prod/web", "UDP", 53, True),
+            ("prod/client", "prod/web", "TCP", 53, False),
+            ("prod/client", "prod/web", "TCP", 5432, False),  # pg is db's port, not web's
+            ("8.8.8.8", "prod/web", "TCP", 80, True),  # ingress names resolve on the pod itself
+        ],
+    ),
+    (
+        "a named port with the wrong protocol matches nothing",
+        BASE
+        + policy(
+            "p", "prod", "podSelector: {matchLabels: {app: web}}\ningress:\n- ports: [{port: dns}]"
+        ),
+        [
+            ("prod/client", "prod/web", "UDP", 53, False),
+            ("prod/client", "prod/web", "TCP", 53, False),
+        ],
+    ),
+    (
+        "egress named port resolves against the peer pod and never matches an ipBlock",
+        BASE
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: client}}
+            policyTypes: [Egress]
+            egress:
+            - ports: [{port: pg}, {port: http}]
+            """,
+        ),
+        [
+            ("prod/client", "prod/db", "TCP", 5432, True),
+            ("prod/client", "prod/web", "TCP", 80, True),
+            ("prod/client", "prod/db", "TCP", 80, False),
+            ("prod/client", "prod/web", "TCP", 5432, False),
+            ("prod/client", "8.8.8.8", "TCP", 80, False),
+            ("prod/client", "8.8.8.8", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "a flow needs the source's egress and the destination's ingress",
+        BASE
+        + policy(
+            "eg",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: web}}
+            policyTypes: [Egress]
+            egress:
+            - to: [{podSelector: {matchLabels: {app: db}}}]
+              ports: [{port: 5432}, {port: 6000}]
+            """,
+        )
+        + policy(
+            "in",
+            "prod",
+            """
+            podSelector: {matchLabels: {app: db}}
+            ingress:
+            - from: [{podSelector: {matchLabels: {app: web}}}]
+              ports: [{port: 5432}, {port: 7000}]
+            """,
+        ),
+        [
+            ("prod/web", "prod/db", "TCP", 5432, True),
+            ("prod/web", "prod/db", "TCP", 6000, False),
+            ("prod/web", "prod/db", "TCP", 7000, False),
+        ],
+    ),
+    (
+        "a policy without a namespace lives in default",
+        namespace("default")
+        + pod("a", "default", {"app": "a"})
+        + pod("b", "default", {"app": "b"})
+        + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+        "spec: {podSelector: {matchLabels: {app: b}}}\n",
+        [("default/a", "default/b", "TCP", 80, False), ("default/b", "default/a", "TCP", 80, True)],
+    ),
+    (
+        "namespaces get kubernetes.io/metadata.name, also without a Namespace object",
+        namespace("prod")
+        + pod("x", "prod", {"app": "x"})
+        + pod("y", "ghost", {"app": "y"})
+        + pod("t", "prod", {"role": "t"})
+        + policy(
+            "p",
+            "prod",
+            """
+            podSelector: {matchLabels: {role: t}}
+            ingress:
+            - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ghost}}}]
+            """,
+        ),
+        [("ghost/y", "prod/t", "TCP", 1, True), ("prod/x", "prod/t", "TCP", 1, False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "docs", "checks"), CASES, ids=[c[0] for c in CASES])
+def test_semantics(title: str, docs: str, checks: list[tuple[str, str, str, int, bool]]) -> None:
+    graph = flows_from_yaml(docs)
+    wrong = [
+        (src, dst, proto, port, expected)
+        for src, dst, proto, port, expected in checks
+        if allowed(graph, src, dst, proto, port) is not expected
+    ]
+    assert not wrong, (
+        f"{title}: expected (src, dst, protocol, port, allowed) but got the opposite: {wrong}"
+    )
