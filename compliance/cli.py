@@ -29,8 +29,15 @@ class _State:
     debug = False
 
 
+def one_line(text: str) -> str:
+    """Escape control characters: values from an export must not break the one-line form."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _warn(message: str) -> None:
-    click.echo(f"warning: {message}", err=True)
+    click.echo(f"warning: {one_line(message)}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -98,7 +105,7 @@ def flows(
         _warn(message)
     if verbose:
         for kind, count in loaded.skipped_kinds:
-            click.echo(f"skipped {count} {kind} (not used)", err=True)
+            click.echo(one_line(f"skipped {count} {kind} (not used)"), err=True)
         click.echo(
             f"loaded {len(loaded.objects)} objects from {len(loaded.inputs)} file(s): "
             f"{len(cluster.namespaces)} namespaces, {len(cluster.workloads)} workloads, "
@@ -150,11 +157,13 @@ def _explanation_text(ex: Explanation) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; turn errors into one line on stderr and the documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _State.debug = "--debug" in args
     sys.exit(run(cli.main, args))
 
 
 def run(entry: Callable[..., Any], args: list[str]) -> int:
+    """Run one command in-process and return its exit code (what `main` exits with)."""
+    # Known before parsing, so that a failure while parsing can still show its traceback.
+    _State.debug = "--debug" in args
     try:
         entry(args=args, prog_name="compliance", standalone_mode=False)
     except click.exceptions.Abort:
@@ -166,7 +175,7 @@ def run(entry: Callable[..., Any], args: list[str]) -> int:
     except ComplianceError as exc:
         if _State.debug:
             traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {one_line(str(exc))}", err=True)
         return exc.exit_code
     except BrokenPipeError:
         return EXIT_OK
@@ -176,9 +185,7 @@ def run(entry: Callable[..., Any], args: list[str]) -> int:
     except Exception as exc:
         if _State.debug:
             traceback.print_exc()
-        click.echo(
-            f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
-            err=True,
-        )
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        click.echo(f"{one_line(message)} (run with --debug for a traceback)", err=True)
         return EXIT_INTERNAL
     return EXIT_OK

@@ -19,9 +19,11 @@ import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from compliance import addresses
 from compliance.addresses import AddrSet
+from compliance.gcpause import gc_paused
 from compliance.model import Cluster, ContainerPort, Peer, PodVariant, Policy, Rule, WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, select_indexed
@@ -99,8 +101,10 @@ class External:
 Endpoint = WorkloadRef | External
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
+class Flow(NamedTuple):
+    """One allowed flow. A tuple, because clusters with open namespaces have
+    hundreds of thousands of them and tuples are the cheapest to build."""
+
     src: Endpoint
     dst: Endpoint
     connections: PortSet
@@ -433,6 +437,12 @@ class Engine:
     # ---- all flows
 
     def class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+        """Flows between classes, except where both sides are open.
+
+        Open egress to open ingress allows everything; that block is the bulk of
+        the output in clusters with unprotected namespaces, so `compute_flows`
+        expands it directly instead of going through per-pair evaluation.
+        """
         classes = self.classes
         open_ingress = {c.index for c in classes if c.ingress_open}
         universal_ingress: set[int] = set()
@@ -449,14 +459,17 @@ class Engine:
         base_ingress = open_ingress | universal_ingress
         result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
         for src in classes:
-            ingress_cands = base_ingress | admitted_by.get(src.index, set())
-            if src.egress_open or any(r.pods is None for r in src.egress_rules):
-                cands = ingress_cands
+            admitting = admitted_by.get(src.index, set())
+            if src.egress_open:
+                # open x open is expanded by the caller; only isolated destinations here
+                cands = (universal_ingress | admitting) - open_ingress
+            elif any(r.pods is None for r in src.egress_rules):
+                cands = base_ingress | admitting
             else:
                 reach: set[int] = set()
                 for rule in src.egress_rules:
                     reach |= rule.classes
-                cands = reach & ingress_cands
+                cands = reach & (base_ingress | admitting)
             for d in cands:
                 dst = classes[d]
                 if src.egress_open:
@@ -558,62 +571,101 @@ def _ingress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
 
 def compute_flows(cluster: Cluster) -> FlowGraph:
     """Every allowed flow between workloads and to or from outside the cluster."""
+    with gc_paused():
+        return _compute_flows(cluster)
+
+
+def _compute_flows(cluster: Cluster) -> FlowGraph:
     engine = Engine(cluster)
-    class_workloads: list[list[WorkloadRef]] = []
-    workload_classes: dict[WorkloadRef, list[int]] = defaultdict(list)
+    refs = [w.ref for w in cluster.workloads]  # sorted by namespace, name, kind
+    outside = len(refs)  # rank of "outside the cluster" in the sort order
+    class_ranks: list[list[int]] = [[] for _ in engine.classes]
+    rank_classes: list[list[int]] = [[] for _ in refs]
+    rank_of = {ref: r for r, ref in enumerate(refs)}
     for cls in engine.classes:
-        refs = list(dict.fromkeys(engine.pods[i].workload for i in cls.members))
-        class_workloads.append(refs)
-        for ref in refs:
-            workload_classes[ref].append(cls.index)
+        ranks = sorted({rank_of[engine.pods[i].workload] for i in cls.members})
+        class_ranks[cls.index] = ranks
+        for r in ranks:
+            rank_classes[r].append(cls.index)
 
-    pair_results: dict[tuple[WorkloadRef, WorkloadRef], list[tuple[PortSet, Side, Side]]] = (
-        defaultdict(list)
-    )
+    # Workload pairs from class pairs; a pair reached through several classes merges.
+    merged: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
     for (s, d), res in engine.class_flows().items():
-        for ws in class_workloads[s]:
-            for wd in class_workloads[d]:
-                pair_results[(ws, wd)].append(res)
+        for rs in class_ranks[s]:
+            for rd in class_ranks[d]:
+                prev = merged.get((rs, rd))
+                merged[(rs, rd)] = res if prev is None else _merge(prev, res)
 
-    flows: list[Flow] = []
-    for (ws, wd), results in pair_results.items():
-        ports, eg, ing = results[0]
-        for p, e, i in results[1:]:
-            ports, eg, ing = ports | p, eg.merge(e), ing.merge(i)
-        flows.append(Flow(ws, wd, ports, eg, ing))
+    # The open block: every open-egress workload to every open-ingress workload.
+    open_egress: list[tuple[int, Side]] = []
+    open_ingress: list[tuple[int, Side]] = []
+    for r, cids in enumerate(rank_classes):
+        eg = [engine.classes[c] for c in cids if engine.classes[c].egress_open]
+        if eg:
+            open_egress.append((r, _open_side(eg)))
+        ing = [engine.classes[c] for c in cids if engine.classes[c].ingress_open]
+        if ing:
+            open_ingress.append((r, _open_side(ing)))
+    everything = PortSet.all()
+    keyed: list[tuple[tuple[object, ...], Flow]] = []
+    for rs, eg_side in open_egress:
+        src_ref = refs[rs]
+        for rd, in_side in open_ingress:
+            res = (everything, eg_side, in_side)
+            prev = merged.pop((rs, rd), None)
+            if prev is not None:
+                res = _merge(prev, res)
+            keyed.append(((rs, rd), Flow(src_ref, refs[rd], *res)))
+    for (rs, rd), res in merged.items():
+        keyed.append(((rs, rd), Flow(refs[rs], refs[rd], *res)))
 
     ext_cache: dict[tuple[str, tuple[int, ...]], list[Contribution]] = {}
-    for ref in sorted(workload_classes):
-        cids = tuple(workload_classes[ref])
+    for r, cids in enumerate(rank_classes):
+        key_ids = tuple(cids)
         for direction in ("egress", "ingress"):
-            key = (direction, cids)
-            parts = ext_cache.get(key)
+            parts = ext_cache.get((direction, key_ids))
             if parts is None:
                 fn = _egress_external if direction == "egress" else _ingress_external
                 parts = partition([c for cid in cids for c in fn(engine, engine.classes[cid])])
-                ext_cache[key] = parts
+                ext_cache[(direction, key_ids)] = parts
             for addrs, ports, side in parts:
+                ext = External(addrs)
                 if direction == "egress":
-                    flows.append(Flow(ref, External(addrs), ports, side, EXTERNAL))
+                    flow = Flow(refs[r], ext, ports, side, EXTERNAL)
+                    keyed.append(((r, outside, addrs.v4, addrs.v6), flow))
                 else:
-                    flows.append(Flow(External(addrs), ref, ports, EXTERNAL, side))
+                    flow = Flow(ext, refs[r], ports, EXTERNAL, side)
+                    keyed.append(((outside, r, addrs.v4, addrs.v6), flow))
 
-    flows.sort(key=Flow.sort_key)
+    keyed.sort(key=lambda kv: kv[0])
     return FlowGraph(
-        flows=tuple(flows),
-        isolation=_isolation(cluster, engine, workload_classes),
+        flows=tuple(flow for _, flow in keyed),
+        isolation=_isolation(cluster, engine, rank_classes),
         warnings=tuple(engine.warnings),
         classes=len(engine.classes),
     )
 
 
+def _merge(
+    a: tuple[PortSet, Side, Side], b: tuple[PortSet, Side, Side]
+) -> tuple[PortSet, Side, Side]:
+    return (a[0] | b[0], a[1].merge(b[1]), a[2].merge(b[2]))
+
+
+def _open_side(classes: list[PodClass]) -> Side:
+    hostnet = any(c.host_network for c in classes)
+    plain = any(not c.host_network for c in classes)
+    if hostnet and plain:
+        return NOT_ISOLATED.merge(HOST_NETWORK)
+    return HOST_NETWORK if hostnet else NOT_ISOLATED
+
+
 def _isolation(
-    cluster: Cluster, engine: Engine, workload_classes: dict[WorkloadRef, list[int]]
+    cluster: Cluster, engine: Engine, rank_classes: list[list[int]]
 ) -> dict[WorkloadRef, Isolation]:
     out = {}
     policies = cluster.policies
-    for w in cluster.workloads:
-        cids = workload_classes.get(w.ref, [])
+    for w, cids in zip(cluster.workloads, rank_classes, strict=True):
         classes = [engine.classes[c] for c in cids]
         out[w.ref] = Isolation(
             ingress=bool(classes) and all(not c.ingress_open for c in classes),

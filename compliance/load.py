@@ -22,11 +22,73 @@ from typing import Any, TextIO
 import yaml
 
 from compliance.errors import InputError
+from compliance.gcpause import gc_paused
 
 try:  # libyaml is an order of magnitude faster; the pure loader is the fallback.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+class _Loader(_BaseLoader):
+    """The safe loader with a lean constructor for the plain maps, lists and strings
+    that exports are made of, and one rule the stock loader lacks: a key repeated in
+    one map is an error (the stock loader keeps the last, silently dropping rules)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._built: dict[int, Any] = {}
+        data = self._build(node)
+        self.constructed_objects = {}
+        self.recursive_objects = {}
+        return data
+
+    def _build(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag == _STR and isinstance(node, yaml.ScalarNode):
+            return node.value
+        built = self._built.get(id(node))
+        if built is not None:  # an alias: share the object, as the stock loader does
+            return built
+        if tag == _SEQ and isinstance(node, yaml.SequenceNode):
+            items: list[Any] = []
+            self._built[id(node)] = items
+            items.extend(self._build(child) for child in node.value)
+            return items
+        if (
+            tag == _MAP
+            and isinstance(node, yaml.MappingNode)
+            and not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value)
+        ):
+            mapping: dict[Any, Any] = {}
+            self._built[id(node)] = mapping
+            for key_node, value_node in node.value:
+                key = self._build(key_node)
+                try:
+                    duplicate = key in mapping
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        "found an unhashable key",
+                        key_node.start_mark,
+                    ) from None
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+                mapping[key] = self._build(value_node)
+            return mapping
+        value = self.construct_object(node, deep=True)  # numbers, booleans, null, merges
+        self._built[id(node)] = value
+        return value
+
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_DEPTH = 128
@@ -114,12 +176,20 @@ def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> LoadResult:
     if not paths:
         raise InputError("no input given: name export files, folders, or - for standard input")
     files: list[tuple[str, bytes]] = []
+    seen: set[str] = set()
     for raw in paths:
         if raw == "-":
+            if "-" in seen:
+                continue
+            seen.add("-")
             stream = stdin if stdin is not None else sys.stdin
             files.append(("<stdin>", stream.read().encode("utf-8")))
             continue
-        files.extend(_read_path(raw))
+        for display, data in _read_path(raw):
+            real = os.path.realpath(display)
+            if real not in seen:  # a file named twice (folder and file) is read once
+                seen.add(real)
+                files.append((display, data))
     return load_texts(files)
 
 
@@ -129,7 +199,7 @@ def load_texts(files: Iterable[tuple[str, bytes]]) -> LoadResult:
     inputs: list[InputFile] = []
     warnings: list[str] = []
     skipped: Counter[str] = Counter()
-    seen: dict[tuple[str, str, str, str | None, str], str] = {}
+    seen: dict[tuple[str, str | None, str], str] = {}
     for source, data in files:
         inputs.append(InputFile(source, hashlib.sha256(data).hexdigest(), len(data)))
         docs = parse_documents(source, data)
@@ -151,7 +221,8 @@ def load_texts(files: Iterable[tuple[str, bytes]]) -> LoadResult:
                         "shown assume Kubernetes NetworkPolicy alone"
                     )
                 continue
-            key = (obj.group, obj.kind, obj.namespace or "", obj.namespace, obj.name)
+            # The groups a used kind may come from are aliases of one resource.
+            key = (obj.kind, obj.namespace, obj.name)
             if key in seen:
                 raise InputError(
                     f"duplicate object: also defined in {seen[key]}", source=source, obj=obj.ref
@@ -213,13 +284,14 @@ def parse_documents(source: str, data: bytes) -> list[Any]:
 
 def _parse_json(source: str, text: str) -> Any:
     try:
-        return json.loads(text)
+        with gc_paused():
+            return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
         ) from None
     except RecursionError:
-        raise InputError(f"JSON nested deeper than {MAX_DEPTH} levels", source=source) from None
+        raise InputError("JSON nested too deeply; refused", source=source) from None
 
 
 _LEADING = re.compile(r"^[ \-?]*", re.MULTILINE)
@@ -270,7 +342,8 @@ def _parse_yaml(source: str, text: str) -> list[Any]:
     if _depth_bound(text) > MAX_DEPTH:
         _check_depth_exactly(source, text)
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))
+        with gc_paused():
+            docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(source, exc) from None
     except yaml.YAMLError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from compliance.addresses import AddrSet
 from compliance.errors import InputError
+from compliance.gcpause import gc_paused
 from compliance.load import K8sObject
 from compliance.ports import PROTOCOLS
 from compliance.selectors import LabelSelector, parse_labels, parse_selector
@@ -202,9 +203,10 @@ class Cluster:
 def build_cluster(objects: Iterable[K8sObject]) -> Cluster:
     """Validate the loaded objects and assemble the cluster model."""
     builder = _Builder()
-    for obj in objects:
-        builder.add(obj)
-    return builder.finish()
+    with gc_paused():
+        for obj in objects:
+            builder.add(obj)
+        return builder.finish()
 
 
 @dataclass

@@ -67,11 +67,12 @@ def parse_labels(raw: object, where: Mapping[str, str | None], field: str) -> di
     return dict(raw)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Requirement:
     key: str
     operator: str
-    values: frozenset[str]
+    values: tuple[str, ...]
+    """Sorted and unique, so equal requirements compare and hash equal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class LabelSelector:
             return "{}"
         parts = []
         for r in self.requirements:
-            vals = ",".join(sorted(r.values))
+            vals = ",".join(r.values)
             if r.operator == "In":
                 parts.append(f"{r.key}={vals}" if len(r.values) == 1 else f"{r.key} in ({vals})")
             elif r.operator == "NotIn":
@@ -129,7 +130,7 @@ def parse_selector(raw: object, where: Mapping[str, str | None], field: str) -> 
     reqs: list[Requirement] = []
     labels = parse_labels(raw.get("matchLabels"), where, f"{field}.matchLabels")
     for key, value in labels.items():
-        reqs.append(Requirement(key, "In", frozenset([value])))
+        reqs.append(Requirement(key, "In", (value,)))
     exprs = raw.get("matchExpressions")
     if exprs is None:
         exprs = []
@@ -140,8 +141,7 @@ def parse_selector(raw: object, where: Mapping[str, str | None], field: str) -> 
     for i, expr in enumerate(exprs):
         reqs.append(_parse_requirement(expr, where, f"{field}.matchExpressions[{i}]"))
     # Sorted so that equal selectors compare (and cache) equal whatever their order.
-    reqs.sort(key=lambda r: (r.key, r.operator, sorted(r.values)))
-    return LabelSelector(tuple(dict.fromkeys(reqs)))
+    return LabelSelector(tuple(sorted(set(reqs))))
 
 
 def _parse_requirement(raw: Any, where: Mapping[str, str | None], field: str) -> Requirement:
@@ -177,7 +177,7 @@ def _parse_requirement(raw: Any, where: Mapping[str, str | None], field: str) ->
         problem = label_value_problem(value)
         if problem:
             raise InputError(problem, **where, field=f"{field}.values[{j}]")
-    return Requirement(key, op, frozenset(values))
+    return Requirement(key, op, tuple(sorted(set(values))))
 
 
 def _type(value: object) -> str:

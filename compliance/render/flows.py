@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from compliance.flows import Endpoint, External, Flow, FlowGraph
+from compliance.flows import Endpoint, External, Flow, FlowGraph, Side
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 
@@ -44,7 +44,7 @@ def flow_json(flow: Flow, show_rules: bool = False) -> dict[str, Any]:
     return out
 
 
-def side_json(side: Any) -> dict[str, Any]:
+def side_json(side: Side) -> dict[str, Any]:
     return {
         "rules": [
             {"policy": f"{r.namespace}/{r.policy}", "direction": r.direction, "rule": r.index}
@@ -61,20 +61,68 @@ def endpoint_text(e: Endpoint) -> str:
     return str(e)
 
 
-def _rows(graph: FlowGraph) -> list[list[str]]:
-    rows = []
-    for f in graph.flows:
-        rows.append(
-            [
-                endpoint_text(f.src),
-                endpoint_text(f.dst),
-                f.connections.describe(),
-                "yes" if f.self_flow else "no",
-                f.egress.describe(),
-                f.ingress.describe(),
-            ]
-        )
-    return rows
+class _Texts:
+    """Per-endpoint and per-port-set text, computed once: large clusters repeat both
+    hundreds of thousands of times."""
+
+    def __init__(self, show_rules: bool = False) -> None:
+        self.show_rules = show_rules
+        self._endpoint: dict[Endpoint, str] = {}
+        self._ports: dict[PortSet, str] = {}
+        self._side: dict[Side, str] = {}
+        self._json_endpoint: dict[Endpoint, str] = {}
+        self._json_ports: dict[PortSet, str] = {}
+        self._json_side: dict[Side, str] = {}
+
+    def endpoint(self, e: Endpoint) -> str:
+        text = self._endpoint.get(e)
+        if text is None:
+            text = self._endpoint[e] = endpoint_text(e)
+        return text
+
+    def ports(self, p: PortSet) -> str:
+        text = self._ports.get(p)
+        if text is None:
+            text = self._ports[p] = p.describe()
+        return text
+
+    def side(self, s: Side) -> str:
+        text = self._side.get(s)
+        if text is None:
+            text = self._side[s] = s.describe()
+        return text
+
+    def json_endpoint(self, e: Endpoint) -> str:
+        text = self._json_endpoint.get(e)
+        if text is None:
+            text = self._json_endpoint[e] = _dumps(endpoint_json(e))
+        return text
+
+    def json_ports(self, p: PortSet) -> str:
+        text = self._json_ports.get(p)
+        if text is None:
+            text = self._json_ports[p] = _dumps(connections_json(p))
+        return text
+
+    def json_side(self, s: Side) -> str:
+        text = self._json_side.get(s)
+        if text is None:
+            text = self._json_side[s] = _dumps(side_json(s))
+        return text
+
+    def row(self, f: Flow) -> list[str]:
+        return [
+            self.endpoint(f.src),
+            self.endpoint(f.dst),
+            self.ports(f.connections),
+            "yes" if f.self_flow else "no",
+            self.side(f.egress),
+            self.side(f.ingress),
+        ]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 HEADER = [
@@ -88,27 +136,44 @@ HEADER = [
 
 
 def render_json(graph: FlowGraph, show_rules: bool = False) -> str:
-    doc = {"flows": [flow_json(f, show_rules) for f in graph.flows]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """The contract, one flow per line: readable, diffable, and fast to write."""
+    t = _Texts()
+    lines = []
+    for f in graph.flows:
+        line = (
+            f'  {{"src": {t.json_endpoint(f.src)}, "dst": {t.json_endpoint(f.dst)}, '
+            f'"connections": {t.json_ports(f.connections)}'
+        )
+        if show_rules:
+            line += (
+                f', "allowed_by": {{"egress": {t.json_side(f.egress)}, '
+                f'"ingress": {t.json_side(f.ingress)}}}'
+            )
+        lines.append(line + "}")
+    if not lines:
+        return '{"flows": []}\n'
+    return '{"flows": [\n' + ",\n".join(lines) + "\n]}\n"
 
 
 def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
+    t = _Texts()
     lines = []
     for f in graph.flows:
-        line = f"{endpoint_text(f.src)} => {endpoint_text(f.dst)} : {f.connections.describe()}"
+        line = f"{t.endpoint(f.src)} => {t.endpoint(f.dst)} : {t.ports(f.connections)}"
         if f.self_flow:
             line += " (self)"
         if show_rules:
-            line += f"  [egress: {f.egress.describe()}; ingress: {f.ingress.describe()}]"
+            line += f"  [egress: {t.side(f.egress)}; ingress: {t.side(f.ingress)}]"
         lines.append(line)
     return "".join(line + "\n" for line in lines)
 
 
 def render_csv(graph: FlowGraph, show_rules: bool = False) -> str:
+    t = _Texts()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerows(_rows(graph))
+    writer.writerows(t.row(f) for f in graph.flows)
     return buf.getvalue()
 
 
@@ -116,9 +181,10 @@ def render_md(graph: FlowGraph, show_rules: bool = False) -> str:
     def cell(text: str) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
+    t = _Texts()
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for row in _rows(graph):
-        lines.append("| " + " | ".join(cell(c) for c in row) + " |")
+    for f in graph.flows:
+        lines.append("| " + " | ".join(cell(c) for c in t.row(f)) + " |")
     return "\n".join(lines) + "\n"
 
 
