@@ -1,0 +1,521 @@
+"""Differential test: the flow engine against a deliberately naive reference evaluator.
+
+The reference below applies the rules of DESIGN.md ("Kubernetes NetworkPolicy
+semantics") literally, one (source, destination, protocol, port) at a time,
+straight from the generated Kubernetes dicts. It shares no code with the engine.
+Hypothesis generates small, valid clusters of bare Pods, Namespaces and
+NetworkPolicies; every pod pair (self included), every pod / sampled external
+address in both directions, and every sampled (protocol, port) is compared.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+import yaml
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from compliance.flows import External, compute_flows
+from compliance.load import load_texts
+from compliance.model import WorkloadRef, build_cluster
+
+PROTOS = ("TCP", "UDP", "SCTP")
+PORTS = (1, 52, 53, 54, 79, 80, 81, 443, 5432, 8080, 8081, 9000, 65535)
+IPS = (
+    "10.0.0.1", "10.1.2.3", "10.255.255.255", "11.0.0.1", "9.255.255.255",
+    "192.168.1.1", "192.168.2.1", "8.8.8.8", "0.0.0.0", "255.255.255.255",
+    "2001:db8::1", "2001:db8:1::1", "2001:db9::1", "::1",
+)  # fmt: skip
+NS_KEY = "kubernetes.io/metadata.name"
+
+# =========================================================================== reference
+
+
+def sel_match(sel: dict[str, Any], labels: dict[str, str]) -> bool:
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], e.get("values") or []
+        has = key in labels
+        if op == "In" and not (has and labels[key] in values):
+            return False
+        if op == "NotIn" and has and labels[key] in values:
+            return False
+        if op == "Exists" and not has:
+            return False
+        if op == "DoesNotExist" and has:
+            return False
+    return True
+
+
+def policy_types(spec: dict[str, Any]) -> set[str]:
+    if spec.get("policyTypes"):  # omitted or empty -> API defaulting
+        return set(spec["policyTypes"])
+    return {"Ingress", "Egress"} if spec.get("egress") else {"Ingress"}
+
+
+class Ref:
+    """Reference world built from the raw dicts."""
+
+    def __init__(self, objs: list[dict[str, Any]]) -> None:
+        self.ns_labels: dict[str, dict[str, str]] = {}
+        self.pods: list[dict[str, Any]] = []
+        self.policies: list[dict[str, Any]] = []
+        for o in objs:
+            if o["kind"] == "Namespace":
+                name = o["metadata"]["name"]
+                self.ns_labels[name] = {**o["metadata"].get("labels", {}), NS_KEY: name}
+            elif o["kind"] == "Pod":
+                self.pods.append(o)
+            else:
+                self.policies.append(o)
+        for p in self.pods:  # namespaces without a Namespace object still count
+            ns = p["metadata"]["namespace"]
+            self.ns_labels.setdefault(ns, {NS_KEY: ns})
+
+    @staticmethod
+    def ns(o: dict[str, Any]) -> str:
+        return o["metadata"].get("namespace", "default")
+
+    @staticmethod
+    def host(pod: dict[str, Any]) -> bool:
+        return bool(pod["spec"].get("hostNetwork"))
+
+    def peer_match(self, pol: dict[str, Any], peer: dict[str, Any], other: Any) -> bool:
+        """Does one peer entry match `other` (a pod dict, or an IP string)?"""
+        if "ipBlock" in peer:
+            if isinstance(other, dict):
+                return self.host(other)  # hostNetwork traffic carries the node's address
+            ip = ipaddress.ip_address(other)
+            net = ipaddress.ip_network(peer["ipBlock"]["cidr"])
+            if ip.version != net.version or ip not in net:
+                return False
+            return not any(ip in ipaddress.ip_network(x) for x in peer["ipBlock"].get("except", []))
+        if not isinstance(other, dict):
+            return False  # selectors never match external addresses
+        ons = self.ns(other)
+        if "namespaceSelector" in peer:
+            if not sel_match(peer["namespaceSelector"], self.ns_labels[ons]):
+                return False
+        elif ons != self.ns(pol):
+            return False
+        if "podSelector" in peer:
+            return sel_match(peer["podSelector"], other["metadata"].get("labels", {}))
+        return True
+
+    @staticmethod
+    def port_match(entries: list[dict[str, Any]] | None, dst: Any, proto: str, port: int) -> bool:
+        if not entries:
+            return True
+        for e in entries:
+            if e.get("protocol", "TCP") != proto:
+                continue
+            p = e.get("port")
+            if p is None:
+                return True
+            if isinstance(p, int):
+                if p <= port <= e.get("endPort", p):
+                    return True
+                continue
+            if not isinstance(dst, dict):
+                continue  # a named port never matches an external destination
+            for c in dst["spec"]["containers"]:
+                for cp in c.get("ports", []):
+                    if (
+                        cp.get("name") == p
+                        and cp.get("protocol", "TCP") == proto
+                        and cp["containerPort"] == port
+                    ):
+                        return True
+        return False
+
+    def allows(
+        self, pod: dict[str, Any], direction: str, peer: Any, dst: Any, proto: str, port: int
+    ) -> bool:
+        """Does `pod`'s `direction` ("Ingress"/"Egress") allow `peer` on proto/port?"""
+        if self.host(pod):
+            return True
+        selecting = [
+            pol
+            for pol in self.policies
+            if self.ns(pol) == self.ns(pod)
+            and sel_match(pol["spec"]["podSelector"], pod["metadata"].get("labels", {}))
+            and direction in policy_types(pol["spec"])
+        ]
+        if not selecting:
+            return True
+        key, side = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+        for pol in selecting:
+            for rule in pol["spec"].get(key) or []:
+                peers = rule.get(side)
+                if peers and not any(self.peer_match(pol, pe, peer) for pe in peers):
+                    continue
+                if self.port_match(rule.get("ports"), dst, proto, port):
+                    return True
+        return False
+
+    def flow(self, src: Any, dst: Any, proto: str, port: int) -> bool:
+        ok = True
+        if isinstance(src, dict):
+            ok = self.allows(src, "Egress", dst, dst, proto, port)
+        if ok and isinstance(dst, dict):
+            ok = self.allows(dst, "Ingress", src, dst, proto, port)
+        return ok
+
+
+# =========================================================================== generator
+
+POD_LABELS = {"app": ["x", "y", "z"], "tier": ["f", "b"]}
+POD_SEL_KEYS = {**POD_LABELS, "role": ["r"]}
+NS_LABELS = {"team": ["a", "b"], "env": ["a", "b"]}
+NS_NAMES = ["default", "ns1", "ns2"]
+NS_SEL_KEYS = {**NS_LABELS, NS_KEY: [*NS_NAMES, "kube-system"]}
+# (name, alternatives of (containerPort, protocol)); a name is used once per pod.
+CONTAINER_PORTS = [
+    ("http", [(80, "TCP"), (8080, "TCP"), (81, "UDP")]),
+    ("dns", [(53, "UDP"), (53, "TCP")]),
+    ("alt", [(8080, "TCP"), (8081, "TCP")]),
+    (None, [(5432, "TCP")]),
+    ("sctp", [(9000, "SCTP")]),
+]
+CIDRS = [
+    ("10.0.0.0/8", ["10.1.0.0/16"]),
+    ("0.0.0.0/0", ["10.0.0.0/8", "192.168.0.0/16"]),
+    ("192.168.0.0/16", ["192.168.1.0/24"]),
+    ("2001:db8::/32", ["2001:db8::/48"]),
+    ("::/0", ["2001:db8::/32"]),
+]
+PORT_NAMES = ["http", "dns", "alt", "sctp", "nope"]
+NUM_PORTS = [53, 80, 443, 5432, 8080, 9000]
+
+
+@st.composite
+def labels(draw: st.DrawFn, vocab: dict[str, list[str]]) -> dict[str, str]:
+    out = {}
+    for k, vs in vocab.items():
+        if draw(st.booleans()):
+            out[k] = draw(st.sampled_from(vs))
+    return out
+
+
+@st.composite
+def selector(draw: st.DrawFn, vocab: dict[str, list[str]]) -> dict[str, Any]:
+    sel: dict[str, Any] = {}
+    if draw(st.integers(0, 2)) == 0:
+        return sel  # {}: everything, the common case
+    if draw(st.booleans()):
+        sel["matchLabels"] = draw(labels(vocab))
+    if draw(st.booleans()):
+        exprs = []
+        for _ in range(draw(st.integers(1, 2))):
+            key = draw(st.sampled_from(sorted(vocab)))
+            op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
+            e: dict[str, Any] = {"key": key, "operator": op}
+            if op in ("In", "NotIn"):
+                e["values"] = draw(st.lists(st.sampled_from(vocab[key]), min_size=1, unique=True))
+            exprs.append(e)
+        sel["matchExpressions"] = exprs
+    return sel
+
+
+@st.composite
+def peer(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["pod", "ns", "both", "ip", "ip"]))
+    if kind == "ip":
+        cidr, excepts = draw(st.sampled_from(CIDRS))
+        block: dict[str, Any] = {"cidr": cidr}
+        if draw(st.booleans()):
+            block["except"] = excepts
+        return {"ipBlock": block}
+    p: dict[str, Any] = {}
+    if kind in ("pod", "both"):
+        p["podSelector"] = draw(selector(POD_SEL_KEYS))
+    if kind in ("ns", "both"):
+        p["namespaceSelector"] = draw(selector(NS_SEL_KEYS))
+    return p
+
+
+@st.composite
+def port_entry(draw: st.DrawFn) -> dict[str, Any]:
+    e: dict[str, Any] = {}
+    if draw(st.integers(0, 2)):
+        e["protocol"] = draw(st.sampled_from(PROTOS))
+    kind = draw(st.sampled_from(["none", "num", "num", "range", "name", "name"]))
+    if kind == "num":
+        e["port"] = draw(st.sampled_from(NUM_PORTS))
+    elif kind == "range":
+        lo = draw(st.sampled_from([1, 53, 80, 443, 8080]))
+        e["port"] = lo
+        e["endPort"] = draw(
+            st.sampled_from([lo, lo + 1, 81, 5432, 9000, 65535]).filter(lambda h: h >= lo)
+        )
+    elif kind == "name":
+        e["port"] = draw(st.sampled_from(PORT_NAMES))
+    return e
+
+
+@st.composite
+def rule(draw: st.DrawFn, side: str) -> dict[str, Any]:
+    r: dict[str, Any] = {}
+    shape = draw(st.sampled_from(["omit", "empty", "list", "list", "list", "list"]))
+    if shape == "empty":
+        r[side] = []
+    elif shape == "list":
+        r[side] = draw(st.lists(peer(), min_size=1, max_size=3))
+    shape = draw(st.sampled_from(["omit", "empty", "list", "list", "list", "list", "list"]))
+    if shape == "empty":
+        r["ports"] = []
+    elif shape == "list":
+        r["ports"] = draw(st.lists(port_entry(), min_size=1, max_size=3))
+    return r
+
+
+@st.composite
+def policy(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": draw(selector(POD_SEL_KEYS))}
+    types = draw(
+        st.sampled_from(
+            [None, None, [], ["Ingress"], ["Egress"], ["Ingress", "Egress"], ["Egress", "Ingress"]]
+        )
+    )
+    if types is not None:
+        spec["policyTypes"] = types
+    for key, side in (("ingress", "from"), ("egress", "to")):
+        n = draw(st.integers(-1, 3))  # -1: key omitted
+        if n >= 0:
+            spec[key] = [draw(rule(side)) for _ in range(n)]
+    meta: dict[str, Any] = {"name": name}
+    ns = draw(st.sampled_from([*namespaces, None]))
+    if ns is not None:
+        meta["namespace"] = ns
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+@st.composite
+def pod(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
+    ports: list[dict[str, Any]] = []
+    used: set[tuple[int, str]] = set()
+    for pname, alts in CONTAINER_PORTS:
+        if draw(st.booleans()):
+            number, proto = draw(st.sampled_from(alts))
+            if (number, proto) in used:
+                continue
+            used.add((number, proto))
+            cp: dict[str, Any] = {"containerPort": number}
+            if pname is not None:
+                cp["name"] = pname
+            if proto != "TCP" or draw(st.booleans()):
+                cp["protocol"] = proto
+            ports.append(cp)
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "img", "ports": ports}]}
+    if draw(st.integers(0, 7)) == 0:
+        spec["hostNetwork"] = True
+    meta = {
+        "name": name,
+        "namespace": draw(st.sampled_from(namespaces)),
+        "labels": draw(labels(POD_LABELS)),
+    }
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+@st.composite
+def clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
+    namespaces = draw(st.lists(st.sampled_from(NS_NAMES), min_size=2, max_size=3, unique=True))
+    objs: list[dict[str, Any]] = []
+    for ns in namespaces:
+        if draw(st.integers(0, 5)):  # sometimes the export has no Namespace object
+            nsl = draw(labels(NS_LABELS))
+            objs.append(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": nsl}}
+            )
+    objs += [draw(pod(f"p{i}", namespaces)) for i in range(draw(st.integers(2, 5)))]
+    objs += [draw(policy(f"np{i}", namespaces)) for i in range(draw(st.integers(0, 4)))]
+    return objs
+
+
+# =========================================================================== comparison
+
+
+def engine(objs: list[dict[str, Any]]) -> Any:
+    doc = {"apiVersion": "v1", "kind": "List", "items": objs}
+    loaded = load_texts([("test.json", json.dumps(doc).encode())])
+    return compute_flows(build_cluster(loaded.objects))
+
+
+def ref_of(p: dict[str, Any]) -> WorkloadRef:
+    return WorkloadRef(p["metadata"]["namespace"], p["metadata"]["name"], "Pod")
+
+
+def check(objs: list[dict[str, Any]]) -> None:
+    graph = engine(objs)
+    ref = Ref(objs)
+    pair_flows: dict[tuple[Any, Any], Any] = {}
+    ext_out: dict[WorkloadRef, list[Any]] = {}
+    ext_in: dict[WorkloadRef, list[Any]] = {}
+    for f in graph.flows:
+        if isinstance(f.src, External):
+            ext_in.setdefault(f.dst, []).append(f)
+        elif isinstance(f.dst, External):
+            ext_out.setdefault(f.src, []).append(f)
+        else:
+            assert (f.src, f.dst) not in pair_flows, f"two flows for {f.src} -> {f.dst}"
+            pair_flows[(f.src, f.dst)] = f
+
+    def external_conns(flows: list[Any], ip: str) -> Any:
+        hits = [
+            f
+            for f in flows
+            if (f.dst if isinstance(f.dst, External) else f.src).addresses.contains(ip)
+        ]
+        assert len(hits) <= 1, f"{ip} is in {len(hits)} external flows"
+        return hits[0].connections if hits else None
+
+    cases: list[tuple[str, str, Any, Any, Any]] = []  # (src label, dst label, src, dst, conns)
+    for a in ref.pods:
+        for b in ref.pods:
+            f = pair_flows.get((ref_of(a), ref_of(b)))
+            cases.append((str(ref_of(a)), str(ref_of(b)), a, b, f.connections if f else None))
+        for ip in IPS:
+            conns = external_conns(ext_out.get(ref_of(a), []), ip)
+            cases.append((str(ref_of(a)), ip, a, ip, conns))
+            conns = external_conns(ext_in.get(ref_of(a), []), ip)
+            cases.append((ip, str(ref_of(a)), ip, a, conns))
+
+    wrong = []
+    for sname, dname, src, dst, conns in cases:
+        for proto in PROTOS:
+            for port in PORTS:
+                want = ref.flow(src, dst, proto, port)
+                got = conns is not None and conns.contains(proto, port)
+                if want != got:
+                    wrong.append(
+                        f"{sname} -> {dname} {proto}/{port}: engine={got} reference={want}"
+                        f" (engine connections: {conns.describe() if conns else 'none'})"
+                    )
+    assert not wrong, (
+        f"{len(wrong)} disagreements, first ones:\n  "
+        + "\n  ".join(wrong[:12])
+        + "\n--- input ---\n"
+        + yaml.safe_dump_all(objs, sort_keys=False)
+    )
+
+
+# =========================================================================== regressions
+
+
+def _ns(name: str, **lab: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": lab}}
+
+
+def _pod(
+    name: str, ns: str, lab: dict[str, str], ports: list[dict[str, Any]], host: bool = False
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "ports": ports}]}
+    if host:
+        spec["hostNetwork"] = True
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": lab},
+        "spec": spec,
+    }
+
+
+def _np(name: str, ns: str | None, spec: dict[str, Any]) -> dict[str, Any]:
+    meta = {"name": name} | ({"namespace": ns} if ns else {})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+HTTP = {"containerPort": 80, "name": "http"}
+HTTP_ALT = {"containerPort": 8080, "name": "http"}
+DNS = {"containerPort": 53, "name": "dns", "protocol": "UDP"}
+
+# Named egress port resolves against the *peer*'s ports (80 on p0, 8080 on p1), never an ipBlock.
+EX_NAMED_EGRESS = [
+    _ns("default"), _ns("ns1", team="a"),
+    _pod("p0", "default", {"app": "x"}, [HTTP]),
+    _pod("p1", "ns1", {"app": "y"}, [HTTP_ALT, DNS]),
+    _np("np0", "default", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+        {"to": [{"namespaceSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}],
+         "ports": [{"port": "http"}, {"protocol": "UDP", "port": "dns"}]}]}),
+]  # fmt: skip
+# policyTypes omitted with egress rules -> isolated both ways; empty `from` = everyone incl. IPs.
+EX_DEFAULTING = [
+    _ns("default"), _ns("ns1", env="b"),
+    _pod("p0", "default", {"app": "x", "tier": "f"}, [HTTP, DNS]),
+    _pod("p1", "ns1", {}, []),
+    _np("np0", None, {"podSelector": {"matchExpressions": [{"key": "tier", "operator": "NotIn",
+                                                            "values": ["b"]}]},
+                      "ingress": [{"from": [], "ports": [{"port": 80, "endPort": 81}]}],
+                      "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8",
+                                                      "except": ["10.1.0.0/16"]}}],
+                                  "ports": [{"protocol": "SCTP"}]}]}),
+]  # fmt: skip
+# A hostNetwork pod: its own policies do not apply, and ipBlock rules match it as a peer.
+EX_HOST_NETWORK = [
+    _ns("default"),
+    _pod("p0", "default", {"app": "x"}, [HTTP], host=True),
+    _pod("p1", "default", {"app": "y"}, [HTTP]),
+    _np("np0", "default", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                           "ingress": [{"from": [{"ipBlock": {"cidr": "192.168.0.0/16"}}]}],
+                           "egress": [{"to": [{"ipBlock": {"cidr": "2001:db8::/32"}}],
+                                       "ports": [{"port": "http"}]}]}),
+]  # fmt: skip
+# Namespace without a Namespace object: selectable by kubernetes.io/metadata.name only.
+EX_NO_NS_OBJECT = [
+    _ns("default", team="a"),
+    _pod("p0", "default", {}, [HTTP]),
+    _pod("p1", "ns2", {"app": "z"}, []),
+    _np("np0", "default", {"podSelector": {}, "ingress": [
+        {"from": [{"namespaceSelector": {"matchLabels": {NS_KEY: "ns2"}},
+                   "podSelector": {"matchExpressions": [{"key": "tier", "operator":
+                                                         "DoesNotExist"}]}}]}]}),
+]  # fmt: skip
+# `policyTypes: []` defaults like omitted; egress rules of an Ingress-only policy are ignored;
+# a protocol-only entry and a named port whose protocol differs from the container's.
+EX_TYPES_EDGE = [
+    _ns("default"), _ns("ns1"),
+    _pod("p0", "default", {"app": "x"}, [HTTP, DNS]),
+    _pod("p1", "ns1", {"tier": "b"}, [HTTP_ALT]),
+    _np("np0", "default", {"podSelector": {}, "policyTypes": [],
+                           "ingress": [{"ports": [{"port": "dns"}, {"protocol": "UDP"}]}],
+                           "egress": [{"to": [{"podSelector": {}}]}]}),
+    _np("np1", "ns1", {"podSelector": {}, "policyTypes": ["Ingress"],
+                       "ingress": [{"from": [{"namespaceSelector": {}}]}],
+                       "egress": [{"to": [{"ipBlock": {"cidr": "::/0"}}]}]}),
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(clusters())
+@example(EX_NAMED_EGRESS)
+@example(EX_DEFAULTING)
+@example(EX_HOST_NETWORK)
+@example(EX_NO_NS_OBJECT)
+@example(EX_TYPES_EDGE)
+def test_engine_matches_reference(objs: list[dict[str, Any]]) -> None:
+    check(objs)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(clusters())
+def test_engine_deterministic_and_flows_non_empty(objs: list[dict[str, Any]]) -> None:
+    first, second = engine(objs), engine(objs)
+    assert first.flows == second.flows
+    assert [str(f.src) for f in first.flows] == [str(f.src) for f in second.flows]
+    for f in first.flows:
+        assert not f.connections.is_empty(), f"empty connections in {f.src} -> {f.dst}"
