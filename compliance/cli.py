@@ -40,19 +40,29 @@ def _warn(message: str) -> None:
     click.echo(f"warning: {one_line(message)}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+EXPORT_COMMAND = (
+    "kubectl get namespaces,pods,deployments,statefulsets,daemonsets,replicasets,jobs,"
+    "cronjobs,networkpolicies -A -o yaml > export.yaml"
+)
+HELP = f"""Network segmentation evidence for PCI DSS, HIPAA and FedRAMP from a Kubernetes export.
+
+Export the cluster, then list every allowed flow:
+
+\b
+  {EXPORT_COMMAND}
+  compliance flows export.yaml
+
+Exit codes: 0 success, 1 a control fails, 2 bad input or usage, 3 internal error.
+"""
+
+
+@click.group(
+    help=HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="compliance")
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def cli(debug: bool) -> None:
-    """Network segmentation evidence for PCI DSS, HIPAA and FedRAMP from a Kubernetes export.
-
-    Export the cluster with
-
-      kubectl get namespaces,pods,deployments,statefulsets,daemonsets,
-      replicasets,jobs,cronjobs,networkpolicies -A -o yaml > export.yaml
-
-    then run `compliance flows export.yaml` to see every allowed flow.
-    """
     _State.debug = _State.debug or debug
 
 

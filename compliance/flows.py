@@ -116,9 +116,6 @@ class Flow(NamedTuple):
         """Between replicas of one workload (clustering, replication)."""
         return self.src == self.dst
 
-    def sort_key(self) -> tuple[object, ...]:
-        return (_endpoint_key(self.src), _endpoint_key(self.dst), self.connections.ranges)
-
 
 @dataclass(frozen=True, slots=True)
 class Isolation:
@@ -136,12 +133,6 @@ class FlowGraph:
     warnings: tuple[str, ...] = ()
     classes: int = 0
     """How many indistinguishable pod classes the engine worked on (for benchmarks)."""
-
-
-def _endpoint_key(e: Endpoint) -> tuple[object, ...]:
-    if isinstance(e, WorkloadRef):
-        return (0, e.namespace, e.name, e.kind)
-    return (1, e.addresses.v4, e.addresses.v6)
 
 
 # --------------------------------------------------------------------------- engine
@@ -213,7 +204,6 @@ class Engine:
     # ---- selection
 
     def _index_labels(self) -> None:
-        self.pod_labels: list[dict[str, str]] = [p.label_map for p in self.pods]
         self.by_ns: dict[str, set[int]] = defaultdict(set)
         self.pod_by_label: dict[tuple[str, str], set[int]] = defaultdict(set)
         self.pod_by_key: dict[str, set[int]] = defaultdict(set)

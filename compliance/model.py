@@ -21,15 +21,6 @@ from compliance.ports import PROTOCOLS
 from compliance.selectors import LabelSelector, parse_labels, parse_selector
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-CONTROLLER_KINDS = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-)
 POLICY_TYPES = ("Ingress", "Egress")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -83,3 +83,25 @@ def test_namespaced_object_without_namespace_is_in_default() -> None:
     text = b"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: {}}\n"
     (obj,) = load_texts([("p.yaml", text)]).objects
     assert obj.namespace == "default" and obj.ref == "NetworkPolicy default/p"
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["!!python/object/apply:os.system ['touch /tmp/pwned']", "!!python/name:os.system", "!!binary aGk="],
+)
+def test_no_arbitrary_objects_are_constructed(tag: str) -> None:
+    text = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels: {{x: {tag}}}\n"
+    try:
+        result = load_texts([("evil.yaml", text.encode())])
+    except InputError as err:
+        assert "evil.yaml" in str(err)
+    else:  # !!binary is a safe tag: it loads as bytes, which labels then refuse as data
+        (obj,) = result.objects
+        assert isinstance(obj.body["metadata"]["labels"]["x"], bytes)
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_duplicate_keys_in_one_map_are_refused() -> None:
+    text = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n"
+    with pytest.raises(InputError, match=r"line 5, column 3: .*duplicate key 'name'"):
+        load_texts([("dup.yaml", text)])
