@@ -6,6 +6,11 @@ straight from the generated Kubernetes dicts. It shares no code with the engine.
 Hypothesis generates small, valid clusters of bare Pods, Namespaces and
 NetworkPolicies; every pod pair (self included), every pod / sampled external
 address in both directions, and every sampled (protocol, port) is compared.
+
+A second property groups pods into StatefulSets (sometimes with the StatefulSet
+object, whose pod template is one more pod shape): pods of one workload differ in
+labels, ports and host networking, and a workload allows a flow when some shape of
+it does (for a pair, some shape of each side, the same one included).
 """
 
 from __future__ import annotations
@@ -65,15 +70,18 @@ class Ref:
         self.ns_labels: dict[str, dict[str, str]] = {}
         self.pods: list[dict[str, Any]] = []
         self.policies: list[dict[str, Any]] = []
+        self.controllers: list[dict[str, Any]] = []
         for o in objs:
             if o["kind"] == "Namespace":
                 name = o["metadata"]["name"]
                 self.ns_labels[name] = {**o["metadata"].get("labels", {}), NS_KEY: name}
             elif o["kind"] == "Pod":
                 self.pods.append(o)
-            else:
+            elif o["kind"] == "NetworkPolicy":
                 self.policies.append(o)
-        for p in self.pods:  # namespaces without a Namespace object still count
+            else:
+                self.controllers.append(o)
+        for p in self.pods + self.controllers:  # namespaces without a Namespace object count
             ns = p["metadata"]["namespace"]
             self.ns_labels.setdefault(ns, {NS_KEY: ns})
 
@@ -167,6 +175,35 @@ class Ref:
         return ok
 
 
+def template_shape(ctrl: dict[str, Any]) -> dict[str, Any]:
+    """A controller's pod template, as one more pod of its workload."""
+    tmpl = ctrl["spec"]["template"]
+    meta = {
+        "name": f"{ctrl['metadata']['name']}(template)",
+        "namespace": ctrl["metadata"]["namespace"],
+        "labels": (tmpl.get("metadata") or {}).get("labels") or {},
+    }
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": tmpl["spec"]}
+
+
+def workload_shapes(ref: Ref) -> dict[WorkloadRef, list[dict[str, Any]]]:
+    """Each workload with its pod shapes: its pods (grouped by controlling owner, one
+    level, no climbing) and the pod template of its controller when exported."""
+    out: dict[WorkloadRef, list[dict[str, Any]]] = {}
+    for p in ref.pods:
+        meta = p["metadata"]
+        owners = [o for o in meta.get("ownerReferences") or [] if o.get("controller") is True]
+        if owners:
+            key = WorkloadRef(meta["namespace"], owners[0]["name"], owners[0]["kind"])
+        else:
+            key = WorkloadRef(meta["namespace"], meta["name"], "Pod")
+        out.setdefault(key, []).append(p)
+    for c in ref.controllers:
+        key = WorkloadRef(c["metadata"]["namespace"], c["metadata"]["name"], c["kind"])
+        out.setdefault(key, []).append(template_shape(c))
+    return out
+
+
 # =========================================================================== generator
 
 POD_LABELS = {"app": ["x", "y", "z"], "tier": ["f", "b"]}
@@ -223,7 +260,7 @@ def selector(draw: st.DrawFn, vocab: dict[str, list[str]]) -> dict[str, Any]:
 
 
 @st.composite
-def peer(draw: st.DrawFn) -> dict[str, Any]:
+def peer(draw: st.DrawFn, pod_sel: st.SearchStrategy[dict[str, Any]]) -> dict[str, Any]:
     kind = draw(st.sampled_from(["pod", "ns", "both", "ip", "ip"]))
     if kind == "ip":
         cidr, excepts = draw(st.sampled_from(CIDRS))
@@ -233,7 +270,7 @@ def peer(draw: st.DrawFn) -> dict[str, Any]:
         return {"ipBlock": block}
     p: dict[str, Any] = {}
     if kind in ("pod", "both"):
-        p["podSelector"] = draw(selector(POD_SEL_KEYS))
+        p["podSelector"] = draw(pod_sel)
     if kind in ("ns", "both"):
         p["namespaceSelector"] = draw(selector(NS_SEL_KEYS))
     return p
@@ -259,13 +296,13 @@ def port_entry(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def rule(draw: st.DrawFn, side: str) -> dict[str, Any]:
+def rule(draw: st.DrawFn, side: str, pod_sel: st.SearchStrategy[dict[str, Any]]) -> dict[str, Any]:
     r: dict[str, Any] = {}
     shape = draw(st.sampled_from(["omit", "empty", "list", "list", "list", "list"]))
     if shape == "empty":
         r[side] = []
     elif shape == "list":
-        r[side] = draw(st.lists(peer(), min_size=1, max_size=3))
+        r[side] = draw(st.lists(peer(pod_sel), min_size=1, max_size=3))
     shape = draw(st.sampled_from(["omit", "empty", "list", "list", "list", "list", "list"]))
     if shape == "empty":
         r["ports"] = []
@@ -275,8 +312,16 @@ def rule(draw: st.DrawFn, side: str) -> dict[str, Any]:
 
 
 @st.composite
-def policy(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
-    spec: dict[str, Any] = {"podSelector": draw(selector(POD_SEL_KEYS))}
+def policy(
+    draw: st.DrawFn,
+    name: str,
+    namespaces: list[str],
+    pod_sel: st.SearchStrategy[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A policy; `pod_sel` draws its pod selectors (default: `selector(POD_SEL_KEYS)`)."""
+    if pod_sel is None:
+        pod_sel = selector(POD_SEL_KEYS)
+    spec: dict[str, Any] = {"podSelector": draw(pod_sel)}
     types = draw(
         st.sampled_from(
             [None, None, [], ["Ingress"], ["Egress"], ["Ingress", "Egress"], ["Egress", "Ingress"]]
@@ -287,7 +332,7 @@ def policy(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
     for key, side in (("ingress", "from"), ("egress", "to")):
         n = draw(st.integers(-1, 3))  # -1: key omitted
         if n >= 0:
-            spec[key] = [draw(rule(side)) for _ in range(n)]
+            spec[key] = [draw(rule(side, pod_sel)) for _ in range(n)]
     meta: dict[str, Any] = {"name": name}
     ns = draw(st.sampled_from([*namespaces, None]))
     if ns is not None:
@@ -300,8 +345,7 @@ def policy(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
     }
 
 
-@st.composite
-def pod(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
+def draw_container_ports(draw: st.DrawFn) -> list[dict[str, Any]]:
     ports: list[dict[str, Any]] = []
     used: set[tuple[int, str]] = set()
     for pname, alts in CONTAINER_PORTS:
@@ -316,6 +360,12 @@ def pod(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
             if proto != "TCP" or draw(st.booleans()):
                 cp["protocol"] = proto
             ports.append(cp)
+    return ports
+
+
+@st.composite
+def pod(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
+    ports = draw_container_ports(draw)
     spec: dict[str, Any] = {"containers": [{"name": "c", "image": "img", "ports": ports}]}
     if draw(st.integers(0, 7)) == 0:
         spec["hostNetwork"] = True
@@ -327,8 +377,7 @@ def pod(draw: st.DrawFn, name: str, namespaces: list[str]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 
-@st.composite
-def clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
+def draw_namespaces(draw: st.DrawFn) -> tuple[list[str], list[dict[str, Any]]]:
     namespaces = draw(st.lists(st.sampled_from(NS_NAMES), min_size=2, max_size=3, unique=True))
     objs: list[dict[str, Any]] = []
     for ns in namespaces:
@@ -337,9 +386,134 @@ def clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
             objs.append(
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": nsl}}
             )
+    return namespaces, objs
+
+
+@st.composite
+def clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
+    namespaces, objs = draw_namespaces(draw)
     objs += [draw(pod(f"p{i}", namespaces)) for i in range(draw(st.integers(2, 5)))]
     objs += [draw(policy(f"np{i}", namespaces)) for i in range(draw(st.integers(0, 4)))]
     return objs
+
+
+# Workloads of several pods: StatefulSets whose pods share some labels and differ in
+# others (the pod-name label, a random extra or changed label) and in container ports.
+SS_POD_NAME = "statefulset.kubernetes.io/pod-name"
+WL_NAMES = ["w0", "w1", "w2"]
+MAX_REPLICAS = 3
+WL_SEL_KEYS = {**POD_SEL_KEYS, SS_POD_NAME: [f"{w}-{i}" for w in WL_NAMES for i in range(2)]}
+
+
+@st.composite
+def shape_selector(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly one requirement, often on a label that tells a workload's shapes apart, so
+    that policies select some shapes of a workload and not others."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return draw(selector(WL_SEL_KEYS))
+    key = draw(st.sampled_from(["role", "role", SS_POD_NAME, "app", "tier"]))
+    if kind == 1:
+        return {"matchLabels": {key: draw(st.sampled_from(WL_SEL_KEYS[key]))}}
+    op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
+    e: dict[str, Any] = {"key": key, "operator": op}
+    if op in ("In", "NotIn"):
+        e["values"] = draw(st.lists(st.sampled_from(WL_SEL_KEYS[key]), min_size=1, unique=True))
+    return {"matchExpressions": [e]}
+
+
+def draw_shape_labels(
+    draw: st.DrawFn, base: dict[str, str], pod_name: str | None
+) -> dict[str, str]:
+    out = dict(base)
+    if pod_name is not None and draw(st.integers(0, 3)):
+        out[SS_POD_NAME] = pod_name
+    if draw(st.booleans()):
+        out["role"] = "r"
+    if draw(st.integers(0, 3)) == 0:  # a label the other shapes have, changed or dropped here
+        key = draw(st.sampled_from(sorted(POD_LABELS)))
+        value = draw(st.sampled_from([None, *POD_LABELS[key]]))
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def draw_shape_spec(draw: st.DrawFn, base_ports: list[dict[str, Any]]) -> dict[str, Any]:
+    ports = base_ports if draw(st.booleans()) else draw_container_ports(draw)
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "img", "ports": ports}]}
+    if draw(st.integers(0, 15)) == 0:
+        spec["hostNetwork"] = True
+    return spec
+
+
+@st.composite
+def statefulset(draw: st.DrawFn, ns: str, name: str) -> list[dict[str, Any]]:
+    """A StatefulSet's pods, and sometimes the StatefulSet object itself."""
+    base_labels = draw(labels(POD_LABELS))
+    base_ports = draw_container_ports(draw)
+    objs: list[dict[str, Any]] = []
+    with_object = draw(st.booleans())
+    if with_object:
+        template = {
+            "metadata": {"labels": draw_shape_labels(draw, base_labels, None)},
+            "spec": draw_shape_spec(draw, base_ports),
+        }
+        objs.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {
+                    "serviceName": name,
+                    "selector": {"matchLabels": base_labels},
+                    "template": template,
+                },
+            }
+        )
+    owner = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "name": name,
+        "uid": "x",
+        "controller": True,
+    }
+    for i in range(draw(st.integers(0 if with_object else 1, MAX_REPLICAS))):
+        pod_name = f"{name}-{i}"
+        meta = {
+            "name": pod_name,
+            "namespace": ns,
+            "labels": draw_shape_labels(draw, base_labels, pod_name),
+            "ownerReferences": [owner],
+        }
+        spec = draw_shape_spec(draw, base_ports)
+        objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
+    return objs
+
+
+@st.composite
+def workload_clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
+    namespaces, objs = draw_namespaces(draw)
+    for ns in namespaces:
+        for name in WL_NAMES[: draw(st.integers(1, len(WL_NAMES)))]:
+            objs += draw(statefulset(ns, name))
+    for ns in namespaces:  # a default deny makes the shape-specific allows matter
+        types = draw(st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]))
+        if types is not None:
+            deny = {"podSelector": {}, "policyTypes": types}
+            objs.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": {"name": "deny", "namespace": ns},
+                    "spec": deny,
+                }
+            )
+    objs += [
+        draw(policy(f"np{i}", namespaces, shape_selector())) for i in range(draw(st.integers(0, 4)))
+    ]
+    return list(draw(st.permutations(objs)))
 
 
 # =========================================================================== comparison
@@ -351,13 +525,24 @@ def engine(objs: list[dict[str, Any]]) -> Any:
     return compute_flows(build_cluster(loaded.objects))
 
 
-def ref_of(p: dict[str, Any]) -> WorkloadRef:
-    return WorkloadRef(p["metadata"]["namespace"], p["metadata"]["name"], "Pod")
+class _NoAliasDumper(yaml.SafeDumper):
+    """Spell shared sub-objects (a workload's common ports) out in failure reports."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def check(objs: list[dict[str, Any]]) -> None:
+    """Compare every workload pair and workload / address pair, on every sampled port.
+
+    A workload allows a flow when some pod shape of it does (for a pair: some shape
+    of the source and some shape of the destination, the same one included)."""
     graph = engine(objs)
     ref = Ref(objs)
+    units = workload_shapes(ref)
+    for f in graph.flows:
+        for end in (f.src, f.dst):
+            assert isinstance(end, External) or end in units, f"unexpected workload {end}"
     pair_flows: dict[tuple[Any, Any], Any] = {}
     ext_out: dict[WorkloadRef, list[Any]] = {}
     ext_in: dict[WorkloadRef, list[Any]] = {}
@@ -379,22 +564,23 @@ def check(objs: list[dict[str, Any]]) -> None:
         assert len(hits) <= 1, f"{ip} is in {len(hits)} external flows"
         return hits[0].connections if hits else None
 
-    cases: list[tuple[str, str, Any, Any, Any]] = []  # (src label, dst label, src, dst, conns)
-    for a in ref.pods:
-        for b in ref.pods:
-            f = pair_flows.get((ref_of(a), ref_of(b)))
-            cases.append((str(ref_of(a)), str(ref_of(b)), a, b, f.connections if f else None))
+    # (src label, dst label, src shapes, dst shapes, engine connections)
+    cases: list[tuple[str, str, list[Any], list[Any], Any]] = []
+    for a, a_shapes in units.items():
+        for b, b_shapes in units.items():
+            f = pair_flows.get((a, b))
+            cases.append((str(a), str(b), a_shapes, b_shapes, f.connections if f else None))
         for ip in IPS:
-            conns = external_conns(ext_out.get(ref_of(a), []), ip)
-            cases.append((str(ref_of(a)), ip, a, ip, conns))
-            conns = external_conns(ext_in.get(ref_of(a), []), ip)
-            cases.append((ip, str(ref_of(a)), ip, a, conns))
+            conns = external_conns(ext_out.get(a, []), ip)
+            cases.append((str(a), ip, a_shapes, [ip], conns))
+            conns = external_conns(ext_in.get(a, []), ip)
+            cases.append((ip, str(a), [ip], a_shapes, conns))
 
     wrong = []
-    for sname, dname, src, dst, conns in cases:
+    for sname, dname, srcs, dsts, conns in cases:
         for proto in PROTOS:
             for port in PORTS:
-                want = ref.flow(src, dst, proto, port)
+                want = any(ref.flow(s, d, proto, port) for s in srcs for d in dsts)
                 got = conns is not None and conns.contains(proto, port)
                 if want != got:
                     wrong.append(
@@ -405,7 +591,7 @@ def check(objs: list[dict[str, Any]]) -> None:
         f"{len(wrong)} disagreements, first ones:\n  "
         + "\n  ".join(wrong[:12])
         + "\n--- input ---\n"
-        + yaml.safe_dump_all(objs, sort_keys=False)
+        + yaml.dump_all(objs, Dumper=_NoAliasDumper, sort_keys=False)
     )
 
 
@@ -500,6 +686,111 @@ EX_TYPES_EDGE = [
 ]  # fmt: skip
 
 
+def _sts(name: str, ns: str, lab: dict[str, str], ports: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "selector": {"matchLabels": lab},
+            "template": {
+                "metadata": {"labels": lab},
+                "spec": {"containers": [{"name": "c", "ports": ports}]},
+            },
+        },
+    }
+
+
+def _member(
+    sts: str,
+    ordinal: int,
+    ns: str,
+    lab: dict[str, str],
+    ports: list[dict[str, Any]],
+    host: bool = False,
+) -> dict[str, Any]:
+    p = _pod(f"{sts}-{ordinal}", ns, lab, ports, host)
+    p["metadata"]["ownerReferences"] = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "name": sts,
+            "uid": "x",
+            "controller": True,
+        }
+    ]
+    return p
+
+
+# The named port `http` is 80 on db's template and 8080 on db-0; db-1 has only UDP dns and is
+# the only shape that admits itself on it. web's egress reaches db-0 alone, by its pod-name
+# label: web -> db is TCP 8080 only; db -> db is TCP 80, 8080 and UDP 53; web admits nothing.
+EX_WL_NAMED_PORTS = [
+    _ns("default"), _ns("ns1", team="a"),
+    _sts("db", "default", {"app": "x"}, [HTTP]),
+    _member("db", 0, "default", {"app": "x", SS_POD_NAME: "db-0"}, [HTTP_ALT]),
+    _member("db", 1, "default", {"app": "x", SS_POD_NAME: "db-1"}, [DNS]),
+    _member("web", 0, "ns1", {"app": "y", SS_POD_NAME: "web-0"}, [HTTP]),
+    _np("np0", "default", {"podSelector": {"matchLabels": {"app": "x"}}, "ingress": [
+        {"from": [{"namespaceSelector": {}}], "ports": [{"port": "http"}]},
+        {"from": [{"podSelector": {"matchLabels": {SS_POD_NAME: "db-1"}}}],
+         "ports": [{"protocol": "UDP", "port": "dns"}]}]}),
+    _np("np1", "ns1", {"podSelector": {}, "egress": [
+        {"to": [{"namespaceSelector": {}, "podSelector": {"matchExpressions": [
+            {"key": SS_POD_NAME, "operator": "In", "values": ["db-0"]}]}}],
+         "ports": [{"port": "http"}]}]}),
+]  # fmt: skip
+# A workload known only by its template (no pods), and one whose second pod uses the host
+# network: b -> a passes a's ipBlock rule through b-1 only (TCP 80); b is open both ways.
+EX_WL_TEMPLATE_HOST = [
+    _ns("default"),
+    _sts("a", "default", {"app": "x"}, [HTTP]),
+    _member("b", 0, "default", {"app": "y"}, []),
+    _member("b", 1, "default", {"app": "y", "tier": "f"}, [HTTP], host=True),
+    _np("np0", "default", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                           "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+                                        "ports": [{"port": 80}]}],
+                           "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "x"}}}]}]}),
+]  # fmt: skip
+# Egress and ingress must hold for the SAME pair of shapes: a-0 may not send (egress denied),
+# a-1 may send but b admits only role=r, which a-1 lacks: a -> b allows nothing.
+EX_WL_SAME_SHAPES = [
+    _ns("default"),
+    _member("a", 0, "default", {"app": "x", "role": "r"}, []),
+    _member("a", 1, "default", {"app": "x"}, []),
+    _member("b", 0, "default", {"app": "y"}, [HTTP]),
+    _np("np0", "default", {"podSelector": {"matchLabels": {"role": "r"}},
+                           "policyTypes": ["Egress"]}),
+    _np("np1", "default", {"podSelector": {"matchLabels": {"app": "y"}},
+                           "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "r"}}}],
+                                        "ports": [{"port": "http"}]}]}),
+]  # fmt: skip
+# A named port resolves against the admitting shape's own ports: db-0 (role=r, http=80) admits
+# `http`, db-1 (http=8080) is only default-denied, so cl -> db is TCP 80, never 8080.
+EX_WL_PORT_PER_SHAPE = [
+    _ns("default"),
+    _member("db", 0, "default", {"app": "x", "role": "r"}, [HTTP]),
+    _member("db", 1, "default", {"app": "x"}, [HTTP_ALT]),
+    _member("cl", 0, "default", {"app": "y"}, []),
+    _np("deny", "default", {"podSelector": {}, "policyTypes": ["Ingress"]}),
+    _np("np0", "default", {"podSelector": {"matchLabels": {"role": "r"}},
+                           "ingress": [{"ports": [{"port": "http"}]}]}),
+]  # fmt: skip
+# hostNetwork is per pod: h-0 (host) sends freely and matches ipBlocks but lacks role=r;
+# h-1 (role=r) is egress-denied. h -> t is TCP 443 (t's ipBlock rule, through h-0) only.
+EX_WL_HOST_PER_POD = [
+    _ns("default"),
+    _member("h", 0, "default", {"app": "x"}, [], host=True),
+    _member("h", 1, "default", {"app": "x", "role": "r"}, []),
+    _member("t", 0, "default", {"app": "y"}, [HTTP]),
+    _np("np0", "default", {"podSelector": {"matchLabels": {"app": "x"}},
+                           "policyTypes": ["Egress"]}),
+    _np("np1", "default", {"podSelector": {"matchLabels": {"app": "y"}}, "ingress": [
+        {"from": [{"podSelector": {"matchLabels": {"role": "r"}}}]},
+        {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 443}]}]}),
+]  # fmt: skip
+
+
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(clusters())
 @example(EX_NAMED_EGRESS)
@@ -508,6 +799,17 @@ EX_TYPES_EDGE = [
 @example(EX_NO_NS_OBJECT)
 @example(EX_TYPES_EDGE)
 def test_engine_matches_reference(objs: list[dict[str, Any]]) -> None:
+    check(objs)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(workload_clusters())
+@example(EX_WL_NAMED_PORTS)
+@example(EX_WL_TEMPLATE_HOST)
+@example(EX_WL_SAME_SHAPES)
+@example(EX_WL_PORT_PER_SHAPE)
+@example(EX_WL_HOST_PER_POD)
+def test_workloads_of_several_pods_match_reference(objs: list[dict[str, Any]]) -> None:
     check(objs)
 
 
