@@ -87,7 +87,11 @@ def test_namespaced_object_without_namespace_is_in_default() -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["!!python/object/apply:os.system ['touch /tmp/pwned']", "!!python/name:os.system", "!!binary aGk="],
+    [
+        "!!python/object/apply:os.system ['touch /tmp/pwned']",
+        "!!python/name:os.system",
+        "!!binary aGk=",
+    ],
 )
 def test_no_arbitrary_objects_are_constructed(tag: str) -> None:
     text = f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels: {{x: {tag}}}\n"
