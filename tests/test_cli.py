@@ -578,11 +578,16 @@ def billion_laughs(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Refusal takes a few hundredths of a second; the bound only proves there is no hang
+# or exponential blow-up, with room for a loaded CI machine (speed is for benchmarks).
+NO_HANG = 5.0
+
+
 def test_alias_bomb_is_refused_quickly(flows: Callable[..., Result], tmp_path: Path) -> None:
     path = dump(tmp_path / "bomb.yaml", billion_laughs(9))
     res = flows(path)
     assert_input_error(res, str(path))
-    assert res.seconds < 1.0, f"took {res.seconds:.2f}s"
+    assert res.seconds < NO_HANG, f"took {res.seconds:.2f}s"
 
 
 def test_alias_bomb_inside_a_kubernetes_object_is_refused_quickly(
@@ -596,7 +601,7 @@ def test_alias_bomb_inside_a_kubernetes_object_is_refused_quickly(
     path = dump(tmp_path / "bomb.yaml", text)
     res = flows(path)
     assert_input_error(res, str(path))
-    assert res.seconds < 1.0, f"took {res.seconds:.2f}s"
+    assert res.seconds < NO_HANG, f"took {res.seconds:.2f}s"
 
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -611,7 +616,7 @@ def test_deeply_nested_yaml_is_refused_quickly(
     path = dump(tmp_path / "deep.yaml", text)
     res = flows(path)
     assert_input_error(res, str(path))
-    assert res.seconds < 1.0, f"took {res.seconds:.2f}s"
+    assert res.seconds < NO_HANG, f"took {res.seconds:.2f}s"
 
 
 @pytest.mark.parametrize(
