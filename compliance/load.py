@@ -183,7 +183,9 @@ def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> LoadResult:
                 continue
             seen.add("-")
             stream = stdin if stdin is not None else sys.stdin
-            files.append(("<stdin>", stream.read().encode("utf-8")))
+            raw_stream = getattr(stream, "buffer", None)  # bytes, so bad UTF-8 is our error
+            data = raw_stream.read() if raw_stream is not None else stream.read().encode()
+            files.append(("<stdin>", data))
             continue
         for display, data in _read_path(raw):
             real = os.path.realpath(display)

@@ -111,3 +111,13 @@ def test_duplicate_keys_in_one_map_are_refused() -> None:
     text = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n"
     with pytest.raises(InputError, match=r"line 5, column 3: .*duplicate key 'name'"):
         load_texts([("dup.yaml", text)])
+
+
+def test_stdin_that_is_not_utf8_is_an_input_error() -> None:
+    import io
+
+    stream = io.TextIOWrapper(
+        io.BytesIO(b"apiVersion: v1\nkind: Namespace\nmetadata: {name: \xff}\n")
+    )
+    with pytest.raises(InputError, match=r"<stdin>: not UTF-8 text"):
+        load_paths(["-"], stdin=stream)
