@@ -8,6 +8,7 @@ sorted, so the same export always gives the same bytes.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable
@@ -62,53 +63,16 @@ def endpoint_text(e: Endpoint) -> str:
 
 
 class _Texts:
-    """Per-endpoint and per-port-set text, computed once: large clusters repeat both
-    hundreds of thousands of times."""
+    """Per-endpoint, per-port-set and per-side text, computed once: large clusters
+    repeat each of them hundreds of thousands of times."""
 
-    def __init__(self, show_rules: bool = False) -> None:
-        self.show_rules = show_rules
-        self._endpoint: dict[Endpoint, str] = {}
-        self._ports: dict[PortSet, str] = {}
-        self._side: dict[Side, str] = {}
-        self._json_endpoint: dict[Endpoint, str] = {}
-        self._json_ports: dict[PortSet, str] = {}
-        self._json_side: dict[Side, str] = {}
-
-    def endpoint(self, e: Endpoint) -> str:
-        text = self._endpoint.get(e)
-        if text is None:
-            text = self._endpoint[e] = endpoint_text(e)
-        return text
-
-    def ports(self, p: PortSet) -> str:
-        text = self._ports.get(p)
-        if text is None:
-            text = self._ports[p] = p.describe()
-        return text
-
-    def side(self, s: Side) -> str:
-        text = self._side.get(s)
-        if text is None:
-            text = self._side[s] = s.describe()
-        return text
-
-    def json_endpoint(self, e: Endpoint) -> str:
-        text = self._json_endpoint.get(e)
-        if text is None:
-            text = self._json_endpoint[e] = _dumps(endpoint_json(e))
-        return text
-
-    def json_ports(self, p: PortSet) -> str:
-        text = self._json_ports.get(p)
-        if text is None:
-            text = self._json_ports[p] = _dumps(connections_json(p))
-        return text
-
-    def json_side(self, s: Side) -> str:
-        text = self._json_side.get(s)
-        if text is None:
-            text = self._json_side[s] = _dumps(side_json(s))
-        return text
+    def __init__(self) -> None:
+        self.endpoint = functools.cache(endpoint_text)
+        self.ports = functools.cache(PortSet.describe)
+        self.side = functools.cache(Side.describe)
+        self.json_endpoint = functools.cache(lambda e: _dumps(endpoint_json(e)))
+        self.json_ports = functools.cache(lambda p: _dumps(connections_json(p)))
+        self.json_side = functools.cache(lambda s: _dumps(side_json(s)))
 
     def row(self, f: Flow) -> list[str]:
         return [
