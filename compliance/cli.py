@@ -16,7 +16,8 @@ import click
 
 from compliance import __version__
 from compliance.errors import ComplianceError
-from compliance.explain import Explanation, explain
+from compliance.explain import Explanation
+from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
 from compliance.load import load_paths
 from compliance.model import build_cluster
@@ -123,7 +124,7 @@ def flows(
             err=True,
         )
     if explain is not None:
-        click.echo(_explanation_text(_explain(cluster, *explain)), nl=False)
+        click.echo(_explanation_text(explain_flow(cluster, *explain)), nl=False)
         return
     graph = compute_flows(cluster)
     for message in graph.warnings:
@@ -136,10 +137,6 @@ def flows(
             err=True,
         )
     click.echo(output, nl=False)
-
-
-def _explain(cluster: Any, src: str, dst: str) -> Explanation:
-    return explain(cluster, src, dst)
 
 
 def _explanation_text(ex: Explanation) -> str:

@@ -12,9 +12,8 @@ import ipaddress
 import itertools
 from dataclasses import dataclass
 
-from compliance.addresses import AddrSet
 from compliance.errors import InputError
-from compliance.flows import Engine, PodClass, RuleRef
+from compliance.flows import Engine, PodClass
 from compliance.model import Cluster, WorkloadRef
 from compliance.ports import PROTOCOLS, PortSet
 
@@ -202,6 +201,3 @@ def _verdict(contribs: list[tuple[PortSet, str]], p: int, lo: int, hi: int) -> S
         {why for ports, why in contribs if any(a <= lo and hi <= b for a, b in ports.ranges[p])}
     )
     return SideVerdict(bool(reasons), tuple(reasons))
-
-
-__all__ = ["AddrSet", "Explanation", "RuleRef", "explain", "resolve_target"]

@@ -141,8 +141,6 @@ class FlowGraph:
 @dataclass(slots=True)
 class CompiledRule:
     ref: RuleRef
-    rule: Rule
-    policy: Policy
     pods: frozenset[int] | None
     """Pod variants the peers select; None when the rule matches every peer."""
     addresses: AddrSet
@@ -298,7 +296,7 @@ class Engine:
             else:
                 numeric.append(PortSet.of(spec.protocol, spec.port, spec.end_port))
         compiled = CompiledRule(
-            ref, rule, pol, pods, addrs, union_all(numeric), tuple(sorted(set(named))), all_ports
+            ref, pods, addrs, union_all(numeric), tuple(sorted(set(named))), all_ports
         )
         for proto, name in compiled.named:
             holders = selected if direction == "ingress" else (pods if pods is not None else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from compliance.addresses import AddrSet
@@ -69,10 +69,6 @@ class PodVariant:
     ports: tuple[ContainerPort, ...]
     host_network: bool
 
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
-
 
 @dataclass(frozen=True, slots=True)
 class Workload:
@@ -91,10 +87,6 @@ class Namespace:
     name: str
     labels: tuple[tuple[str, str], ...]
     in_export: bool
-
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +171,6 @@ class Cluster:
     workloads: tuple[Workload, ...]
     policies: tuple[Policy, ...]
     warnings: tuple[str, ...] = ()
-    inputs: tuple[Any, ...] = field(default=())
-
-    def workload(self, ref: WorkloadRef) -> Workload:
-        for w in self.workloads:
-            if w.ref == ref:
-                return w
-        raise KeyError(str(ref))
 
 
 # --------------------------------------------------------------------------- building

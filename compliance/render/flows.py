@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from compliance.flows import Endpoint, External, Flow, FlowGraph, Side
+from compliance.flows import Endpoint, Flow, FlowGraph, Side
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 
@@ -162,6 +162,3 @@ FORMATS: dict[str, Callable[[FlowGraph, bool], str]] = {
 
 def render(graph: FlowGraph, fmt: str, show_rules: bool = False) -> str:
     return FORMATS[fmt](graph, show_rules)
-
-
-__all__ = ["FORMATS", "External", "render"]
