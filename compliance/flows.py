@@ -127,9 +127,31 @@ class Isolation:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What one rule selects, for checks that judge rules rather than flows
+    (allow-all rules, wildcard peers, rules that never take effect)."""
+
+    ref: RuleRef
+    selects: tuple[WorkloadRef, ...]
+    """Workloads the policy's podSelector selects (the rule protects these)."""
+    peers: tuple[WorkloadRef, ...] | None
+    """Workloads its peers match; None when it matches every pod of the cluster."""
+    addresses: AddrSet
+    """External addresses its peers match (ipBlock, or everything when `from`/`to` is omitted)."""
+    all_ports: bool
+    ports: PortSet
+    """Numeric ports (named ports resolve per destination and are not included)."""
+    named: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FlowGraph:
     flows: tuple[Flow, ...]
     isolation: dict[WorkloadRef, Isolation] = field(default_factory=dict)
+    rules: tuple[RuleInfo, ...] = ()
+    """Every rule of every policy, in policy order."""
+    policy_selects: dict[str, tuple[WorkloadRef, ...]] = field(default_factory=dict)
+    """Policy ID -> the workloads its podSelector selects."""
     warnings: tuple[str, ...] = ()
     classes: int = 0
     """How many indistinguishable pod classes the engine worked on (for benchmarks)."""
@@ -626,12 +648,43 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
                     keyed.append(((outside, r, addrs.v4, addrs.v6), flow))
 
     keyed.sort(key=lambda kv: kv[0])
+    rules, policy_selects = _rule_infos(cluster, engine)
     return FlowGraph(
         flows=tuple(flow for _, flow in keyed),
         isolation=_isolation(cluster, engine, rank_classes),
+        rules=rules,
+        policy_selects=policy_selects,
         warnings=tuple(engine.warnings),
         classes=len(engine.classes),
     )
+
+
+def _rule_infos(
+    cluster: Cluster, engine: Engine
+) -> tuple[tuple[RuleInfo, ...], dict[str, tuple[WorkloadRef, ...]]]:
+    def workloads(pods: frozenset[int]) -> tuple[WorkloadRef, ...]:
+        return tuple(sorted({engine.pods[i].workload for i in pods}))
+
+    selects = {
+        pol.id: workloads(pods)
+        for pol, pods in zip(cluster.policies, engine.policy_pods, strict=True)
+    }
+    by_policy = {(p.namespace, p.name): p for p in cluster.policies}
+    infos = []
+    for rule in engine.rules:
+        pol = by_policy[(rule.ref.namespace, rule.ref.policy)]
+        infos.append(
+            RuleInfo(
+                ref=rule.ref,
+                selects=selects[pol.id],
+                peers=None if rule.pods is None else workloads(rule.pods),
+                addresses=rule.addresses,
+                all_ports=rule.all_ports,
+                ports=rule.numeric,
+                named=rule.named,
+            )
+        )
+    return tuple(infos), selects
 
 
 def _merge(

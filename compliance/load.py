@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class _Loader(_BaseLoader):
@@ -85,6 +86,10 @@ class _Loader(_BaseLoader):
                     )
                 mapping[key] = self._build(value_node)
             return mapping
+        if tag == _TIMESTAMP and isinstance(node, yaml.ScalarNode):
+            # Kept as text: an impossible date (2027-13-01) must be an input error where
+            # it is used, not a crash while parsing; no export field needs a datetime.
+            return node.value
         value = self.construct_object(node, deep=True)  # numbers, booleans, null, merges
         self._built[id(node)] = value
         return value

@@ -53,6 +53,8 @@ class ContainerPort:
     port: int
     protocol: str
     name: str | None = None
+    host_port: int | None = None
+    """Also published on the node's address (`hostPort`), around NetworkPolicy in many CNIs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,8 @@ class Policy:
     ingress: tuple[Rule, ...]
     egress: tuple[Rule, ...]
     source: str
+    ignored: tuple[tuple[str, int], ...] = ()
+    """(direction, rule count) of rules that policyTypes switches off (dropped above)."""
 
     @property
     def id(self) -> str:
@@ -326,6 +330,11 @@ class _Builder:
             ingress=ingress if "Ingress" in types else (),
             egress=egress if "Egress" in types else (),
             source=obj.source,
+            ignored=tuple(
+                (direction, len(rules))
+                for direction, rules in (("ingress", ingress), ("egress", egress))
+                if rules and direction.capitalize() not in types
+            ),
         )
 
     def _rules(
@@ -544,7 +553,16 @@ def _container_ports(
                 name = p.get("name")
                 if name is not None:
                     _check_port_name(name, where, f"{ppath}.name")
-                ports[ContainerPort(number, protocol, name)] = None
+                host_port = p.get("hostPort")
+                if host_port not in (None, 0) and (
+                    not isinstance(host_port, int) or not _is_port_number(host_port)
+                ):
+                    raise InputError(
+                        f"hostPort must be a number from 1 to 65535, got {host_port!r}",
+                        **where,
+                        field=f"{ppath}.hostPort",
+                    )
+                ports[ContainerPort(number, protocol, name, host_port or None)] = None
     return tuple(sorted(ports, key=lambda p: (p.port, p.protocol, p.name or "")))
 
 

@@ -243,3 +243,42 @@ def test_invalid_workload_fields_are_refused(doc: str, field: str) -> None:
         cluster_from_yaml(doc)
     assert field in str(err.value)
     assert str(err.value).startswith("test.yaml: ")
+
+
+def test_host_port_is_kept_and_validated() -> None:
+    cluster = cluster_from_yaml(
+        DEPLOYMENT.replace("{containerPort: 80, name: http}", "{containerPort: 80, hostPort: 8080}")
+    )
+    (workload,) = cluster.workloads
+    assert [cp.host_port for v in workload.variants for cp in v.ports] == [8080]
+    with pytest.raises(InputError) as err:
+        cluster_from_yaml(
+            DEPLOYMENT.replace(
+                "{containerPort: 80, name: http}", "{containerPort: 80, hostPort: 70000}"
+            )
+        )
+    assert "spec.template.spec.containers[0].ports[0].hostPort" in str(err.value)
+
+
+def test_switched_off_rules_are_recorded_on_the_policy() -> None:
+    cluster = cluster_from_yaml(
+        DEPLOYMENT
+        + policy(
+            "p",
+            "prod",
+            "podSelector: {}\npolicyTypes: [Egress]\ningress:\n- {}\n- {}\negress:\n- {}",
+        )
+    )
+    (pol,) = cluster.policies
+    assert pol.ingress == ()
+    assert pol.ignored == (("ingress", 2),)
+
+
+def test_timestamps_stay_text_so_impossible_dates_do_not_crash() -> None:
+    cluster = cluster_from_yaml(
+        DEPLOYMENT.replace(
+            "metadata: {name: web, namespace: prod}",
+            "metadata: {name: web, namespace: prod, annotations: {built: 2027-13-01}}",
+        )
+    )
+    assert [w.ref.id for w in cluster.workloads] == ["prod/web"]

@@ -62,7 +62,7 @@ def endpoint_text(e: Endpoint) -> str:
     return str(e)
 
 
-class _Texts:
+class FlowTexts:
     """Per-endpoint, per-port-set and per-side text, computed once: large clusters
     repeat each of them hundreds of thousands of times."""
 
@@ -101,7 +101,7 @@ HEADER = [
 
 def render_json(graph: FlowGraph, show_rules: bool = False) -> str:
     """The contract, one flow per line: readable, diffable, and fast to write."""
-    t = _Texts()
+    t = FlowTexts()
     lines = []
     for f in graph.flows:
         line = (
@@ -120,7 +120,7 @@ def render_json(graph: FlowGraph, show_rules: bool = False) -> str:
 
 
 def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
-    t = _Texts()
+    t = FlowTexts()
     lines = []
     for f in graph.flows:
         line = f"{t.endpoint(f.src)} => {t.endpoint(f.dst)} : {t.ports(f.connections)}"
@@ -133,7 +133,7 @@ def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
 
 
 def render_csv(graph: FlowGraph, show_rules: bool = False) -> str:
-    t = _Texts()
+    t = FlowTexts()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HEADER)
@@ -145,7 +145,7 @@ def render_md(graph: FlowGraph, show_rules: bool = False) -> str:
     def cell(text: str) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
-    t = _Texts()
+    t = FlowTexts()
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for f in graph.flows:
         lines.append("| " + " | ".join(cell(c) for c in t.row(f)) + " |")
