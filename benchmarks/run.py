@@ -1,4 +1,4 @@
-"""Time the flow computation on synthetic clusters of several sizes.
+"""Time the flow computation and the control evaluation on synthetic clusters.
 
     python benchmarks/run.py [--sizes 200,1000,5000] [--seed 7] [--regenerate] [--strict]
 
@@ -36,6 +36,7 @@ TARGET_SIZE = 5000
 TARGET_TOTAL_S = 20.0
 TARGET_PEAK_MIB = 1536.0
 TARGET_FLOW_LOAD_RATIO = 2.0
+SCOPE = HERE / "scope.yaml"
 
 HEADER = f"""\
 Flow computation benchmark: synthetic clusters from benchmarks/generate.py.
@@ -89,6 +90,7 @@ class Row:
     total_s: float | None = None
     peak_mib: float | None = None
     cli_flows: int | None = None
+    evaluation: dict[str, Any] | None = None
 
 
 # -- generating the clusters ---------------------------------------------------------------
@@ -153,7 +155,36 @@ def measure_api_here(path: str) -> dict[str, Any]:
     t1 = time.perf_counter()
     graph = compute_flows(cluster)
     t2 = time.perf_counter()
-    return {"load_s": t1 - t0, "flow_s": t2 - t1, "flows": len(graph.flows)}
+    result: dict[str, Any] = {"load_s": t1 - t0, "flow_s": t2 - t1, "flows": len(graph.flows)}
+    result.update(measure_evaluation(cluster, graph))
+    return result
+
+
+def measure_evaluation(cluster: Any, graph: Any) -> dict[str, Any]:
+    """Evaluate every shipped framework for `benchmarks/scope.yaml`, then render the JSON."""
+    import datetime as dt
+
+    from compliance.checks import CHECKS
+    from compliance.controls import load_catalog
+    from compliance.evaluate import evaluate
+    from compliance.render.results import render_json
+    from compliance.scope import read_scope
+
+    catalog = load_catalog((), CHECKS)
+    scope = read_scope(str(SCOPE), catalog, CHECKS)
+    t0 = time.perf_counter()
+    as_of = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    ev = evaluate(cluster, graph, scope, list(catalog.values()), as_of)
+    t1 = time.perf_counter()
+    text = render_json(ev)
+    t2 = time.perf_counter()
+    return {
+        "in_scope": max(len(f.in_scope) for f in ev.frameworks),
+        "findings": sum(len(c.findings) for f in ev.frameworks for c in f.checks),
+        "eval_s": t1 - t0,
+        "results_s": t2 - t1,
+        "results_bytes": len(text.encode()),
+    }
 
 
 def measure_api(row: Row, errors: list[str]) -> None:
@@ -171,6 +202,7 @@ def measure_api(row: Row, errors: list[str]) -> None:
     row.load_s = result["load_s"]
     row.flow_s = result["flow_s"]
     row.flows = result["flows"]
+    row.evaluation = {k: result[k] for k in EVAL_KEYS}
 
 
 def measure_cli(row: Row, errors: list[str]) -> None:
@@ -206,6 +238,45 @@ def _tail(text: str, lines: int = 3) -> str:
 
 
 # -- reporting -----------------------------------------------------------------------------
+
+EVAL_KEYS = ("in_scope", "findings", "eval_s", "results_s", "results_bytes")
+EVAL_HEADER = """\
+Control evaluation: every shipped framework (4) for benchmarks/scope.yaml, in-process.
+
+  in scope      in-scope workloads of the largest framework scope
+  findings      findings over all frameworks and checks
+  eval s        evaluate(): every check once per framework, waivers, roll-up
+  results s     rendering the results JSON (`compliance evaluate --format json`)
+  results MB    size of that JSON (10^6 bytes)
+"""
+EVAL_COLUMNS = (
+    ("workloads", 9),
+    ("in scope", 8),
+    ("findings", 8),
+    ("eval s", 7),
+    ("results s", 9),
+    ("results MB", 10),
+)
+
+
+def print_evaluation(rows: Sequence[Row]) -> None:
+    print()
+    print(EVAL_HEADER)
+    widths = [w for _, w in EVAL_COLUMNS]
+    print("  ".join(name.rjust(w) for name, w in EVAL_COLUMNS))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        ev = row.evaluation or {}
+        cells = [
+            _cell(row.cluster.workloads, "d"),
+            _cell(ev.get("in_scope"), "d"),
+            _cell(ev.get("findings"), "d"),
+            _cell(ev.get("eval_s"), ".2f"),
+            _cell(ev.get("results_s"), ".2f"),
+            _cell(ev["results_bytes"] / 1e6 if "results_bytes" in ev else None, ".1f"),
+        ]
+        print("  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)))
+    sys.stdout.flush()
 
 
 def _cell(value: float | int | None, fmt: str) -> str:
@@ -315,6 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print_line(format_row(row))
         rows.append(row)
+
+    print_evaluation(rows)
 
     missed = False
     for row in rows:

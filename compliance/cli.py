@@ -6,6 +6,7 @@ usage, 3 internal or rendering failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 import traceback
@@ -15,13 +16,18 @@ from typing import Any
 import click
 
 from compliance import __version__
+from compliance.checks import CHECKS
+from compliance.controls import Framework, load_catalog
 from compliance.errors import ComplianceError
+from compliance.evaluate import evaluate as run_evaluation
 from compliance.explain import Explanation
 from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
 from compliance.load import load_paths
 from compliance.model import build_cluster
 from compliance.render.flows import FORMATS, render
+from compliance.render.results import FORMATS as RESULT_FORMATS
+from compliance.scope import read_scope
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -47,11 +53,13 @@ EXPORT_COMMAND = (
 )
 HELP = f"""Network segmentation evidence for PCI DSS, HIPAA and FedRAMP from a Kubernetes export.
 
-Export the cluster, then list every allowed flow:
+Export the cluster, list every allowed flow, then evaluate the controls for a scope:
 
 \b
   {EXPORT_COMMAND}
   compliance flows export.yaml
+  compliance evaluate export.yaml --scope scope.yaml
+  compliance controls list
 
 Exit codes: 0 success, 1 a control fails, 2 bad input or usage, 3 internal error.
 """
@@ -139,6 +147,203 @@ def flows(
     click.echo(output, nl=False)
 
 
+def _parse_as_of(value: str | None) -> dt.datetime:
+    """ISO-8601; a date means its midnight and a time without zone means UTC."""
+    if value is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 date or time (e.g. 2026-11-26 or 2026-11-26T09:00:00Z)",
+            param_hint="'--as-of'",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _catalog(controls: tuple[str, ...]) -> dict[str, Framework]:
+    return load_catalog(controls, CHECKS)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="EXPORT...")
+@click.option(
+    "--scope",
+    "scope_path",
+    required=True,
+    metavar="FILE",
+    help="Scope file: zones, approved flows, waivers (see samples/*.scope.yaml).",
+)
+@click.option(
+    "--framework",
+    "framework_ids",
+    multiple=True,
+    metavar="ID",
+    help="Framework to evaluate (repeatable; `all` for every one). "
+    "Default: the frameworks the scope file's zones name.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="ISO-8601",
+    help="The moment the evaluation speaks for: decides which waivers and approved flows "
+    "have expired. Default: now.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(RESULT_FORMATS)),
+    default="table",
+    show_default=True,
+    help="table: a summary for people; json: results for machines (results.schema.json).",
+)
+@click.option(
+    "--controls",
+    "controls_dirs",
+    multiple=True,
+    metavar="DIR",
+    help="Also read framework files (*.yaml) from DIR; "
+    "a file named like a shipped one replaces it.",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when a requirement fails.")
+@click.option("-v", "--verbose", is_flag=True, help="Report progress and timings on stderr.")
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def evaluate(
+    paths: tuple[str, ...],
+    scope_path: str,
+    framework_ids: tuple[str, ...],
+    as_of: str | None,
+    fmt: str,
+    controls_dirs: tuple[str, ...],
+    exit_zero: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Evaluate PCI DSS, HIPAA and FedRAMP segmentation controls for the scoped workloads.
+
+    Reads the export(s) and the scope file, computes the allowed flows, runs every check
+    the chosen frameworks map, and prints each requirement's status with the failing
+    findings. Exit codes: 0 nothing fails, 1 a requirement fails (unless --exit-zero),
+    2 bad input or usage, 3 internal error.
+    """
+    _State.debug = _State.debug or debug
+    moment = _parse_as_of(as_of)
+    started = time.perf_counter()
+    catalog = _catalog(controls_dirs)
+    scope = read_scope(scope_path, catalog, CHECKS)
+    chosen = _frameworks(catalog, framework_ids, scope.frameworks)
+    loaded = load_paths(paths)
+    for message in loaded.warnings:
+        _warn(message)
+    cluster = build_cluster(loaded.objects)
+    graph = compute_flows(cluster)
+    if verbose:
+        click.echo(
+            f"{len(cluster.workloads)} workloads, {len(graph.flows)} flows in "
+            f"{time.perf_counter() - started:.2f}s; evaluating {', '.join(f.id for f in chosen)}",
+            err=True,
+        )
+    result = run_evaluation(cluster, graph, scope, chosen, moment, loaded.inputs)
+    for message in result.warnings:
+        _warn(message)
+    output = RESULT_FORMATS[fmt](result)
+    if verbose:
+        click.echo(f"evaluated in {time.perf_counter() - started:.2f}s", err=True)
+    click.echo(output, nl=False)
+    if result.failed and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
+
+
+def _frameworks(
+    catalog: dict[str, Framework], wanted: tuple[str, ...], named: tuple[str, ...]
+) -> list[Framework]:
+    if "all" in wanted:
+        return list(catalog.values())
+    ids = list(dict.fromkeys(wanted)) or list(named) or list(catalog)
+    unknown = [i for i in ids if i not in catalog]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown framework {unknown[0]!r} (known: {', '.join(catalog)})",
+            param_hint="'--framework'",
+        )
+    return [catalog[i] for i in ids]
+
+
+@cli.group()
+def controls() -> None:
+    """List the frameworks and show their requirements and checks."""
+
+
+@controls.command("list")
+@click.option(
+    "--controls", "controls_dirs", multiple=True, metavar="DIR", help="Also read DIR/*.yaml."
+)
+def controls_list(controls_dirs: tuple[str, ...]) -> None:
+    """List every framework: ID, title, requirement counts by automation."""
+    catalog = _catalog(controls_dirs)
+    width = max(len(i) for i in catalog)
+    for fw in catalog.values():
+        counts = {
+            a: sum(r.automation == a for r in fw.requirements)
+            for a in ("full", "partial", "manual")
+        }
+        click.echo(
+            f"{fw.id:<{width}}  {fw.title} ({fw.version}): {len(fw.requirements)} requirements, "
+            f"{counts['full']} full, {counts['partial']} partial, {counts['manual']} manual"
+        )
+    click.echo("")
+    click.echo("checks:")
+    for spec in CHECKS.values():
+        click.echo(f"  {spec.id}  {spec.title}")
+
+
+@controls.command("show")
+@click.argument("framework_id", metavar="FRAMEWORK")
+@click.argument("requirement_id", metavar="[REQUIREMENT]", required=False)
+@click.option(
+    "--controls", "controls_dirs", multiple=True, metavar="DIR", help="Also read DIR/*.yaml."
+)
+def controls_show(
+    framework_id: str, requirement_id: str | None, controls_dirs: tuple[str, ...]
+) -> None:
+    """Show a framework's requirements, or one requirement with its checks' documentation."""
+    catalog = _catalog(controls_dirs)
+    (fw,) = _frameworks(catalog, (framework_id,), ())
+    if requirement_id is None:
+        click.echo(f"{fw.title} ({fw.version}) [{fw.id}]")
+        click.echo(f"source: {fw.source}")
+        click.echo(f"scope: {fw.scope}")
+        click.echo("")
+        width = max(len(r.id) for r in fw.requirements)
+        for r in fw.requirements:
+            checks = ", ".join(r.checks) or "-"
+            click.echo(f"  {r.id:<{width}}  {r.automation:<7}  {r.title}  [{checks}]")
+        return
+    req = fw.requirement(requirement_id)
+    if req is None:
+        raise click.BadParameter(
+            f"{fw.id} has no requirement {requirement_id!r}", param_hint="'REQUIREMENT'"
+        )
+    click.echo(f"{fw.title} {req.id}: {req.title}")
+    if req.designation:
+        click.echo(f"designation: {req.designation}")
+    click.echo(f"automation: {req.automation}")
+    click.echo("")
+    click.echo(req.intent)
+    if req.note:
+        click.echo(f"\nnote: {req.note}")
+    if req.evidence:
+        click.echo("\nevidence an assessor should ask for:")
+        for item in req.evidence:
+            click.echo(f"  - {item}")
+    for cid in req.checks:
+        spec = CHECKS[cid]
+        click.echo(f"\n{spec.id} {spec.title}")
+        click.echo("  " + spec.description.replace("\n", "\n  "))
+
+
 def _explanation_text(ex: Explanation) -> str:
     lines = [f"{ex.src} -> {ex.dst}", f"  {ex.egress_summary}", f"  {ex.ingress_summary}", ""]
     rows = []
@@ -172,12 +377,13 @@ def run(entry: Callable[..., Any], args: list[str]) -> int:
     # Known before parsing, so that a failure while parsing can still show its traceback.
     _State.debug = "--debug" in args
     try:
-        entry(args=args, prog_name="compliance", standalone_mode=False)
+        code = entry(args=args, prog_name="compliance", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return EXIT_INTERNAL
     except click.ClickException as exc:
-        exc.show()
+        # One line, like every other error; `--help` is where the usage lives.
+        click.echo(f"error: {one_line(exc.format_message())}", err=True)
         return exc.exit_code
     except ComplianceError as exc:
         if _State.debug:
@@ -195,4 +401,5 @@ def run(entry: Callable[..., Any], args: list[str]) -> int:
         message = f"internal error: {type(exc).__name__}: {exc}"
         click.echo(f"{one_line(message)} (run with --debug for a traceback)", err=True)
         return EXIT_INTERNAL
-    return EXIT_OK
+    # `ctx.exit(code)` comes back as the return value when not in standalone mode.
+    return code if isinstance(code, int) else EXIT_OK

@@ -97,3 +97,44 @@ def policy(name: str, ns: str, spec: str) -> str:
         "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
         f"metadata:\n  name: {name}\n  namespace: {ns}\nspec:\n{body}\n"
     )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+AS_OF = "2026-11-26T00:00:00+00:00"
+
+
+def scope_from_yaml(text: str, source: str = "scope.yaml"):  # type: ignore[no-untyped-def]
+    """A Scope from inline YAML, validated exactly as `--scope FILE` is."""
+    import yaml
+
+    from compliance.checks import CHECKS
+    from compliance.datafile import plain
+    from compliance.scope import parse_scope
+
+    return parse_scope(plain(yaml.safe_load(textwrap.dedent(text))), source, None, CHECKS)
+
+
+def run_check(cluster_text: str, scope_text: str, check_id: str, as_of: str = AS_OF):  # type: ignore[no-untyped-def]
+    """Evaluate one check for framework `fw` (the zones' frameworks must name `fw`)."""
+    import datetime as dt
+
+    from compliance.controls import Framework, Requirement
+    from compliance.evaluate import evaluate
+
+    cluster = cluster_from_yaml(cluster_text)
+    graph = compute_flows(cluster)
+    scope = scope_from_yaml(scope_text)
+    framework = Framework(
+        id="fw",
+        title="Test framework",
+        version="1",
+        source="tests",
+        scope="test scope",
+        requirements=(Requirement("R1", "one", "one", "full", (check_id,)),),
+        path="fw.yaml",
+    )
+    result = evaluate(cluster, graph, scope, [framework], dt.datetime.fromisoformat(as_of))
+    (fw,) = result.frameworks
+    (check,) = fw.checks
+    return check

@@ -1,0 +1,293 @@
+"""Is the configuration what it seems: dead rules, waivers, and namespace labels
+that anyone with edit rights could set."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from compliance.checks.base import (
+    Context,
+    Finding,
+    Verdict,
+    check,
+    not_applicable,
+    nothing_in_scope,
+    peer_summary,
+)
+from compliance.flows import RuleInfo
+from compliance.model import Policy, WorkloadRef
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def _severity(ctx: Context, pol: Policy) -> str:
+    """Dead rules in a namespace holding scope fail; elsewhere they are worth a look."""
+    return "fail" if any(r.namespace == pol.namespace for r in ctx.in_scope) else "warn"
+
+
+@check("SEG-20", "Ineffective or dangling policy")
+def ineffective(ctx: Context) -> Verdict:
+    """Every policy and rule does something.
+
+    Reports policies whose podSelector selects no pods; rules switched off
+    because `policyTypes` leaves their direction out; rules whose peers select
+    no pods; rules that never allow a flow; and rules whose peers name pods
+    (a podSelector) that admit a workload which can never use them because
+    the other side denies it (an ingress rule admitting a workload whose own
+    egress is denied). Findings in namespaces
+    holding in-scope workloads fail; elsewhere they warn.
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    findings: list[Finding] = []
+    reach = ctx.facts.rule_reach
+    by_policy: dict[str, list[RuleInfo]] = {}
+    for info in ctx.graph.rules:
+        by_policy.setdefault(f"{info.ref.namespace}/{info.ref.policy}", []).append(info)
+    for pol in ctx.cluster.policies:
+
+        def add(
+            message: str,
+            policies: tuple[str, ...],
+            remediation: str,
+            peers: Sequence[str] = (),
+            pol: Policy = pol,
+        ) -> None:
+            findings.append(
+                Finding(
+                    message,
+                    severity=_severity(ctx, pol),
+                    namespace=pol.namespace,
+                    policies=policies,
+                    remediation=remediation,
+                    peer=peer_summary(peers) if peers else None,
+                    peers=tuple(peers) if len(peers) > 1 else (),
+                )
+            )
+
+        if not ctx.graph.policy_selects.get(pol.id):
+            add(
+                f"{pol.id}: spec.podSelector {pol.pod_selector.describe()} selects no pods",
+                (pol.id,),
+                "Fix the podSelector to match the pods it should protect, or delete the policy.",
+            )
+            continue
+        for direction, count in pol.ignored:
+            kind = direction.capitalize()
+            add(
+                f"{pol.id}: its {count} {direction} rule(s) are ignored: policyTypes "
+                f"[{', '.join(pol.policy_types)}] leaves out {kind}, so rules that look "
+                f"like they control {direction} do nothing",
+                (f"{pol.id} {direction}[0..{count - 1}]",),
+                f"Add {kind} to spec.policyTypes (which also isolates the selected pods "
+                f"for {direction}), or delete the rules.",
+            )
+        for info in by_policy.get(pol.id, ()):
+            rule_ref = str(info.ref)
+            used = reach.get(info.ref, set())
+            if info.peers == () and not info.addresses:
+                add(
+                    f"{rule_ref}: its peers select no pods, so it allows nothing",
+                    (rule_ref,),
+                    "Fix the selectors (labels, namespace labels) or delete the rule.",
+                )
+                continue
+            if not used:
+                why = (
+                    "its named ports are declared by no matching container"
+                    if info.ports.is_empty()
+                    and not info.all_ports
+                    and not _named_resolve(ctx, info)
+                    else "the other side denies every flow it would allow"
+                )
+                add(
+                    f"{rule_ref} never allows a flow: {why}",
+                    (rule_ref,),
+                    "Delete the rule, or allow the flow on the other side as well.",
+                )
+                continue
+            if info.peers is None or not _pod_specific(pol, info):
+                continue
+            other = "egress" if info.ref.direction == "ingress" else "ingress"
+            verb = "admits" if info.ref.direction == "ingress" else "allows traffic to"
+            idle = [str(peer) for peer in info.peers if peer not in used]
+            if not idle:
+                continue
+            summary = peer_summary(idle)
+            add(
+                f"{rule_ref} {verb} {summary}, whose own {other} never allows it: "
+                "the rule has no effect for " + ("that peer" if len(idle) == 1 else "those peers"),
+                (rule_ref,),
+                f"Either allow the flow in the peers' {other} policies too, or narrow the "
+                "rule's selectors so they match only the workloads that use it.",
+                idle,
+            )
+    return Verdict(
+        tuple(findings),
+        summary=f"{len(ctx.cluster.policies)} policies, {len(findings)} ineffective parts",
+    )
+
+
+def _pod_specific(pol: Policy, info: RuleInfo) -> bool:
+    """Whether every peer names pods (a non-empty podSelector).
+
+    A peer that takes whole namespaces admits many workloads by design, most of
+    which never use it; reporting each of them would bury the findings that
+    matter, so only pod-specific rules are judged peer by peer.
+    """
+    rules = pol.ingress if info.ref.direction == "ingress" else pol.egress
+    peers = rules[info.ref.index].peers or ()
+    return bool(peers) and all(
+        p.ip_block is not None or (p.pod_selector is not None and not p.pod_selector.selects_all)
+        for p in peers
+    )
+
+
+def _named_resolve(ctx: Context, info: RuleInfo) -> bool:
+    """Whether some container the rule could reach declares one of its named ports."""
+    if info.ref.direction == "ingress":
+        holders: tuple[WorkloadRef, ...] | None = info.selects
+    else:
+        holders = info.peers
+    workloads = ctx.facts.workloads
+    candidates = workloads.values() if holders is None else [workloads[r] for r in holders]
+    return any(
+        (cp.protocol, cp.name) in info.named
+        for w in candidates
+        for v in w.variants
+        for cp in v.ports
+    )
+
+
+@check("SEG-25", "Waiver hygiene")
+def waiver_hygiene(ctx: Context) -> Verdict:
+    """Every waiver is current, bounded and accountable.
+
+    Each waiver needs an owner, a reason and an approver (the scope file's
+    schema enforces them) and an expiry no later than
+    `parameters.max_waiver_days` (180 by default) after `--as-of`. An expired
+    waiver, or one running longer, fails and does not apply. A waiver without a
+    compensating control, or naming a workload or namespace the export does not
+    hold, is a warning.
+    """
+    waivers = ctx.scope.waivers
+    if not waivers:
+        return not_applicable("the scope file has no waivers")
+    limit = ctx.parameters.max_waiver_days
+    today = ctx.as_of.date()
+    known_ns = {ns.name for ns in ctx.cluster.namespaces}
+    findings = []
+    for w in waivers:
+        base = f"waiver {w.ref} ({w.check}, {w.target()})"
+        ns = w.namespace or (w.workload.split("/")[0] if w.workload else None)
+        if w.expires < today:
+            findings.append(
+                Finding(
+                    f"{base} expired on {w.expires.isoformat()}: it no longer applies",
+                    namespace=ns,
+                    remediation="Renew it with a new approval, or fix the finding it covered.",
+                )
+            )
+        elif (w.expires - today).days > limit:
+            findings.append(
+                Finding(
+                    f"{base} runs until {w.expires.isoformat()}, {(w.expires - today).days} days "
+                    f"after the as-of date; at most {limit} are allowed, so it does not apply",
+                    namespace=ns,
+                    remediation=f"Set expires to {(today + dt.timedelta(days=limit)).isoformat()} "
+                    "or earlier and review it then.",
+                )
+            )
+        if not w.compensating_control:
+            findings.append(
+                Finding(
+                    f"{base} names no compensating control",
+                    severity="warn",
+                    namespace=ns,
+                    remediation="Add compensating_control: what limits the risk meanwhile.",
+                )
+            )
+        if w.workload is not None and not any(
+            r.id == w.workload and (w.kind is None or r.kind == w.kind) for r in ctx.facts.workloads
+        ):
+            findings.append(
+                Finding(
+                    f"{base} names a workload the export does not hold",
+                    severity="warn",
+                    namespace=ns,
+                    remediation="Remove the waiver or correct its workload.",
+                )
+            )
+        elif w.namespace is not None and w.namespace not in known_ns:
+            findings.append(
+                Finding(
+                    f"{base} names a namespace the export does not hold",
+                    severity="warn",
+                    namespace=ns,
+                    remediation="Remove the waiver or correct its namespace.",
+                )
+            )
+    return Verdict(tuple(findings), summary=f"{len(waivers)} waivers, {len(findings)} problems")
+
+
+@check("SEG-26", "Namespace selectors on mutable labels")
+def mutable_namespace_labels(ctx: Context) -> Verdict:
+    """Namespace selectors guarding scope use `kubernetes.io/metadata.name`.
+
+    Any label other than `kubernetes.io/metadata.name` (which the API server
+    sets to the namespace's name) can be set by whoever may edit namespaces, so
+    a namespaceSelector relying on it lets them join the peer set. Fails for
+    each such peer in a rule of a policy that selects an in-scope workload;
+    the remediation pins the namespaces it matches today by name.
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    findings = []
+    for ref in ctx.scoped():
+        for info in (*ctx.facts.ingress_rules_of(ref), *ctx.facts.egress_rules_of(ref)):
+            pol = ctx.facts.policies[f"{info.ref.namespace}/{info.ref.policy}"]
+            rules = pol.ingress if info.ref.direction == "ingress" else pol.egress
+            peers = rules[info.ref.index].peers or ()
+            key = "from" if info.ref.direction == "ingress" else "to"
+            for j, peer in enumerate(peers):
+                sel = peer.namespace_selector
+                if sel is None:
+                    continue
+                mutable = sorted({r.key for r in sel.requirements if r.key != NAME_LABEL})
+                if not mutable:
+                    continue
+                names = sorted(
+                    ns.name for ns in ctx.cluster.namespaces if sel.matches(dict(ns.labels))
+                )
+                findings.append(_mutable_finding(ref, info, key, j, sel.describe(), mutable, names))
+    return Verdict(
+        tuple(findings), summary=f"{len(findings)} namespace selectors on mutable labels"
+    )
+
+
+def _mutable_finding(
+    ref: WorkloadRef,
+    info: RuleInfo,
+    key: str,
+    index: int,
+    described: str,
+    mutable: list[str],
+    names: list[str],
+) -> Finding:
+    values = ", ".join(names) if names else "<namespace>"
+    snippet = (
+        "namespaceSelector:\n"
+        "  matchExpressions:\n"
+        f"    - {{key: {NAME_LABEL}, operator: In, values: [{values}]}}\n"
+    )
+    return Finding(
+        f"{info.ref} {key}[{index}] selects namespaces by {', '.join(mutable)} "
+        f"({described}): anyone who can label a namespace can join; today it matches "
+        f"{', '.join(names) or 'no namespace'}",
+        workload=ref,
+        peer=f"namespaceSelector {described}",
+        direction=info.ref.direction,
+        policies=(str(info.ref),),
+        remediation=snippet,
+    )

@@ -1,0 +1,290 @@
+"""Is scope isolated at all: enforcement, default deny, allow-all rules, policy bypass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compliance.addresses import AddrSet
+from compliance.checks.base import (
+    Context,
+    Finding,
+    Verdict,
+    check,
+    default_deny,
+    nothing_in_scope,
+)
+from compliance.flows import RuleInfo
+from compliance.model import Cluster, Workload
+
+# Agents whose presence shows a NetworkPolicy engine, by DaemonSet name or k8s-app label.
+ENFORCING_AGENTS = {
+    "calico-node": "Calico",
+    "canal": "Canal (Calico policy on flannel)",
+    "cilium": "Cilium",
+    "anetd": "GKE Dataplane V2 (Cilium)",
+    "antrea-agent": "Antrea",
+    "weave-net": "Weave Net",
+    "kube-router": "kube-router",
+    "azure-npm": "Azure Network Policy Manager",
+    "ovnkube-node": "OVN-Kubernetes",
+    "kube-ovn-cni": "Kube-OVN",
+}
+CONDITIONAL_AGENTS = {
+    "aws-node": "Amazon VPC CNI enforces NetworkPolicy only with its network policy agent "
+    "enabled (enableNetworkPolicy); the export cannot show that setting",
+}
+NON_ENFORCING_AGENTS = {
+    "kube-flannel-ds": "flannel",
+    "kube-flannel": "flannel",
+    "flannel": "flannel",
+}
+_NAME_LABELS = ("k8s-app", "app", "app.kubernetes.io/name", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class Enforcement:
+    status: str  # pass | fail | unknown
+    statement: str
+    agents: tuple[str, ...]
+
+    @property
+    def proven(self) -> bool:
+        return self.status == "pass"
+
+    @property
+    def qualifier(self) -> str:
+        """What every result says about enforcement."""
+        return "enforced" if self.proven else "configured, not proven enforced"
+
+
+def _agent_names(w: Workload) -> set[str]:
+    names = {w.ref.name}
+    for v in w.variants:
+        labels = dict(v.labels)
+        names.update(labels[k] for k in _NAME_LABELS if k in labels)
+    return names
+
+
+def detect_enforcement(cluster: Cluster) -> Enforcement:
+    """Which CNI agents the export shows, and whether one of them enforces NetworkPolicy."""
+    enforcing: list[str] = []
+    conditional: list[str] = []
+    plain: list[str] = []
+    for w in cluster.workloads:
+        names = _agent_names(w)
+        for agent, product in ENFORCING_AGENTS.items():
+            if agent in names:
+                enforcing.append(f"{product} ({w.ref})")
+                break
+        else:
+            for agent, why in CONDITIONAL_AGENTS.items():
+                if agent in names:
+                    conditional.append(f"{w.ref}: {why}")
+                    break
+            else:
+                for agent, product in NON_ENFORCING_AGENTS.items():
+                    if agent in names:
+                        plain.append(f"{product} ({w.ref})")
+                        break
+    if enforcing:
+        return Enforcement(
+            "pass", "NetworkPolicy is enforced by " + ", ".join(enforcing), tuple(enforcing)
+        )
+    if conditional:
+        return Enforcement("unknown", "; ".join(conditional), tuple(conditional))
+    if plain:
+        return Enforcement(
+            "fail",
+            f"only {', '.join(plain)} is present, and flannel does not enforce NetworkPolicy: "
+            "every policy in this report is configuration that nothing applies",
+            tuple(plain),
+        )
+    return Enforcement(
+        "unknown",
+        "the export shows no known CNI agent (calico-node, cilium, antrea, weave-net, ...); "
+        "export kube-system's DaemonSets, or document the managed dataplane's policy setting",
+        (),
+    )
+
+
+@check("SEG-01", "Enforcement capability")
+def enforcement(ctx: Context) -> Verdict:
+    """The export shows a CNI that enforces NetworkPolicy.
+
+    Looks for the agents of policy-enforcing CNIs (calico-node, canal, cilium,
+    GKE's anetd, antrea-agent, weave-net, kube-router, azure-npm, ovnkube-node,
+    kube-ovn) by DaemonSet name or `k8s-app`-style label. Passes when one is
+    present; fails when only flannel is (it implements no NetworkPolicy);
+    unknown otherwise (no agent in the export, or the Amazon VPC CNI whose
+    policy agent is a setting). When this check does not pass, every other
+    result is "configured, not proven enforced".
+    """
+    found = detect_enforcement(ctx.cluster)
+    if found.status == "pass":
+        return Verdict(status="pass", summary=found.statement)
+    remediation = (
+        "Install or enable a CNI that enforces NetworkPolicy (Calico, Cilium, Antrea), or "
+        "include its DaemonSet in the export; for managed clusters, attach the provider's "
+        "network policy setting as evidence."
+    )
+    finding = Finding(
+        found.statement,
+        severity="fail" if found.status == "fail" else "warn",
+        namespace="kube-system",
+        remediation=remediation,
+    )
+    return Verdict((finding,), status=found.status, summary=found.statement)
+
+
+def _coverage(ctx: Context, direction: str) -> Verdict:
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    findings = []
+    kind = direction.capitalize()
+    for ref in ctx.scoped():
+        iso = ctx.graph.isolation[ref]
+        isolated = iso.ingress if direction == "ingress" else iso.egress
+        if isolated:
+            continue
+        policies = iso.ingress_policies if direction == "ingress" else iso.egress_policies
+        if iso.host_network:
+            why = f"uses the host network, so no policy reliably isolates its {direction}"
+        elif policies:
+            why = (
+                f"only some of its pods are selected by a policy isolating {direction} "
+                f"({', '.join(policies)})"
+            )
+        else:
+            why = f"no NetworkPolicy with {kind} in its policyTypes selects it"
+        findings.append(
+            Finding(
+                f"{why}: every {direction} flow is allowed",
+                workload=ref,
+                direction=direction,
+                policies=policies,
+                remediation=default_deny(ref.namespace, (kind,))
+                + f"# then allow only the {direction} flows it needs",
+            )
+        )
+    return Verdict(
+        tuple(findings),
+        summary=f"{len(ctx.in_scope)} in-scope workloads, "
+        f"{len(findings)} not isolated for {direction}",
+    )
+
+
+@check("SEG-02", "Ingress isolation coverage")
+def ingress_coverage(ctx: Context) -> Verdict:
+    """Every in-scope workload is isolated for ingress.
+
+    A workload is isolated when a policy in its namespace selects every one of
+    its pods and has Ingress in its policyTypes (after defaulting). A
+    hostNetwork workload is never counted as isolated. Fails for each in-scope
+    workload that is not; the remediation is a namespace default deny.
+    """
+    return _coverage(ctx, "ingress")
+
+
+@check("SEG-03", "Egress isolation coverage")
+def egress_coverage(ctx: Context) -> Verdict:
+    """Every in-scope workload is isolated for egress.
+
+    As SEG-02, for Egress: remember that `policyTypes` omitted means Egress only
+    when the policy has egress rules, so an ingress-only default deny leaves
+    egress open.
+    """
+    return _coverage(ctx, "egress")
+
+
+def _allow_all(rule: RuleInfo) -> str | None:
+    if not rule.all_ports or rule.peers is not None:
+        return None
+    if rule.addresses == AddrSet.all():
+        return "every source and destination, inside and outside the cluster, on every port"
+    return "every pod of the cluster on every port"
+
+
+@check("SEG-04", "No allow-all rule")
+def allow_all(ctx: Context) -> Verdict:
+    """No rule applying to an in-scope workload allows everything.
+
+    Fails for each effective rule, of a policy selecting an in-scope workload,
+    that matches every peer (`from`/`to` omitted or empty, or selectors that
+    match every pod of the cluster) with no port restriction: `ingress: [{}]`
+    undoes a default deny. The finding names the policy and rule index.
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    findings = []
+    for ref in ctx.scoped():
+        for direction, rules in (
+            ("ingress", ctx.facts.ingress_rules_of(ref)),
+            ("egress", ctx.facts.egress_rules_of(ref)),
+        ):
+            for rule in rules:
+                what = _allow_all(rule)
+                if what is None:
+                    continue
+                peer_word = "from" if direction == "ingress" else "to"
+                findings.append(
+                    Finding(
+                        f"{rule.ref} allows {direction} {peer_word} {what}",
+                        workload=ref,
+                        direction=direction,
+                        peer="any",
+                        ports="all",
+                        policies=(str(rule.ref),),
+                        remediation=f"Replace {rule.ref} with rules naming the peers "
+                        "(podSelector/namespaceSelector) and ports this workload needs.",
+                    )
+                )
+    return Verdict(
+        tuple(findings), summary=f"{len(findings)} allow-all rules on in-scope workloads"
+    )
+
+
+@check("SEG-05", "Policy-bypass workloads")
+def bypass(ctx: Context) -> Verdict:
+    """No in-scope workload uses hostNetwork or hostPort.
+
+    A hostNetwork pod shares its node's network stack: most CNIs do not apply
+    NetworkPolicy to it, and its traffic carries the node's address. A hostPort
+    publishes a container port on the node's address. Both are unsegmented
+    nodes in scope; fails for each one unless waived (with a host firewall as
+    the compensating control, for example).
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    findings = []
+    for ref in ctx.scoped():
+        w = ctx.facts.workloads[ref]
+        if w.host_network:
+            findings.append(
+                Finding(
+                    "uses the host network (hostNetwork: true): NetworkPolicy does not "
+                    "reliably apply to it and its traffic carries the node's address",
+                    workload=ref,
+                    remediation="Run it without hostNetwork, or move it out of scope; "
+                    "otherwise waive with a host firewall as the compensating control.",
+                )
+            )
+        published = sorted(
+            {
+                (cp.protocol, cp.port, cp.host_port)
+                for v in w.variants
+                for cp in v.ports
+                if cp.host_port
+            }
+        )
+        if published and not w.host_network:
+            text = ", ".join(f"{p} {port} as hostPort {hp}" for p, port, hp in published)
+            findings.append(
+                Finding(
+                    f"publishes {text} on its node's address",
+                    workload=ref,
+                    ports=", ".join(f"{p} {hp}" for p, _, hp in published),
+                    direction="ingress",
+                    remediation="Expose it through a Service instead of hostPort.",
+                )
+            )
+    return Verdict(tuple(findings), summary=f"{len(findings)} bypass findings in scope")

@@ -1,0 +1,116 @@
+"""Framework control mappings: one YAML file per framework, no code per framework.
+
+A framework's ID is its file name without `.yaml`. The shipped files live in
+`controls/` at the project's top level (inside the package when installed from
+a wheel); `--controls DIR` adds a user's own, which may also replace a shipped
+framework of the same ID. Every file is validated by
+`schemas/controls.schema.json`, and every check it names must exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from compliance.datafile import read_document, validate
+from compliance.errors import InputError
+
+_PACKAGE = Path(__file__).parent
+
+
+def shipped_dir() -> Path:
+    """`compliance/controls` in a wheel, `controls/` next to the package in a checkout."""
+    inside = _PACKAGE / "controls"
+    return inside if inside.is_dir() else _PACKAGE.parent / "controls"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    id: str
+    title: str
+    intent: str
+    automation: str  # full | partial | manual
+    checks: tuple[str, ...]
+    evidence: tuple[str, ...] = ()
+    designation: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    id: str
+    title: str
+    version: str
+    source: str
+    scope: str
+    requirements: tuple[Requirement, ...]
+    path: str
+    notes: str = ""
+
+    def requirement(self, rid: str) -> Requirement | None:
+        return next((r for r in self.requirements if r.id == rid), None)
+
+
+def read_framework(path: Path, known_checks: Iterable[str]) -> Framework:
+    shown = path.as_posix()
+    doc = read_document(path, shown)
+    validate(doc, "controls.schema.json", shown)
+    checks = set(known_checks)
+    seen: set[str] = set()
+    requirements = []
+    for i, raw in enumerate(doc["requirements"]):
+        where = f"requirements[{i}]"
+        if raw["id"] in seen:
+            raise InputError(
+                f"requirement {raw['id']!r} is listed twice", source=shown, field=where
+            )
+        seen.add(raw["id"])
+        for j, cid in enumerate(raw["checks"]):
+            if cid not in checks:
+                raise InputError(
+                    f"unknown check {cid!r} (known: {', '.join(sorted(checks))})",
+                    source=shown,
+                    field=f"{where}.checks[{j}]",
+                )
+        requirements.append(
+            Requirement(
+                id=raw["id"],
+                title=raw["title"],
+                intent=raw["intent"],
+                automation=raw["automation"],
+                checks=tuple(raw["checks"]),
+                evidence=tuple(raw.get("evidence", ())),
+                designation=raw.get("designation"),
+                note=raw.get("note"),
+            )
+        )
+    return Framework(
+        id=path.name.removesuffix(".yaml"),
+        title=doc["title"],
+        version=doc["version"],
+        source=doc["source"],
+        scope=doc["scope"],
+        requirements=tuple(requirements),
+        path=shown,
+        notes=doc.get("notes", ""),
+    )
+
+
+def load_catalog(
+    extra_dirs: Sequence[str] = (), known_checks: Iterable[str] = ()
+) -> dict[str, Framework]:
+    """Every framework by ID: the shipped ones, then each `--controls DIR` in order."""
+    checks = tuple(known_checks)
+    found: dict[str, Framework] = {}
+    dirs = [shipped_dir(), *(Path(d) for d in extra_dirs)]
+    for i, folder in enumerate(dirs):
+        if i > 0 and not folder.is_dir():
+            raise InputError("not a folder of control files", source=str(folder))
+        files = sorted(folder.glob("*.yaml"))
+        if i > 0 and not files:
+            raise InputError("folder holds no control files (*.yaml)", source=str(folder))
+        for path in files:
+            fw = read_framework(path, checks)
+            found[fw.id] = fw
+    return dict(sorted(found.items()))

@@ -1,0 +1,161 @@
+"""Our own YAML data files (scope files, control mappings): read one document and
+validate it against its JSON Schema, with errors an author can act on.
+
+Errors name the file, the path inside it (`zones[0].role`) and what was expected,
+as one line; jsonschema's own messages are rephrased where they would print a
+whole sub-document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from compliance.errors import InputError
+from compliance.load import parse_documents
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    """A packaged schema by file name (`scope.schema.json`)."""
+    text = (SCHEMAS / name).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@functools.cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(name))
+
+
+def read_document(path: Path | str, display: str | None = None) -> Any:
+    """The single YAML or JSON document in a file; dates become `YYYY-MM-DD` strings."""
+    shown = display or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=shown) from None
+    docs = [d for d in parse_documents(shown, data) if d is not None]
+    if len(docs) != 1:
+        raise InputError(f"expected one YAML document, found {len(docs)}", source=shown)
+    return plain(docs[0])
+
+
+def plain(value: Any) -> Any:
+    """YAML reads `2027-06-30` as a date; the schemas speak of strings."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def validate(document: Any, schema_name: str, source: str) -> None:
+    """Raise an InputError for the most relevant schema violation, if any."""
+    validator = _validator(schema_name)
+    errors = list(validator.iter_errors(document))
+    if not errors:
+        return
+    error = best_match(errors)
+    raise InputError(explain(error), source=source, field=json_path(error.absolute_path) or None)
+
+
+def json_path(parts: Any) -> str:
+    """`["zones", 0, "role"]` -> `zones[0].role`."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+}
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def explain(error: ValidationError) -> str:
+    """One line saying what was expected, never a dump of the sub-document."""
+    v = error.validator
+    value: Any = error.validator_value
+    sch: Any = error.schema
+    instance: Any = error.instance
+    described = sch.get("description") if isinstance(sch, dict) else None
+    if v == "required":
+        missing = [n for n in value if isinstance(instance, dict) and n not in instance]
+        return f"missing required field {missing[0]!r}" if missing else error.message
+    if v == "additionalProperties":
+        allowed = sorted(sch.get("properties", {}))
+        extra = sorted(set(instance) - set(allowed)) if isinstance(instance, dict) else []
+        name = extra[0] if extra else "?"
+        return f"unknown field {name!r} (expected one of: {', '.join(allowed)})"
+    if v == "enum":
+        options = ", ".join(str(o) for o in value)
+        return f"expected one of {options}; got {_short(instance)}"
+    if v == "type":
+        names = value if isinstance(value, list) else [value]
+        words = " or ".join(_TYPE_WORDS.get(w, str(w)) for w in names)
+        return f"expected {words}, got {_type_name(instance)}"
+    if v == "pattern":
+        wanted = described or f"text matching {value}"
+        return f"expected {wanted}; got {_short(instance)}"
+    if v in ("minProperties", "maxProperties") and described:
+        return f"expected {described}"
+    if v == "minItems":
+        return "expected at least one entry" if value == 1 else error.message
+    if v == "maxItems" and value == 0:
+        return "expected an empty list"
+    if v in ("minimum", "maximum"):
+        bound = "at least" if v == "minimum" else "at most"
+        return f"expected a number {bound} {value}; got {_short(instance)}"
+    if v == "minLength":
+        return "expected a non-empty string"
+    if v == "maxLength":
+        return f"expected at most {value} characters"
+    if v == "uniqueItems":
+        return "expected no repeated entries"
+    if v == "not":
+        return "these fields cannot be used together: " + ", ".join(
+            sorted(value.get("required", []))
+        )
+    return error.message

@@ -1,0 +1,200 @@
+"""Run each framework's checks over its scope, apply waivers, roll results up.
+
+Per framework: the in-scope workloads are those in a zone listing it; every
+check its requirements name runs once over them; waivers turn matching
+findings into `waived`; a requirement fails when any of its checks fails, is
+`manual` without checks and `not_applicable` when nothing is in scope.
+`as_of` is the only clock: it decides which waivers and approved flows are
+current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from compliance.checks import CHECKS, Context, Facts, Finding
+from compliance.checks.base import Register
+from compliance.checks.isolation import Enforcement, detect_enforcement
+from compliance.controls import Framework, Requirement
+from compliance.flows import FlowGraph
+from compliance.load import InputFile
+from compliance.model import Cluster, WorkloadRef
+from compliance.scope import Placement, Scope, Waiver, place
+
+# Most severe first: a requirement takes the first status any of its checks has.
+ROLLUP_ORDER = ("fail", "unknown", "warn", "waived", "pass", "not_applicable")
+
+
+@dataclass(frozen=True, slots=True)
+class FindingResult:
+    finding: Finding
+    waived_by: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "waived" if self.waived_by else self.finding.severity
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    id: str
+    title: str
+    description: str
+    status: str
+    summary: str
+    enforcement: str
+    findings: tuple[FindingResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementResult:
+    requirement: Requirement
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkResult:
+    framework: Framework
+    in_scope: tuple[WorkloadRef, ...]
+    requirements: tuple[RequirementResult, ...]
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        counts = Counter(r.status for r in self.requirements)
+        return dict(sorted(counts.items()))
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == "fail" for r in self.requirements)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    as_of: dt.datetime
+    scope: Scope
+    placement: Placement
+    cluster: Cluster
+    graph: FlowGraph
+    inputs: tuple[InputFile, ...]
+    enforcement: Enforcement
+    frameworks: tuple[FrameworkResult, ...]
+    register: Register
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return any(f.failed for f in self.frameworks)
+
+
+def waiver_active(waiver: Waiver, as_of: dt.datetime, max_days: int) -> bool:
+    today = as_of.date()
+    return today <= waiver.expires and (waiver.expires - today).days <= max_days
+
+
+def _waiver_matches(waiver: Waiver, finding: Finding) -> bool:
+    if waiver.workload is not None:
+        ref = finding.workload
+        return (
+            ref is not None
+            and ref.id == waiver.workload
+            and (waiver.kind is None or ref.kind == waiver.kind)
+        )
+    if waiver.namespace is not None:
+        return finding.scope_namespace == waiver.namespace
+    return True
+
+
+def evaluate(
+    cluster: Cluster,
+    graph: FlowGraph,
+    scope: Scope,
+    frameworks: Sequence[Framework],
+    as_of: dt.datetime,
+    inputs: Sequence[InputFile] = (),
+) -> Evaluation:
+    placement = place(scope, cluster)
+    facts = Facts(cluster, graph)
+    enforcement = detect_enforcement(cluster)
+    register = Register(scope.approved_flows, placement, as_of)
+    limit = scope.parameters.max_waiver_days
+    active = [w for w in scope.waivers if waiver_active(w, as_of, limit)]
+    results = []
+    # Checks never mention frameworks: frameworks with the same scope share their runs.
+    runs: dict[tuple[str, frozenset[WorkloadRef]], CheckResult] = {}
+    for fw in frameworks:
+        zones = {z.name for z in scope.zones if fw.id in z.frameworks}
+        in_scope = frozenset(w for w, zs in placement.zones_of.items() if zs & zones)
+        ctx = Context(
+            framework=fw.id,
+            scope=scope,
+            placement=placement,
+            facts=facts,
+            as_of=as_of,
+            in_scope=in_scope,
+            register=register,
+            enforcement=enforcement.status,
+        )
+        wanted = sorted({c for r in fw.requirements for c in r.checks})
+        checks = {}
+        for cid in wanted:
+            key = (cid, in_scope)
+            if key not in runs:
+                runs[key] = _run(cid, ctx, active, enforcement)
+            checks[cid] = runs[key]
+        requirements = tuple(
+            RequirementResult(r, _rollup(r, checks, bool(in_scope))) for r in fw.requirements
+        )
+        results.append(
+            FrameworkResult(fw, tuple(sorted(in_scope)), requirements, tuple(checks.values()))
+        )
+    return Evaluation(
+        as_of=as_of,
+        scope=scope,
+        placement=placement,
+        cluster=cluster,
+        graph=graph,
+        inputs=tuple(inputs),
+        enforcement=enforcement,
+        frameworks=tuple(results),
+        register=register,
+        warnings=(*cluster.warnings, *graph.warnings, *placement.warnings),
+    )
+
+
+def _run(
+    check_id: str, ctx: Context, waivers: Sequence[Waiver], enforcement: Enforcement
+) -> CheckResult:
+    spec = CHECKS[check_id]
+    verdict = spec.run(ctx)
+    relevant = [w for w in waivers if w.check == check_id and check_id != "SEG-25"]
+    findings = []
+    for f in verdict.findings:
+        waiver = next((w for w in relevant if _waiver_matches(w, f)), None)
+        findings.append(FindingResult(f, waiver.ref if waiver else None))
+    if verdict.status is not None:
+        status = verdict.status
+    else:
+        statuses = {fr.status for fr in findings}
+        status = next((s for s in ("fail", "warn", "waived") if s in statuses), "pass")
+    return CheckResult(
+        id=spec.id,
+        title=spec.title,
+        description=spec.description,
+        status=status,
+        summary=verdict.summary,
+        enforcement=enforcement.qualifier,
+        findings=tuple(findings),
+    )
+
+
+def _rollup(req: Requirement, checks: dict[str, CheckResult], anything_in_scope: bool) -> str:
+    if not anything_in_scope:
+        return "not_applicable"
+    if not req.checks:
+        return "manual"
+    statuses = {checks[c].status for c in req.checks}
+    return next(s for s in ROLLUP_ORDER if s in statuses)

@@ -1,0 +1,285 @@
+"""Evaluation results: the JSON machines read (`results.schema.json`) and the
+table people read in a terminal. Both are pure functions of the evaluation,
+sorted, so the same inputs and `--as-of` give the same bytes."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from compliance import __version__
+from compliance.checks.base import Finding
+from compliance.evaluate import CheckResult, Evaluation, FrameworkResult
+from compliance.flows import Flow
+from compliance.model import WorkloadRef
+from compliance.render.flows import FlowTexts, flow_json
+
+TOOL_NAME = "compliance"
+
+
+def as_of_text(ev: Evaluation) -> str:
+    return ev.as_of.isoformat().replace("+00:00", "Z")
+
+
+def finding_json(fr: Any) -> dict[str, Any]:
+    f: Finding = fr.finding
+    return {
+        "status": fr.status,
+        "workload": f.workload.id if f.workload else None,
+        "kind": f.workload.kind if f.workload else None,
+        "namespace": f.scope_namespace,
+        "peer": f.peer,
+        "peers": list(f.peers),
+        "ports": f.ports,
+        "direction": f.direction,
+        "policies": list(f.policies),
+        "message": f.message,
+        "remediation": f.remediation,
+        "waived_by": fr.waived_by,
+    }
+
+
+def check_json(fw: FrameworkResult, c: CheckResult) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "framework": fw.framework.id,
+        "title": c.title,
+        "description": c.description,
+        "status": c.status,
+        "summary": c.summary,
+        "enforcement": c.enforcement,
+        "findings": [finding_json(f) for f in c.findings],
+    }
+
+
+def zoned_flows(ev: Evaluation) -> Iterator[Flow]:
+    """The flows the results carry: those with a workload of some zone at either end."""
+    zoned = ev.placement.zones_of
+    for flow in ev.graph.flows:
+        if flow.src in zoned or flow.dst in zoned:
+            yield flow
+
+
+def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
+    """The results as plain data; `render_json` writes the flows itself, faster."""
+    scope = ev.scope
+    zoned = set(ev.placement.zones_of)
+    frameworks_of: dict[WorkloadRef, list[str]] = {}
+    for fw in ev.frameworks:
+        for ref in fw.in_scope:
+            frameworks_of.setdefault(ref, []).append(fw.framework.id)
+    flows = []
+    for flow in zoned_flows(ev) if with_flows else ():
+        entry = flow_json(flow, show_rules=True)
+        entry["register"] = [e.ref for e in ev.register.covering(flow)]
+        flows.append(entry)
+    doc = {
+        "as_of": as_of_text(ev),
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "cluster": scope.cluster,
+        "inputs": [{"path": i.path, "sha256": i.sha256, "size": i.size} for i in ev.inputs],
+        "scope": {
+            "path": scope.source,
+            "sha256": scope.sha256,
+            "zones": [
+                {
+                    "name": z.name,
+                    "role": z.role,
+                    "frameworks": list(z.frameworks),
+                    "selectors": [s.describe() for s in z.selectors],
+                    "workloads": [r.id for r in ev.placement.members(z.name)],
+                }
+                for z in scope.zones
+            ],
+            "approved_flows": [
+                {
+                    "id": e.ref,
+                    "from": e.src.text,
+                    "to": e.dst.text,
+                    "ports": e.ports.describe(),
+                    "justification": e.justification,
+                    "owner": e.owner,
+                    "ticket": e.ticket,
+                    "approved_by": e.approved_by,
+                    "expires": e.expires.isoformat(),
+                    "security_feature": e.security_feature,
+                    "active": e.active(ev.as_of),
+                }
+                for e in scope.approved_flows
+            ],
+            "waivers": [
+                {
+                    "id": w.ref,
+                    "check": w.check,
+                    "target": w.target(),
+                    "reason": w.reason,
+                    "owner": w.owner,
+                    "approved_by": w.approved_by,
+                    "compensating_control": w.compensating_control,
+                    "expires": w.expires.isoformat(),
+                }
+                for w in scope.waivers
+            ],
+        },
+        "enforcement": {
+            "status": ev.enforcement.status,
+            "qualifier": ev.enforcement.qualifier,
+            "statement": ev.enforcement.statement,
+        },
+        "frameworks": [
+            {
+                "id": fw.framework.id,
+                "title": fw.framework.title,
+                "version": fw.framework.version,
+                "scope": fw.framework.scope,
+                "in_scope_workloads": len(fw.in_scope),
+                "status_counts": fw.status_counts,
+                "requirements": [
+                    {
+                        "id": r.requirement.id,
+                        "title": r.requirement.title,
+                        "intent": r.requirement.intent,
+                        "automation": r.requirement.automation,
+                        "designation": r.requirement.designation,
+                        "status": r.status,
+                        "checks": list(r.requirement.checks),
+                        "evidence": list(r.requirement.evidence),
+                    }
+                    for r in fw.requirements
+                ],
+            }
+            for fw in ev.frameworks
+        ],
+        "checks": [check_json(fw, c) for fw in ev.frameworks for c in fw.checks],
+        "workloads": [
+            {
+                "workload": w.ref.id,
+                "kind": w.ref.kind,
+                "zones": sorted(ev.placement.zones(w.ref)),
+                "frameworks": frameworks_of.get(w.ref, []),
+                "ingress_isolated": ev.graph.isolation[w.ref].ingress,
+                "egress_isolated": ev.graph.isolation[w.ref].egress,
+                "host_network": w.host_network,
+                "ingress_policies": list(ev.graph.isolation[w.ref].ingress_policies),
+                "egress_policies": list(ev.graph.isolation[w.ref].egress_policies),
+            }
+            for w in ev.cluster.workloads
+            if w.ref in zoned
+        ],
+        "flows": flows,
+        "warnings": list(ev.warnings),
+    }
+    if not with_flows:
+        del doc["flows"]
+    return doc
+
+
+ONE_LINE_ITEMS = frozenset({"findings", "flows", "approved_flows", "waivers", "workloads"})
+"""Lists whose items print one per line: large clusters have hundreds of thousands."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _pretty(value: Any, depth: int, one_line_items: bool) -> str:
+    pad = "  " * (depth + 1)
+    end = "  " * depth
+    if isinstance(value, dict) and value:
+        parts = [
+            f"{pad}{_dumps(k)}: {_pretty(v, depth + 1, k in ONE_LINE_ITEMS)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(parts) + f"\n{end}}}"
+    if isinstance(value, list) and value:
+        if one_line_items:
+            items = [f"{pad}{_dumps(v)}" for v in value]
+        elif all(not isinstance(v, dict | list) for v in value):
+            return _dumps(value)
+        else:
+            items = [f"{pad}{_pretty(v, depth + 1, False)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{end}]"
+    return _dumps(value)
+
+
+def _flow_lines(ev: Evaluation) -> Iterator[str]:
+    """What `flow_json(..., show_rules=True)` plus `register` would dump, from cached parts."""
+    t = FlowTexts()
+    refs = functools.cache(lambda entries: _dumps([e.ref for e in entries]))
+    for f in zoned_flows(ev):
+        yield (
+            f'{{"src": {t.json_endpoint(f.src)}, "dst": {t.json_endpoint(f.dst)}, '
+            f'"connections": {t.json_ports(f.connections)}, '
+            f'"allowed_by": {{"egress": {t.json_side(f.egress)}, '
+            f'"ingress": {t.json_side(f.ingress)}}}, '
+            f'"register": {refs(tuple(ev.register.covering(f)))}}}'
+        )
+
+
+def render_json(ev: Evaluation) -> str:
+    """Indented for reading and diffing; findings, flows and other long lists print one
+    item per line, which keeps large clusters' results a fraction of the size."""
+    doc = results_json(ev, with_flows=False)
+    warnings = doc.pop("warnings")
+    head = _pretty(doc, 0, False)[: -len("\n}")]
+    lines = [f"    {line}" for line in _flow_lines(ev)]
+    flows = "[\n" + ",\n".join(lines) + "\n  ]" if lines else "[]"
+    tail = _pretty(warnings, 1, True)
+    return f'{head},\n  "flows": {flows},\n  "warnings": {tail}\n}}\n'
+
+
+STATUS_WORDS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "warn": "WARN",
+    "waived": "WAIVED",
+    "not_applicable": "N/A",
+    "unknown": "UNKNOWN",
+    "manual": "MANUAL",
+}
+MAX_FINDINGS_SHOWN = 5
+
+
+def render_table(ev: Evaluation) -> str:
+    """A readable summary: per framework, each requirement, then failing checks' findings."""
+    out = [
+        f"cluster {ev.scope.cluster} as of {as_of_text(ev)}",
+        f"enforcement: {ev.enforcement.qualifier} ({ev.enforcement.statement})",
+        "",
+    ]
+    for fw in ev.frameworks:
+        counts = ", ".join(f"{n} {STATUS_WORDS[s].lower()}" for s, n in fw.status_counts.items())
+        out.append(
+            f"{fw.framework.title} [{fw.framework.id}]: "
+            f"{len(fw.in_scope)} in-scope workloads; {counts}"
+        )
+        checks = {c.id: c for c in fw.checks}
+        width = max(len(r.requirement.id) for r in fw.requirements)
+        for r in fw.requirements:
+            req = r.requirement
+            auto = "" if req.automation == "full" else f" ({req.automation})"
+            out.append(f"  {req.id:<{width}}  {STATUS_WORDS[r.status]:<7}  {req.title}{auto}")
+            if req.checks:
+                detail = ", ".join(f"{c} {STATUS_WORDS[checks[c].status]}" for c in req.checks)
+                out.append(f"  {'':<{width}}  {'':<7}  checks: {detail}")
+        out.append("")
+        for c in fw.checks:
+            shown = [f for f in c.findings if f.status in ("fail", "warn")]
+            if c.status not in ("fail", "warn", "unknown") or not shown:
+                continue
+            out.append(f"  {c.id} {c.title}: {STATUS_WORDS[c.status]} ({c.summary})")
+            for fr in shown[:MAX_FINDINGS_SHOWN]:
+                f = fr.finding
+                who = str(f.workload) if f.workload else (f.namespace or "cluster")
+                out.append(f"    - [{fr.status}] {who}: {f.message}")
+            if len(shown) > MAX_FINDINGS_SHOWN:
+                out.append(
+                    f"    ... and {len(shown) - MAX_FINDINGS_SHOWN} more (see --format json)"
+                )
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+FORMATS: dict[str, Callable[[Evaluation], str]] = {"table": render_table, "json": render_json}
