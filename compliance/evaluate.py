@@ -122,6 +122,11 @@ def evaluate(
     register = Register(scope.approved_flows, placement, as_of)
     limit = scope.parameters.max_waiver_days
     active = [w for w in scope.waivers if waiver_active(w, as_of, limit)]
+    warnings = [
+        f"{scope.source}: no zone lists framework {fw.id}: nothing is in scope for it"
+        for fw in frameworks
+        if not any(fw.id in z.frameworks for z in scope.zones)
+    ]
     results = []
     # Checks never mention frameworks: frameworks with the same scope share their runs.
     runs: dict[tuple[str, frozenset[WorkloadRef]], CheckResult] = {}
@@ -161,7 +166,7 @@ def evaluate(
         enforcement=enforcement,
         frameworks=tuple(results),
         register=register,
-        warnings=(*cluster.warnings, *graph.warnings, *placement.warnings),
+        warnings=(*cluster.warnings, *graph.warnings, *placement.warnings, *warnings),
     )
 
 

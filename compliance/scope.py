@@ -265,6 +265,8 @@ def parse_scope(
                 f"unknown check {raw['check']!r} (known: {', '.join(sorted(checks))})",
                 f"{path}.check",
             )
+        if raw["check"] == "SEG-25":
+            raise fail("SEG-25 judges the waivers themselves and cannot be waived", f"{path}.check")
         workload, kind = _workload(raw.get("workload"))
         ref = raw.get("id", path)
         if ref in seen_refs:

@@ -23,8 +23,21 @@ DB = pod("db", "pay", {"app": "db"}, "pg:5432/TCP")
 GW = pod("gw", "edge", {"app": "gw"}, "https:443/TCP")
 TOOL = pod("tool", "other", {"app": "tool"}, "8000/TCP")
 DNS = pod("coredns", "kube-system", {"k8s-app": "kube-dns"}, "dns:53/UDP,dnstcp:53/TCP")
-# The CNI agent, found by its label; not hostNetwork here so that it stays out of the flows.
-CALICO = pod("calico-node", "kube-system", {"k8s-app": "calico-node"})
+
+
+def daemonset(name: str, ns: str, labels: dict[str, str], host_network: bool = False) -> str:
+    label_text = ", ".join(f"{k}: {v}" for k, v in labels.items())
+    return (
+        f"---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: {name}, namespace: {ns}}}\n"
+        f"spec:\n  selector: {{matchLabels: {{{label_text}}}}}\n  template:\n"
+        f"    metadata: {{labels: {{{label_text}}}}}\n"
+        f"    spec:\n      hostNetwork: {str(host_network).lower()}\n"
+        "      containers: [{name: agent, image: agent}]\n"
+    )
+
+
+# The CNI agent, found by its DaemonSet; not hostNetwork here so it stays out of the flows.
+CALICO = daemonset("calico-node", "kube-system", {"k8s-app": "calico-node"})
 BASE = NAMESPACES + API + DB + GW + TOOL + DNS + CALICO
 
 DENY_ALL = policy("default-deny", "pay", "podSelector: {}\npolicyTypes: [Ingress, Egress]")
@@ -193,7 +206,7 @@ def test_seg01_calico_proves_enforcement() -> None:
 
 
 def test_seg01_flannel_alone_fails_and_qualifies_every_result() -> None:
-    flannel = pod("kube-flannel-ds-x", "kube-system", {"app": "flannel"}, host_network=True)
+    flannel = daemonset("kube-flannel-ds", "kube-system", {"app": "flannel"}, host_network=True)
     cluster = NAMESPACES + API + DB + GW + TOOL + DNS + flannel + DENY_ALL + EDGE_DENY + ALLOW
     result = run_check(cluster, SCOPE, "SEG-01")
     assert result.status == "fail"
@@ -210,8 +223,14 @@ def test_seg01_no_cni_in_export_is_unknown() -> None:
     assert "no known CNI agent" in messages(result)
 
 
+def test_seg01_only_daemonsets_count_as_cni_agents() -> None:
+    impostor = pod("cilium", "pay", {"app": "cilium"})
+    cluster = NAMESPACES + API + DB + GW + DNS + impostor + DENY_ALL + EDGE_DENY + ALLOW
+    assert run_check(cluster, SCOPE, "SEG-01").status == "unknown"
+
+
 def test_seg01_aws_vpc_cni_is_unknown() -> None:
-    aws = pod("aws-node-abc", "kube-system", {"k8s-app": "aws-node"}, host_network=True)
+    aws = daemonset("aws-node", "kube-system", {"k8s-app": "aws-node"}, host_network=True)
     result = run_check(NAMESPACES + API + aws + DENY_ALL, SCOPE, "SEG-01")
     assert result.status == "unknown"
     assert "enableNetworkPolicy" in messages(result)

@@ -189,6 +189,9 @@ def test_framework_all_with_pci_scope(compliance: Callable[..., Result]) -> None
     pci = frameworks["pci-dss-4.0.1"]
     assert pci["in_scope_workloads"] > 0
     assert any(r["status"] == "fail" for r in pci["requirements"])
+    # the user is told why three frameworks have nothing in scope
+    for fid in ("hipaa-security-rule", "fedramp-rev5-moderate", "fedramp-rev5-high"):
+        assert f"no zone lists framework {fid}: nothing is in scope for it" in res.err
 
 
 def test_framework_option_narrows_the_scope_frameworks(compliance: Callable[..., Result]) -> None:

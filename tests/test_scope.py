@@ -823,3 +823,17 @@ def test_members_and_zones_agree() -> None:
             assert member in p.members(zone)
     # members() is sorted and has no duplicates.
     assert list(p.members("a")) == sorted(set(p.members("a")))
+
+
+def test_waiver_for_the_waiver_check_is_refused() -> None:
+    from compliance.errors import InputError
+    from tests.helpers import scope_from_yaml
+
+    text = (
+        "cluster: c\nzones:\n  - {name: z, role: cde}\nwaivers:\n"
+        "  - {check: SEG-25, reason: r, owner: o, approved_by: a, expires: 2027-01-01}\n"
+    )
+    with pytest.raises(InputError) as err:
+        scope_from_yaml(text)
+    assert "waivers[0].check" in str(err.value)
+    assert "cannot be waived" in str(err.value)

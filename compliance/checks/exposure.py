@@ -358,7 +358,7 @@ def _infrastructure(
             ports,
         )
     hit = ports & DNS
-    if hit and dns and not resolver:
+    if hit and not resolver:
         yield (
             f"may send DNS ({describe_ports(hit)}) outside the cluster to {{peer}}",
             address_text(addrs),

@@ -71,6 +71,8 @@ def detect_enforcement(cluster: Cluster) -> Enforcement:
     conditional: list[str] = []
     plain: list[str] = []
     for w in cluster.workloads:
+        if w.ref.kind != "DaemonSet":
+            continue  # CNI agents run on every node; an app named `cilium` proves nothing
         names = _agent_names(w)
         for agent, product in ENFORCING_AGENTS.items():
             if agent in names:
@@ -111,9 +113,9 @@ def detect_enforcement(cluster: Cluster) -> Enforcement:
 def enforcement(ctx: Context) -> Verdict:
     """The export shows a CNI that enforces NetworkPolicy.
 
-    Looks for the agents of policy-enforcing CNIs (calico-node, canal, cilium,
-    GKE's anetd, antrea-agent, weave-net, kube-router, azure-npm, ovnkube-node,
-    kube-ovn) by DaemonSet name or `k8s-app`-style label. Passes when one is
+    Looks for the DaemonSets of policy-enforcing CNIs (calico-node, canal,
+    cilium, GKE's anetd, antrea-agent, weave-net, kube-router, azure-npm,
+    ovnkube-node, kube-ovn) by name or `k8s-app`-style label. Passes when one is
     present; fails when only flannel is (it implements no NetworkPolicy);
     unknown otherwise (no agent in the export, or the Amazon VPC CNI whose
     policy agent is a setting). When this check does not pass, every other
