@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.scope import read_scope
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+WRAP = 88
 
 
 class _State:
@@ -331,17 +333,18 @@ def controls_show(
         click.echo(f"designation: {req.designation}")
     click.echo(f"automation: {req.automation}")
     click.echo("")
-    click.echo(req.intent)
+    click.echo(textwrap.fill(req.intent, WRAP))
     if req.note:
-        click.echo(f"\nnote: {req.note}")
+        click.echo("")
+        click.echo(textwrap.fill(f"note: {req.note}", WRAP))
     if req.evidence:
         click.echo("\nevidence an assessor should ask for:")
         for item in req.evidence:
-            click.echo(f"  - {item}")
+            click.echo(textwrap.fill(item, WRAP, initial_indent="  - ", subsequent_indent="    "))
     for cid in req.checks:
         spec = CHECKS[cid]
         click.echo(f"\n{spec.id} {spec.title}")
-        click.echo("  " + spec.description.replace("\n", "\n  "))
+        click.echo(textwrap.indent(spec.description, "  "))
 
 
 def _explanation_text(ex: Explanation) -> str:
