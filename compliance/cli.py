@@ -247,7 +247,13 @@ def evaluate(
             f"{time.perf_counter() - started:.2f}s; evaluating {', '.join(f.id for f in chosen)}",
             err=True,
         )
-    result = run_evaluation(cluster, graph, scope, chosen, moment, loaded.inputs)
+
+    def progress(message: str) -> None:
+        click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
+
+    result = run_evaluation(
+        cluster, graph, scope, chosen, moment, loaded.inputs, progress if verbose else None
+    )
     for message in result.warnings:
         _warn(message)
     output = RESULT_FORMATS[fmt](result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from compliance.checks import CHECKS, Context, Facts, Finding
@@ -115,7 +115,9 @@ def evaluate(
     frameworks: Sequence[Framework],
     as_of: dt.datetime,
     inputs: Sequence[InputFile] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
+    """Evaluate each framework; `progress`, when given, hears one line per framework."""
     placement = place(scope, cluster)
     facts = Facts(cluster, graph)
     enforcement = detect_enforcement(cluster)
@@ -144,6 +146,8 @@ def evaluate(
             enforcement=enforcement.status,
         )
         wanted = sorted({c for r in fw.requirements for c in r.checks})
+        if progress is not None:
+            progress(f"{fw.id}: {len(in_scope)} in-scope workloads, {len(wanted)} checks")
         checks = {}
         for cid in wanted:
             key = (cid, in_scope)

@@ -597,3 +597,10 @@ def test_internal_error_with_debug_shows_traceback(
     assert "Traceback" in res.err
     assert "RuntimeError: boom in the check" in res.err
     assert "_boom" in res.err
+
+
+def test_verbose_reports_progress_per_framework(compliance: Callable[..., Result]) -> None:
+    res = compliance("evaluate", SAMPLE_DIR, "--scope", PCI, "--as-of", AS_OF, "-v")
+    assert res.code == 1
+    assert "pci-dss-4.0.1: 10 in-scope workloads" in res.err
+    assert "evaluated in" in res.err
