@@ -1047,3 +1047,27 @@ def test_seg26_only_policies_that_select_scope_count() -> None:
         "podSelector: {}\ningress:\n- from: [{namespaceSelector: {matchLabels: {team: payments}}}]",
     )
     assert run_check(SECURE + elsewhere, SCOPE, "SEG-26").status == "pass"
+
+
+def test_register_snippet_is_valid_yaml_for_the_whole_flow() -> None:
+    import yaml
+
+    from compliance.addresses import AddrSet
+    from compliance.checks.register import register_snippet
+    from compliance.flows import EXTERNAL, NOT_ISOLATED, External, Flow
+    from compliance.model import WorkloadRef
+    from compliance.ports import PortSet
+
+    ports = PortSet.of("TCP", 80) | PortSet.of("TCP", 8000, 8010) | PortSet.of("UDP", 53)
+    for extra in range(8):
+        ports = ports | PortSet.of("SCTP", 100 + 2 * extra)
+    addrs = AddrSet.from_cidr("0.0.0.0/0") - AddrSet.from_cidr("10.0.0.0/8")
+    addrs = addrs | AddrSet.from_cidr("2001:db8::/32")
+    flow = Flow(
+        WorkloadRef("pay", "api", "Deployment"), External(addrs), ports, NOT_ISOLATED, EXTERNAL
+    )
+    entry = yaml.safe_load(register_snippet(flow, None, ports))["approved_flows"][0]
+    assert entry["from"] == {"workload": "pay/api"}
+    assert entry["to"]["cidrs"] == list(addrs.to_cidrs())
+    assert len(entry["ports"]) == 11  # every range, none dropped
+    assert {"protocol": "TCP", "port": 8000, "endPort": 8010} in entry["ports"]

@@ -28,6 +28,11 @@ def _peer_text(flow: Flow, inside: WorkloadRef, addrs: AddrSet | None) -> str:
     return address_text(addrs or other.addresses)
 
 
+def _quoted(cidr: str) -> str:
+    """IPv6 CIDRs hold colons, which a YAML flow sequence needs quoted."""
+    return f'"{cidr}"' if ":" in cidr else cidr
+
+
 def register_snippet(flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
     """An approved_flows entry to fill in, for a flow that has a business need."""
 
@@ -35,8 +40,7 @@ def register_snippet(flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
         if isinstance(e, WorkloadRef):
             return f"{{workload: {e.id}}}"
         cidrs = (part or e.addresses).to_cidrs()  # type: ignore[attr-defined]
-        shown = ", ".join(cidrs[:4]) + (", ..." if len(cidrs) > 4 else "")
-        return f"{{cidrs: [{shown}]}}"
+        return f"{{cidrs: [{', '.join(_quoted(c) for c in cidrs)}]}}"
 
     lines = [
         "approved_flows:",
@@ -54,7 +58,7 @@ def register_snippet(flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
                     if lo == hi
                     else f"{{protocol: {proto}, port: {lo}, endPort: {hi}}}"
                 )
-        lines.append(f"    ports: [{', '.join(entries[:6])}]")
+        lines.append(f"    ports: [{', '.join(entries)}]")
     lines += [
         "    justification: <business need>",
         "    owner: <team>",
