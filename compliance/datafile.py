@@ -8,7 +8,6 @@ whole sub-document.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 from pathlib import Path
@@ -37,7 +36,7 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
 
 
 def read_document(path: Path | str, display: str | None = None) -> Any:
-    """The single YAML or JSON document in a file; dates become `YYYY-MM-DD` strings."""
+    """The single YAML or JSON document in a file (dates stay text: see `load`)."""
     shown = display or str(path)
     try:
         data = Path(path).read_bytes()
@@ -46,20 +45,7 @@ def read_document(path: Path | str, display: str | None = None) -> Any:
     docs = [d for d in parse_documents(shown, data) if d is not None]
     if len(docs) != 1:
         raise InputError(f"expected one YAML document, found {len(docs)}", source=shown)
-    return plain(docs[0])
-
-
-def plain(value: Any) -> Any:
-    """YAML reads `2027-06-30` as a date; the schemas speak of strings."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    return docs[0]
 
 
 def validate(document: Any, schema_name: str, source: str) -> None:
@@ -69,7 +55,8 @@ def validate(document: Any, schema_name: str, source: str) -> None:
     if not errors:
         return
     error = best_match(errors)
-    raise InputError(explain(error), source=source, field=json_path(error.absolute_path) or None)
+    field = json_path(error.absolute_path) or None
+    raise InputError(describe_error(error), source=source, field=field)
 
 
 def json_path(parts: Any) -> str:
@@ -114,7 +101,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def explain(error: ValidationError) -> str:
+def describe_error(error: ValidationError) -> str:
     """One line saying what was expected, never a dump of the sub-document."""
     v = error.validator
     value: Any = error.validator_value

@@ -143,7 +143,6 @@ def evaluate(
             as_of=as_of,
             in_scope=in_scope,
             register=register,
-            enforcement=enforcement.status,
         )
         wanted = sorted({c for r in fw.requirements for c in r.checks})
         if progress is not None:

@@ -106,13 +106,12 @@ AS_OF = "2026-11-26T00:00:00+00:00"
 
 def scope_from_yaml(text: str, source: str = "scope.yaml"):  # type: ignore[no-untyped-def]
     """A Scope from inline YAML, validated exactly as `--scope FILE` is."""
-    import yaml
-
     from compliance.checks import CHECKS
-    from compliance.datafile import plain
+    from compliance.load import parse_documents
     from compliance.scope import parse_scope
 
-    return parse_scope(plain(yaml.safe_load(textwrap.dedent(text))), source, None, CHECKS)
+    (doc,) = parse_documents(source, textwrap.dedent(text).encode())
+    return parse_scope(doc, source, None, CHECKS)
 
 
 def run_check(cluster_text: str, scope_text: str, check_id: str, as_of: str = AS_OF):  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from compliance.flows import EXTERNAL, Endpoint, Flow, FlowGraph, RuleInfo, Rule
 from compliance.model import Cluster, Workload, WorkloadRef
 from compliance.ports import PortSet
 from compliance.scope import ApprovedFlow, FlowEnd, Parameters, Placement, Scope
+from compliance.selectors import LabelSelector
 
 # --------------------------------------------------------------------------- results
 
@@ -345,9 +346,14 @@ class Facts:
                 incoming[f.dst].append(f)
         self.outgoing: Mapping[WorkloadRef, list[Flow]] = outgoing
         self.incoming: Mapping[WorkloadRef, list[Flow]] = incoming
-        self.rules: dict[RuleRef, RuleInfo] = {r.ref: r for r in graph.rules}
         self._flow_policies: dict[int, tuple[str, ...]] = {}
         self.policies = {p.id: p for p in cluster.policies}
+
+    def namespaces_matching(self, selector: LabelSelector) -> list[str]:
+        """Names of the namespaces a namespaceSelector matches today, sorted."""
+        return sorted(
+            ns.name for ns in self.cluster.namespaces if selector.matches(dict(ns.labels))
+        )
 
     def flow_policies(self, flow: Flow) -> tuple[str, ...]:
         """`flow_policies`, remembered per flow of this graph: every check asks."""
@@ -403,7 +409,6 @@ class Context:
     as_of: dt.datetime
     in_scope: frozenset[WorkloadRef]
     register: Register
-    enforcement: str = "unknown"
 
     @property
     def cluster(self) -> Cluster:
@@ -475,10 +480,6 @@ def flow_policies(flow: Flow) -> tuple[str, ...]:
 def own_policies(flow: Flow, direction: str) -> tuple[str, ...]:
     """The in-scope side's rules: its egress when it sends, its ingress when it receives."""
     return side_text(direction, flow.egress if direction == "egress" else flow.ingress)
-
-
-def endpoint_text(endpoint: object) -> str:
-    return str(endpoint)
 
 
 def default_deny(namespace: str, directions: Sequence[str]) -> str:

@@ -16,13 +16,13 @@ from compliance.checks.base import (
     address_text,
     check,
     describe_ports,
+    not_applicable,
     nothing_in_scope,
     own_policies,
 )
 from compliance.flows import Flow
 from compliance.model import Peer, WorkloadRef
 from compliance.ports import PortSet
-from compliance.selectors import LabelSelector
 
 DNS = PortSet.of("UDP", 53) | PortSet.of("TCP", 53)
 CONTROL_PLANE = PortSet.of("TCP", 6443) | PortSet.of("TCP", 10250) | PortSet.of("TCP", 10255)
@@ -102,7 +102,7 @@ def datastore_access(ctx: Context) -> Verdict:
         return na
     stores = [r for r in ctx.scoped() if ctx.has_role(r, "datastore")]
     if not stores:
-        return Verdict(status="not_applicable", summary="no in-scope zone has role datastore")
+        return not_applicable("no in-scope zone has role datastore")
     groups = PeerGroups()
     paths = 0
     for ref in stores:
@@ -178,10 +178,6 @@ def internet_egress(ctx: Context) -> Verdict:
     return Verdict(tuple(findings), summary=f"{len(findings)} unapproved internet egress findings")
 
 
-def _namespaces(ctx: Context, selector: LabelSelector) -> list[str]:
-    return sorted(ns.name for ns in ctx.cluster.namespaces if selector.matches(dict(ns.labels)))
-
-
 def _wildcards(
     ctx: Context, namespace: str, peers: Iterable[Peer], public_tier: bool
 ) -> Iterable[tuple[int, str]]:
@@ -209,7 +205,7 @@ def _wildcards(
             yield j, "namespaceSelector {} admits every pod of every namespace"
             continue
         else:
-            spaces = _namespaces(ctx, peer.namespace_selector)
+            spaces = ctx.facts.namespaces_matching(peer.namespace_selector)
         outside = [
             w.ref
             for w in ctx.cluster.workloads

@@ -257,9 +257,7 @@ def mutable_namespace_labels(ctx: Context) -> Verdict:
                 mutable = sorted({r.key for r in sel.requirements if r.key != NAME_LABEL})
                 if not mutable:
                     continue
-                names = sorted(
-                    ns.name for ns in ctx.cluster.namespaces if sel.matches(dict(ns.labels))
-                )
+                names = ctx.facts.namespaces_matching(sel)
                 findings.append(_mutable_finding(ref, info, key, j, sel.describe(), mutable, names))
     return Verdict(
         tuple(findings), summary=f"{len(findings)} namespace selectors on mutable labels"
