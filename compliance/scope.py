@@ -166,9 +166,6 @@ class Scope:
     description: str = ""
     sha256: str = ""
 
-    def zone(self, name: str) -> Zone:
-        return next(z for z in self.zones if z.name == name)
-
     @property
     def frameworks(self) -> tuple[str, ...]:
         return tuple(sorted({f for z in self.zones for f in z.frameworks}))

@@ -426,12 +426,13 @@ class Context:
         return self.placement.zones(ref)
 
     @functools.cached_property
-    def _role_of(self) -> dict[str, str]:
+    def role_of(self) -> dict[str, str]:
+        """Zone name -> role."""
         return {z.name: z.role for z in self.scope.zones}
 
     def roles(self, ref: WorkloadRef) -> frozenset[str]:
         """Roles of the zones the workload is in (any framework's zones)."""
-        return frozenset(self._role_of[z] for z in self.zones(ref))
+        return frozenset(self.role_of[z] for z in self.zones(ref))
 
     def has_role(self, ref: WorkloadRef, role: str) -> bool:
         return role in self.roles(ref)

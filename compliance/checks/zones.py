@@ -23,7 +23,7 @@ from compliance.model import WorkloadRef
 
 
 def _zones_with_role(ctx: Context, ref: WorkloadRef, role: str) -> frozenset[str]:
-    return frozenset(z for z in ctx.zones(ref) if ctx.scope.zone(z).role == role)
+    return frozenset(z for z in ctx.zones(ref) if ctx.role_of[z] == role)
 
 
 @check("SEG-15", "Tenant isolation")
