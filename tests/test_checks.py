@@ -956,7 +956,7 @@ def test_seg24_flows_with_the_management_plane_need_approval() -> None:
     zones = ZONES.replace("role: public", "role: security-tools")
     result = run_check(SECURE, zones, "SEG-24")
     assert result.status == "fail"
-    assert "management plane (edge/gw[Pod])" in messages(result)
+    assert "ingress from edge/gw[Pod] (management plane) on TCP 8443" in messages(result)
     approved = (
         zones
         + """

@@ -102,6 +102,36 @@ class PeerGroups:
             group[2].append(peer)
             group[3][policies] = None
 
+    def add_flow(
+        self,
+        ctx: Context,
+        flow: Flow,
+        inside: WorkloadRef,
+        rest: str,
+        ports: PortSet,
+        remediation: str | Callable[[], str] = "",
+        addrs: AddrSet | None = None,
+    ) -> None:
+        """A finding about `flow` seen from its in-scope end `inside`:
+        `"<direction> to|from <peer> <rest>"`, with both sides' rules."""
+        direction = "egress" if flow.src == inside else "ingress"
+        other = flow.dst if direction == "egress" else flow.src
+        if isinstance(other, WorkloadRef):
+            peer = str(other)
+        else:
+            peer = address_text(addrs if addrs is not None else other.addresses)
+        word = "to" if direction == "egress" else "from"
+        self.add(
+            f"{direction} {word} {{peer}} {rest}",
+            peer,
+            remediation,
+            workload=inside,
+            ports=describe_ports(ports),
+            direction=direction,
+            policies=ctx.facts.flow_policies(flow),
+            own=own_policies(flow, direction),
+        )
+
     def findings(self) -> tuple[Finding, ...]:
         out = []
         for proto, template, peers, seen in self._groups.values():

@@ -10,22 +10,13 @@ from compliance.checks.base import (
     Context,
     PeerGroups,
     Verdict,
-    address_text,
     check,
     describe_ports,
     nothing_in_scope,
-    own_policies,
 )
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
-
-
-def _peer_text(flow: Flow, inside: WorkloadRef, addrs: AddrSet | None) -> str:
-    other = flow.dst if flow.src == inside else flow.src
-    if isinstance(other, WorkloadRef):
-        return str(other)
-    return address_text(addrs or other.addresses)
 
 
 def _quoted(cidr: str) -> str:
@@ -68,6 +59,13 @@ def register_snippet(flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _inside(ctx: Context, flow: Flow) -> WorkloadRef:
+    """The in-scope end of a flow touching scope (the source when both are)."""
+    end = flow.src if ctx.is_in(flow.src) else flow.dst
+    assert isinstance(end, WorkloadRef)
+    return end
+
+
 def _in_scope_end(ctx: Context, flow: Flow) -> tuple[WorkloadRef, str] | None:
     """The in-scope end of a flow that crosses the scope boundary, and its direction."""
     src_in, dst_in = ctx.is_in(flow.src), ctx.is_in(flow.dst)
@@ -99,7 +97,7 @@ def scope_crossing(ctx: Context) -> Verdict:
         if end is None:
             continue
         crossing += 1
-        ref, direction = end
+        ref, _ = end
         for addrs, ports in ctx.register.uncovered(flow):
             parts += 1
             expired = [e for e in ctx.register.expired_covering(flow) if e.ports & ports]
@@ -108,18 +106,15 @@ def scope_crossing(ctx: Context) -> Verdict:
                 note = "; " + ", ".join(
                     f"{e.label()} expired on {e.expires.isoformat()}" for e in expired
                 )
-            word = "to" if direction == "egress" else "from"
-            text = describe_ports(ports)
-            groups.add(
-                f"{direction} {word} {{peer}} on {text} crosses the scope boundary and is not "
-                f"in the approved-flow register{note}",
-                _peer_text(flow, ref, addrs),
-                workload=ref,
-                ports=text,
-                direction=direction,
-                policies=ctx.facts.flow_policies(flow),
-                own=own_policies(flow, direction),
-                remediation=functools.partial(register_snippet, flow, addrs, ports),
+            groups.add_flow(
+                ctx,
+                flow,
+                ref,
+                f"on {describe_ports(ports)} crosses the scope boundary and is not in the "
+                f"approved-flow register{note}",
+                ports,
+                functools.partial(register_snippet, flow, addrs, ports),
+                addrs,
             )
     return Verdict(
         groups.findings(),
@@ -159,19 +154,14 @@ def explicit_ports(ctx: Context) -> Verdict:
         if wide is None:
             continue
         flows += 1
-        ref = flow.src if ctx.is_in(flow.src) else flow.dst
-        assert isinstance(ref, WorkloadRef)
-        direction = "egress" if ref == flow.src else "ingress"
-        groups.add(
-            f"{direction} {'to' if direction == 'egress' else 'from'} {{peer}} allows {wide}",
-            _peer_text(flow, ref, None),
-            workload=ref,
-            ports=describe_ports(flow.connections),
-            direction=direction,
-            policies=ctx.facts.flow_policies(flow),
-            own=own_policies(flow, direction),
-            remediation="Add `ports` to the allowing rule (protocol and port), and isolate "
-            "the other side if it is open.",
+        groups.add_flow(
+            ctx,
+            flow,
+            _inside(ctx, flow),
+            f"allows {wide}",
+            flow.connections,
+            "Add `ports` to the allowing rule (protocol and port), and isolate the other side "
+            "if it is open.",
         )
     return Verdict(groups.findings(), summary=f"{flows} flows without explicit ports")
 
@@ -207,21 +197,16 @@ def insecure_services(ctx: Context) -> Verdict:
             if not hit:
                 continue
             flows += 1
-            ref = flow.src if ctx.is_in(flow.src) else flow.dst
-            assert isinstance(ref, WorkloadRef)
-            direction = "egress" if ref == flow.src else "ingress"
-            groups.add(
-                f"{direction} {'to' if direction == 'egress' else 'from'} {{peer}} allows "
-                f"insecure services {names(hit)} ({describe_ports(hit)}) with no documented "
-                "security feature",
-                _peer_text(flow, ref, addrs),
-                workload=ref,
-                ports=describe_ports(hit),
-                direction=direction,
-                policies=ctx.facts.flow_policies(flow),
-                own=own_policies(flow, direction),
-                remediation="Use the secure protocol, or record the protection (e.g. mTLS) "
-                "as `security_feature` on the flow's approved_flows entry.",
+            groups.add_flow(
+                ctx,
+                flow,
+                _inside(ctx, flow),
+                f"allows insecure services {names(hit)} ({describe_ports(hit)}) with no "
+                "documented security feature",
+                hit,
+                "Use the secure protocol, or record the protection (e.g. mTLS) as "
+                "`security_feature` on the flow's approved_flows entry.",
+                addrs,
             )
     return Verdict(groups.findings(), summary=f"{flows} insecure-service flows")
 
@@ -253,16 +238,12 @@ def cross_namespace(ctx: Context) -> Verdict:
                     continue
                 for _, ports in ctx.register.uncovered(flow):
                     flows += 1
-                    text = describe_ports(ports)
-                    groups.add(
-                        f"{direction} {'to' if direction == 'egress' else 'from'} {{peer}} "
-                        f"(other namespaces, outside its zones) on {text}",
-                        str(peer),
-                        workload=ref,
-                        ports=text,
-                        direction=direction,
-                        policies=ctx.facts.flow_policies(flow),
-                        own=own_policies(flow, direction),
-                        remediation=functools.partial(register_snippet, flow, None, ports),
+                    groups.add_flow(
+                        ctx,
+                        flow,
+                        ref,
+                        f"(other namespaces, outside its zones) on {describe_ports(ports)}",
+                        ports,
+                        functools.partial(register_snippet, flow, None, ports),
                     )
     return Verdict(groups.findings(), summary=f"{flows} cross-namespace flows outside the zone")

@@ -16,7 +16,6 @@ from compliance.checks.base import (
     describe_ports,
     not_applicable,
     nothing_in_scope,
-    own_policies,
 )
 from compliance.checks.register import register_snippet
 from compliance.model import WorkloadRef
@@ -54,20 +53,16 @@ def tenant_isolation(ctx: Context) -> Verdict:
             why = "connects a tenant and the management plane"
         else:
             continue
-        ref = flow.src if ctx.is_in(flow.src) else flow.dst
-        direction = "egress" if ref == flow.src else "ingress"
-        peer = flow.dst if ref == flow.src else flow.src
-        word = "to" if direction == "egress" else "from"
+        inside = flow.src if ctx.is_in(flow.src) else flow.dst
+        assert isinstance(inside, WorkloadRef)
         for _, ports in ctx.register.uncovered(flow):
-            groups.add(
-                f"{direction} {word} {{peer}} on {describe_ports(ports)} {why}",
-                str(peer),
-                workload=ref,
-                ports=describe_ports(ports),
-                direction=direction,
-                policies=ctx.facts.flow_policies(flow),
-                own=own_policies(flow, direction),
-                remediation=functools.partial(register_snippet, flow, None, ports),
+            groups.add_flow(
+                ctx,
+                flow,
+                inside,
+                f"on {describe_ports(ports)} {why}",
+                ports,
+                functools.partial(register_snippet, flow, None, ports),
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} cross-tenant findings")
@@ -160,20 +155,14 @@ def management_plane(ctx: Context) -> Verdict:
         if not ctx.is_in(other):
             continue
         assert isinstance(other, WorkloadRef)
-        tool = flow.src if other == flow.dst else flow.dst
-        direction = "ingress" if other == flow.dst else "egress"
-        word = "from" if direction == "ingress" else "to"
         for _, ports in ctx.register.uncovered(flow):
-            groups.add(
-                f"{direction} {word} the management plane ({{peer}}) on {describe_ports(ports)} "
-                "without an approved-flow entry",
-                str(tool),
-                workload=other,
-                ports=describe_ports(ports),
-                direction=direction,
-                policies=ctx.facts.flow_policies(flow),
-                own=own_policies(flow, direction),
-                remediation=functools.partial(register_snippet, flow, None, ports),
+            groups.add_flow(
+                ctx,
+                flow,
+                other,
+                f"(management plane) on {describe_ports(ports)} without an approved-flow entry",
+                ports,
+                functools.partial(register_snippet, flow, None, ports),
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} management-plane findings")
