@@ -24,7 +24,7 @@ from compliance import addresses
 from compliance.addresses import AddrSet
 from compliance.datafile import read_document, validate
 from compliance.errors import InputError
-from compliance.model import Cluster, WorkloadRef
+from compliance.model import Cluster, Peer, WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, parse_selector
 
@@ -51,25 +51,12 @@ DEFAULT_INSECURE_PORTS: tuple[tuple[str, str, int, int], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class ZoneSelector:
-    namespace_selector: LabelSelector | None
-    pod_selector: LabelSelector | None
-
-    def describe(self) -> str:
-        parts = []
-        if self.namespace_selector is not None:
-            parts.append(f"namespaceSelector {self.namespace_selector.describe()}")
-        if self.pod_selector is not None:
-            parts.append(f"podSelector {self.pod_selector.describe()}")
-        return " + ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
 class Zone:
     name: str
     role: str
     frameworks: tuple[str, ...]
-    selectors: tuple[ZoneSelector, ...]
+    selectors: tuple[Peer, ...]
+    """NetworkPolicy-style peers without an ipBlock, OR-ed."""
     description: str = ""
 
 
@@ -211,9 +198,9 @@ def parse_scope(
         for j, sel in enumerate(raw.get("selectors", [])):
             spath = f"{path}.selectors[{j}]"
             selectors.append(
-                ZoneSelector(
-                    _selector(sel, "namespaceSelector", where, spath),
-                    _selector(sel, "podSelector", where, spath),
+                Peer(
+                    pod_selector=_selector(sel, "podSelector", where, spath),
+                    namespace_selector=_selector(sel, "namespaceSelector", where, spath),
                 )
             )
         zones.append(

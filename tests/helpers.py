@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import textwrap
+from dataclasses import dataclass
+from typing import Any
 
 from compliance.flows import External, FlowGraph, compute_flows
 from compliance.load import load_texts
 from compliance.model import Cluster, WorkloadRef, build_cluster
+
+
+@dataclass
+class Result:
+    """What one CLI run gave: exit code, standard output and error, wall time."""
+
+    code: int
+    out: str
+    err: str
+    seconds: float = 0.0
+
+    @property
+    def err_lines(self) -> list[str]:
+        return self.err.splitlines()
+
+    def json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.out)
+        return doc
 
 
 def cluster_from_yaml(text: str, source: str = "test.yaml") -> Cluster:

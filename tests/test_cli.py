@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ import jsonschema
 import pytest
 import yaml
 
-import compliance.cli as cli_module
 from compliance.cli import cli, run
+from tests.helpers import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -37,28 +36,6 @@ FORMATS = ("txt", "json", "csv", "md")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-    seconds: float = 0.0
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-    def json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.out)
-        return doc
-
-
-@pytest.fixture(autouse=True)
-def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`--debug` is remembered on a class attribute; start every test from off."""
-    monkeypatch.setattr(cli_module._State, "debug", False)
 
 
 @pytest.fixture

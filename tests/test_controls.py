@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +12,11 @@ import jsonschema
 import pytest
 import yaml
 
-import compliance.cli as cli_module
 from compliance.checks import CHECKS
 from compliance.cli import cli, run
 from compliance.controls import load_catalog, shipped_dir
 from compliance.errors import InputError
+from tests.helpers import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTROLS = ROOT / "controls"
@@ -25,18 +24,6 @@ SCHEMA = ROOT / "compliance" / "schemas" / "controls.schema.json"
 SAMPLE_DIR = ROOT / "samples" / "shop-cluster"
 SHIPPED = ("fedramp-rev5-high", "fedramp-rev5-moderate", "hipaa-security-rule", "pci-dss-4.0.1")
 CONTROL_FILES = sorted(CONTROLS.glob("*.yaml"))
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture(autouse=True)
-def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_module._State, "debug", False)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,9 @@ import jsonschema
 import pytest
 import yaml
 
-import compliance.cli as cli_module
 from compliance.checks import CHECKS
 from compliance.cli import cli, run
-from tests.helpers import namespace, pod, policy
+from tests.helpers import Result, namespace, pod, policy
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = "samples/shop-cluster"
@@ -36,27 +34,6 @@ STATUSES = {"pass", "fail", "warn", "waived", "unknown", "manual", "not_applicab
 RESULTS_SCHEMA = json.loads(
     (ROOT / "compliance" / "schemas" / "results.schema.json").read_text(encoding="utf-8")
 )
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.splitlines()
-
-    def json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.out)
-        return doc
-
-
-@pytest.fixture(autouse=True)
-def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`--debug` is remembered on a class attribute; start every test from off."""
-    monkeypatch.setattr(cli_module._State, "debug", False)
 
 
 @pytest.fixture

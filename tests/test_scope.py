@@ -10,37 +10,22 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-import compliance.cli as cli_module
 from compliance.cli import cli, run
 from compliance.errors import InputError
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.scope import Placement, place
-from tests.helpers import cluster_from_yaml, namespace, pod, policy, scope_from_yaml
+from tests.helpers import Result, cluster_from_yaml, namespace, pod, policy, scope_from_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "samples" / "shop-cluster"
 AS_OF = "2026-11-26"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture(autouse=True)
-def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`--debug` is remembered on a class attribute; start every test from off."""
-    monkeypatch.setattr(cli_module._State, "debug", False)
 
 
 @pytest.fixture
