@@ -9,6 +9,7 @@ framework of the same ID. Every file is validated by
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,9 @@ class Framework:
     requirements: tuple[Requirement, ...]
     path: str
     notes: str = ""
+    sha256: str = ""
+    size: int = 0
+    shipped: bool = False
 
     def requirement(self, rid: str) -> Requirement | None:
         return next((r for r in self.requirements if r.id == rid), None)
@@ -55,6 +59,7 @@ class Framework:
 def read_framework(path: Path, known_checks: Iterable[str]) -> Framework:
     shown = path.as_posix()
     doc = read_document(path, shown)
+    data = path.read_bytes()
     validate(doc, "controls.schema.json", shown)
     checks = set(known_checks)
     seen: set[str] = set()
@@ -94,6 +99,9 @@ def read_framework(path: Path, known_checks: Iterable[str]) -> Framework:
         requirements=tuple(requirements),
         path=shown,
         notes=doc.get("notes", ""),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        shipped=path.parent == shipped_dir(),
     )
 
 

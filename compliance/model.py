@@ -7,7 +7,9 @@ instead of silently producing flows that the real cluster would never have.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -144,6 +146,14 @@ class Rule:
     ports: tuple[PortSpec, ...] | None
 
 
+def object_digest(body: dict[str, Any]) -> str:
+    """sha256 of the object as canonical JSON (keys sorted, no spaces, UTF-8), so the YAML
+    and JSON forms of one export agree and anyone can recompute it with
+    `jq -jcS . object.json | sha256sum`."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     namespace: str
@@ -155,6 +165,8 @@ class Policy:
     source: str
     ignored: tuple[tuple[str, int], ...] = ()
     """(direction, rule count) of rules that policyTypes switches off (dropped above)."""
+    digest: str = ""
+    """sha256 of the object as exported, in canonical JSON (`object_digest`)."""
 
     @property
     def id(self) -> str:
@@ -335,6 +347,7 @@ class _Builder:
                 for direction, rules in (("ingress", ingress), ("egress", egress))
                 if rules and direction.capitalize() not in types
             ),
+            digest=object_digest(obj.body),
         )
 
     def _rules(

@@ -152,6 +152,7 @@ class Scope:
     parameters: Parameters = field(default_factory=Parameters)
     description: str = ""
     sha256: str = ""
+    size: int = 0
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -167,8 +168,8 @@ def read_scope(
     """Read and validate a scope file; every error names the file and the path in it."""
     doc = read_document(Path(path), path)
     scope = parse_scope(doc, path, known_frameworks, known_checks)
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return dataclasses.replace(scope, sha256=digest)
+    data = Path(path).read_bytes()
+    return dataclasses.replace(scope, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
 def parse_scope(

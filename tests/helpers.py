@@ -158,3 +158,49 @@ def run_check(cluster_text: str, scope_text: str, check_id: str, as_of: str = AS
     (fw,) = result.frameworks
     (check,) = fw.checks
     return check
+
+
+def sample_evaluation(scope: str = "pci-dss", as_of: str = AS_OF):  # type: ignore[no-untyped-def]
+    """The bundled shop cluster evaluated against `samples/<scope>.scope.yaml`, as the
+    CLI does it (paths relative to the project root, the scope's own frameworks)."""
+    import datetime as dt
+    import os
+    from pathlib import Path
+
+    from compliance.checks import CHECKS
+    from compliance.controls import load_catalog
+    from compliance.evaluate import evaluate
+    from compliance.load import load_paths
+    from compliance.scope import read_scope
+
+    root = Path(__file__).resolve().parent.parent
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        catalog = load_catalog((), CHECKS)
+        scope_file = read_scope(f"samples/{scope}.scope.yaml", catalog, CHECKS)
+        loaded = load_paths(["samples/shop-cluster"])
+    finally:
+        os.chdir(here)
+    cluster = build_cluster(loaded.objects)
+    graph = compute_flows(cluster)
+    frameworks = [catalog[i] for i in scope_file.frameworks]
+    moment = dt.datetime.fromisoformat(as_of)
+    return evaluate(cluster, graph, scope_file, frameworks, moment, loaded.inputs)
+
+
+def evaluation_from_yaml(cluster_text: str, scope_text: str, as_of: str = AS_OF):  # type: ignore[no-untyped-def]
+    """An evaluation of an inline cluster and scope against the shipped frameworks the
+    scope's zones name: for tests that plant hostile values in an export."""
+    import datetime as dt
+
+    from compliance.checks import CHECKS
+    from compliance.controls import load_catalog
+    from compliance.evaluate import evaluate
+
+    catalog = load_catalog((), CHECKS)
+    cluster = cluster_from_yaml(cluster_text)
+    scope = scope_from_yaml(scope_text)
+    frameworks = [catalog[i] for i in scope.frameworks]
+    moment = dt.datetime.fromisoformat(as_of)
+    return evaluate(cluster, compute_flows(cluster), scope, frameworks, moment)

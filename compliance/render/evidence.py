@@ -1,0 +1,70 @@
+"""Rows both the PDF and the spreadsheet show: the inputs with their hashes, the
+policies with theirs, and the statuses' words. One source, so the two documents of a
+pack cannot disagree about what was read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from compliance.evaluate import Evaluation
+
+STATUS_LABELS = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "warn": "Warning",
+    "waived": "Waived",
+    "not_applicable": "Not applicable",
+    "unknown": "Unknown",
+    "manual": "Manual",
+}
+"""How each status reads in the PDF and the spreadsheet."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    role: str  # "export" | "scope" | "controls"
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    namespace: str
+    name: str
+    policy_types: str
+    ingress_rules: int
+    egress_rules: int
+    selects: int
+    source: str
+    sha256: str
+
+
+def input_rows(ev: Evaluation) -> tuple[InputRow, ...]:
+    """Every file the results depend on: the exports, the scope file and the control
+    files of the evaluated frameworks. Shipped control files are named inside the
+    package (`compliance:controls/...`), never by where the tool happens to be installed."""
+    rows = [InputRow("export", i.path, i.sha256, i.size) for i in ev.inputs]
+    rows.append(InputRow("scope", ev.scope.source, ev.scope.sha256, ev.scope.size))
+    for fw in sorted((f.framework for f in ev.frameworks), key=lambda f: f.id):
+        shown = f"compliance:controls/{PurePath(fw.path).name}" if fw.shipped else fw.path
+        rows.append(InputRow("controls", shown, fw.sha256, fw.size))
+    return tuple(rows)
+
+
+def policy_rows(ev: Evaluation) -> tuple[PolicyRow, ...]:
+    selects = ev.graph.policy_selects
+    return tuple(
+        PolicyRow(
+            namespace=p.namespace,
+            name=p.name,
+            policy_types=", ".join(p.policy_types),
+            ingress_rules=len(p.ingress),
+            egress_rules=len(p.egress),
+            selects=len(selects.get(p.id, ())),
+            source=p.source,
+            sha256=p.digest,
+        )
+        for p in sorted(ev.cluster.policies, key=lambda p: (p.namespace, p.name))
+    )
