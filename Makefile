@@ -1,15 +1,32 @@
 # Every target bootstraps .venv from the project's own files, so a fresh clone needs
-# nothing but Python 3.11+ (and, for the PDF report later, Debian's Pango).
+# nothing but Python 3.11+ and, for the PDF, Pango (Debian: libpango-1.0-0
+# libpangoft2-1.0-0), which `make` installs with apt-get when it is missing and it can.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# WeasyPrint's system libraries; harfbuzz-subset is optional (faster font subsetting).
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
-.PHONY: venv demo test bench lint format clean
+.PHONY: venv system-libs demo test bench lint format clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Pango must be loadable for the PDF; install the Debian packages when they are missing
+# and apt-get can run (as root, or with sudo), otherwise say what to install.
+system-libs:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+		echo "installing Debian packages:$$missing"; \
+		{ $$SUDO apt-get install -y -q $$missing >/dev/null 2>&1 || \
+		  { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q $$missing >/dev/null 2>&1; }; } || \
+		echo "warning: could not install$$missing; the PDF needs Pango: apt-get install $(DEBIAN_PACKAGES)"; \
+	fi
+
+$(STAMP): pyproject.toml | system-libs
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "error: Python 3.11 or newer is needed (found $$($(PYTHON) --version))"; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +34,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# The sample cluster against its PCI DSS scope, as of a fixed moment so the output is
-# reproducible; --exit-zero because the sample is built to have findings.
-demo: venv
-	$(BIN)/compliance evaluate samples/shop-cluster --scope samples/pci-dss.scope.yaml \
-		--as-of 2026-11-26T00:00:00Z --exit-zero
+# The evidence pack for the sample cluster and its PCI DSS scope, as of a fixed moment so
+# the files are reproducible; --exit-zero because the sample is built to have findings.
+demo: venv system-libs
+	$(BIN)/compliance report samples/shop-cluster --scope samples/pci-dss.scope.yaml \
+		--as-of 2026-11-26T00:00:00Z --out evidence --force --exit-zero
 
-test: venv
+test: venv system-libs
 	$(BIN)/python -m pytest -q
 
 bench: venv

@@ -12,6 +12,7 @@ import textwrap
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,14 +21,17 @@ from compliance import __version__
 from compliance.checks import CHECKS
 from compliance.controls import Framework, load_catalog
 from compliance.errors import ComplianceError
+from compliance.evaluate import Evaluation
 from compliance.evaluate import evaluate as run_evaluation
 from compliance.explain import Explanation
 from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
 from compliance.load import load_paths
 from compliance.model import build_cluster
+from compliance.pack import build_pack, check_destination, verify_pack, zip_path_for
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
+from compliance.render.results import STATUS_WORDS
 from compliance.scope import read_scope
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -61,9 +65,12 @@ Export the cluster, list every allowed flow, then evaluate the controls for a sc
   {EXPORT_COMMAND}
   compliance flows export.yaml
   compliance evaluate export.yaml --scope scope.yaml
+  compliance report export.yaml --scope scope.yaml --out evidence
+  compliance verify evidence
   compliance controls list
 
-Exit codes: 0 success, 1 a control fails, 2 bad input or usage, 3 internal error.
+Exit codes: 0 success, 1 a control fails (verify: the pack was altered), 2 bad input or
+usage, 3 internal or rendering error.
 """
 
 
@@ -169,30 +176,53 @@ def _catalog(controls: tuple[str, ...]) -> dict[str, Framework]:
     return load_catalog(controls, CHECKS)
 
 
+def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The inputs `evaluate` and `report` share, declared once."""
+    options = [
+        click.argument("paths", nargs=-1, required=True, metavar="EXPORT..."),
+        click.option(
+            "--scope",
+            "scope_path",
+            required=True,
+            metavar="FILE",
+            help="Scope file: zones, approved flows, waivers (see samples/*.scope.yaml).",
+        ),
+        click.option(
+            "--framework",
+            "framework_ids",
+            multiple=True,
+            metavar="ID",
+            help="Framework to evaluate (repeatable; `all` for every one). "
+            "Default: the frameworks the scope file's zones name.",
+        ),
+        click.option(
+            "--as-of",
+            "as_of",
+            metavar="ISO-8601",
+            help="The moment the evaluation speaks for: decides which waivers and approved "
+            "flows have expired. Default: now.",
+        ),
+        click.option(
+            "--controls",
+            "controls_dirs",
+            multiple=True,
+            metavar="DIR",
+            help="Also read framework files (*.yaml) from DIR; "
+            "a file named like a shipped one replaces it.",
+        ),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when a requirement fails."),
+        click.option(
+            "-v", "--verbose", is_flag=True, help="Report progress and timings on stderr."
+        ),
+        click.option("--debug", is_flag=True, help="Show a traceback when something fails."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, metavar="EXPORT...")
-@click.option(
-    "--scope",
-    "scope_path",
-    required=True,
-    metavar="FILE",
-    help="Scope file: zones, approved flows, waivers (see samples/*.scope.yaml).",
-)
-@click.option(
-    "--framework",
-    "framework_ids",
-    multiple=True,
-    metavar="ID",
-    help="Framework to evaluate (repeatable; `all` for every one). "
-    "Default: the frameworks the scope file's zones name.",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    metavar="ISO-8601",
-    help="The moment the evaluation speaks for: decides which waivers and approved flows "
-    "have expired. Default: now.",
-)
+@_evaluation_options
 @click.option(
     "--format",
     "fmt",
@@ -201,17 +231,6 @@ def _catalog(controls: tuple[str, ...]) -> dict[str, Framework]:
     show_default=True,
     help="table: a summary for people; json: results for machines (results.schema.json).",
 )
-@click.option(
-    "--controls",
-    "controls_dirs",
-    multiple=True,
-    metavar="DIR",
-    help="Also read framework files (*.yaml) from DIR; "
-    "a file named like a shipped one replaces it.",
-)
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when a requirement fails.")
-@click.option("-v", "--verbose", is_flag=True, help="Report progress and timings on stderr.")
-@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def evaluate(
     paths: tuple[str, ...],
     scope_path: str,
@@ -231,6 +250,133 @@ def evaluate(
     2 bad input or usage, 3 internal error.
     """
     _State.debug = _State.debug or debug
+    started = time.perf_counter()
+    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose)
+    output = RESULT_FORMATS[fmt](result)
+    if verbose:
+        click.echo(f"evaluated in {time.perf_counter() - started:.2f}s", err=True)
+    click.echo(output, nl=False)
+    if result.failed and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
+
+
+@cli.command()
+@_evaluation_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="DIR",
+    help="Folder to write the pack into (created; must be empty unless --force).",
+)
+@click.option("--zip", "make_zip", is_flag=True, help="Also write DIR.zip, the pack in one file.")
+@click.option("--title", metavar="TEXT", help="Title on the report's cover.")
+@click.option("--force", is_flag=True, help="Replace an existing pack in DIR (and DIR.zip).")
+@click.option(
+    "--templates",
+    "templates_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, exists=True),
+    help="Use your own report templates (a copy of report_templates/) instead of the shipped ones.",
+)
+def report(
+    paths: tuple[str, ...],
+    scope_path: str,
+    framework_ids: tuple[str, ...],
+    as_of: str | None,
+    controls_dirs: tuple[str, ...],
+    exit_zero: bool,
+    verbose: bool,
+    debug: bool,
+    out: str,
+    make_zip: bool,
+    title: str | None,
+    force: bool,
+    templates_dir: str | None,
+) -> None:
+    """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
+    manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
+
+    The pack is built next to DIR and moved into place only when complete; the same
+    inputs and --as-of give byte-identical files. Check a pack with `compliance verify`.
+    Exit codes: 0 nothing fails, 1 a requirement fails (unless --exit-zero; the pack is
+    written either way), 2 bad input or usage, 3 rendering failure.
+    """
+    _State.debug = _State.debug or debug
+    started = time.perf_counter()
+    show = verbose or sys.stderr.isatty()
+    check_destination(Path(out), zip_path_for(Path(out)) if make_zip else None, force)
+    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose)
+
+    def progress(message: str) -> None:
+        if show:
+            click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
+
+    progress("evaluated; writing the evidence pack")
+    pack = build_pack(
+        result,
+        out,
+        title=title,
+        make_zip=make_zip,
+        force=force,
+        templates=Path(templates_dir) if templates_dir else None,
+        progress=progress,
+    )
+    for message in pack.warnings:
+        _warn(message)
+    where = one_line(str(pack.folder))
+    click.echo(f"evidence pack written to {where}/ ({', '.join(f.path for f in pack.files)})")
+    if pack.zip_path is not None:
+        click.echo(f"zipped to {one_line(str(pack.zip_path))}")
+    click.echo(f"report.pdf: {pack.pages} pages; pack digest (sha256): {pack.digest}")
+    for fw in result.frameworks:
+        counts = ", ".join(f"{n} {STATUS_WORDS[s].lower()}" for s, n in fw.status_counts.items())
+        click.echo(
+            one_line(
+                f"{fw.framework.title} [{fw.framework.id}]: "
+                f"{len(fw.in_scope)} in-scope workloads; {counts}"
+            )
+        )
+    click.echo(f"check it with: compliance verify {where}")
+    if result.failed and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("pack_path", metavar="DIR|ZIP")
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def verify(pack_path: str, debug: bool) -> None:
+    """Check an evidence pack: recompute the sha256 of every file against manifest.json and
+    the pack digest from the manifest's entries.
+
+    Prints the first file that was changed, added or removed and exits 1, or says the pack
+    is intact and exits 0 (2: not a pack folder or zip). Compare the digest it prints with
+    the one on the report's cover and the one recorded when the pack was handed over.
+    """
+    _State.debug = _State.debug or debug
+    verdict = verify_pack(pack_path)
+    if verdict.manifest is not None and verdict.intact:
+        m = verdict.manifest
+        click.echo(
+            one_line(
+                f"{pack_path}: {verdict.message} (cluster {m['cluster']}, as of {m['as_of']}, "
+                f"{m['tool']['name']} {m['tool']['version']})"
+            )
+        )
+        return
+    click.echo(one_line(f"{pack_path}: NOT INTACT: {verdict.message}"))
+    click.get_current_context().exit(EXIT_FAIL)
+
+
+def _evaluation(
+    paths: tuple[str, ...],
+    scope_path: str,
+    framework_ids: tuple[str, ...],
+    as_of: str | None,
+    controls_dirs: tuple[str, ...],
+    verbose: bool,
+) -> Evaluation:
+    """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
     moment = _parse_as_of(as_of)
     started = time.perf_counter()
     catalog = _catalog(controls_dirs)
@@ -256,12 +402,7 @@ def evaluate(
     )
     for message in result.warnings:
         _warn(message)
-    output = RESULT_FORMATS[fmt](result)
-    if verbose:
-        click.echo(f"evaluated in {time.perf_counter() - started:.2f}s", err=True)
-    click.echo(output, nl=False)
-    if result.failed and not exit_zero:
-        click.get_current_context().exit(EXIT_FAIL)
+    return result
 
 
 def _frameworks(

@@ -48,6 +48,16 @@ def read_document(path: Path | str, display: str | None = None) -> Any:
     return docs[0]
 
 
+def schema_problem(document: Any, schema_name: str) -> str | None:
+    """`field: what was expected` for the most relevant violation, or None when valid."""
+    errors = list(_validator(schema_name).iter_errors(document))
+    if not errors:
+        return None
+    error = best_match(errors)
+    field = json_path(error.absolute_path)
+    return f"{field}: {describe_error(error)}" if field else describe_error(error)
+
+
 def validate(document: Any, schema_name: str, source: str) -> None:
     """Raise an InputError for the most relevant schema violation, if any."""
     validator = _validator(schema_name)

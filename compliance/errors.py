@@ -33,6 +33,12 @@ class InputError(ComplianceError):
         super().__init__(format_location(source, obj, field, message))
 
 
+class RenderError(ComplianceError):
+    """The PDF, the spreadsheet or the pack could not be written (exit 3)."""
+
+    exit_code = 3
+
+
 class InternalError(ComplianceError):
     """A fault of the tool itself (exit 3)."""
 

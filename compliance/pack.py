@@ -1,0 +1,303 @@
+"""The evidence pack: one folder (and optionally a zip of it) that an assessor can check.
+
+`build_pack` renders results.json, evidence.xlsx and report.pdf into a temporary folder
+next to the destination and moves it into place only when every file is written, so a
+failure leaves no partial pack. `manifest.json` records the sha256 and size of every
+pack file and every input, and one digest over them that the PDF prints on its cover.
+The digest cannot cover the PDF that shows it; it covers the inputs and the other
+files, and the manifest holds the PDF's own hash. `verify_pack` recomputes all of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from compliance import __version__
+from compliance.datafile import schema_problem
+from compliance.errors import InputError, RenderError
+from compliance.evaluate import Evaluation
+from compliance.render.evidence import input_rows
+from compliance.render.pdf import html_to_pdf, render_html
+from compliance.render.report import report_view
+from compliance.render.results import TOOL_NAME, as_of_text, render_json
+from compliance.render.workbook import write_workbook
+
+FORMAT = "compliance-evidence-pack/1"
+MANIFEST = "manifest.json"
+RESULTS, WORKBOOK, REPORT = "results.json", "evidence.xlsx", "report.pdf"
+DIGEST_METHOD = (
+    "sha256 of one line per input ('<sha256> <size> input:<path>') and then per pack "
+    "file except report.pdf ('<sha256> <size> file:<path>'), in manifest order, each "
+    "line ending in a newline"
+)
+DIGEST_COVERS = (
+    "every input and every pack file except report.pdf, which prints this digest on its "
+    "cover; report.pdf's own sha256 is listed under files"
+)
+ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PackFile:
+    path: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, path: str, data: bytes) -> PackFile:
+        return cls(path, hashlib.sha256(data).hexdigest(), len(data))
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    folder: Path
+    zip_path: Path | None
+    digest: str
+    files: tuple[PackFile, ...]
+    pages: int
+    warnings: tuple[str, ...]
+
+
+def pack_digest(inputs: Iterable[Mapping[str, Any]], files: Iterable[Mapping[str, Any]]) -> str:
+    lines = [f"{i['sha256']} {i['size']} input:{i['path']}\n" for i in inputs]
+    lines += [f"{f['sha256']} {f['size']} file:{f['path']}\n" for f in files if f["path"] != REPORT]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _dump(doc: Any) -> bytes:
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def manifest_doc(ev: Evaluation, files: Iterable[PackFile], digest: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "cluster": ev.scope.cluster,
+        "as_of": as_of_text(ev),
+        "frameworks": [fw.framework.id for fw in ev.frameworks],
+        "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
+        "inputs": [
+            {"role": i.role, "path": i.path, "sha256": i.sha256, "size": i.size}
+            for i in input_rows(ev)
+        ],
+        "digest": {
+            "algorithm": "sha256",
+            "value": digest,
+            "covers": DIGEST_COVERS,
+            "method": DIGEST_METHOD,
+        },
+    }
+
+
+def render_files(
+    ev: Evaluation,
+    title: str | None = None,
+    templates: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, bytes], str, int, tuple[str, ...]]:
+    """Every pack file's bytes, the digest and the PDF's page count; no I/O but reading
+    the templates."""
+    say = progress or (lambda _message: None)
+    results = render_json(ev).encode()
+    say(f"{RESULTS}: {len(results):,} bytes")
+    buffer = io.BytesIO()
+    try:
+        write_workbook(ev, buffer)
+    except Exception as exc:
+        raise RenderError(f"{WORKBOOK}: writing failed: {type(exc).__name__}: {exc}") from exc
+    workbook = buffer.getvalue()
+    say(f"{WORKBOOK}: {len(workbook):,} bytes")
+    inputs = manifest_doc(ev, (), "")["inputs"]
+    early = [PackFile.of(WORKBOOK, workbook), PackFile.of(RESULTS, results)]
+    digest = pack_digest(
+        inputs, ({"path": f.path, "sha256": f.sha256, "size": f.size} for f in early)
+    )
+    html = render_html(report_view(ev, title=title, digest=digest), templates)
+    say(f"{REPORT}: laying out {len(html):,} characters of HTML")
+    pdf = html_to_pdf(html, templates)
+    say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
+    files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results}
+    listed = [PackFile.of(name, data) for name, data in sorted(files.items())]
+    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest))
+    return files, digest, pdf.pages, pdf.warnings
+
+
+def build_pack(
+    ev: Evaluation,
+    out: str | Path,
+    *,
+    title: str | None = None,
+    make_zip: bool = False,
+    force: bool = False,
+    templates: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Pack:
+    """Write the pack into `out` (and `out.zip`), all or nothing."""
+    folder = Path(out)
+    zip_path = zip_path_for(folder) if make_zip else None
+    check_destination(folder, zip_path, force)
+    files, digest, pages, warnings = render_files(ev, title, templates, progress)
+    parent = folder.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=parent))
+        staging.chmod(0o755)  # mkdtemp's 0700 suits a scratch folder, not a pack to hand over
+    except OSError as exc:
+        raise RenderError(f"{parent}: cannot create the pack's folder: {exc.strerror}") from exc
+    staged_zip: Path | None = None
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        if zip_path is not None:
+            staged_zip = staging.with_suffix(".zip")
+            staged_zip.write_bytes(zip_bytes(files, folder.name, ev.as_of))
+        _move_into_place(staging, folder)
+        if zip_path is not None and staged_zip is not None:
+            os.replace(staged_zip, zip_path)
+    except OSError as exc:
+        raise RenderError(f"{folder}: cannot write the pack: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if staged_zip is not None:
+            staged_zip.unlink(missing_ok=True)
+    listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
+    return Pack(folder, zip_path, digest, listed, pages, warnings)
+
+
+def zip_path_for(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".zip")
+
+
+def check_destination(folder: Path, zip_path: Path | None, force: bool) -> None:
+    """Refuse to overwrite anything unasked; the CLI checks this before the long work."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError("exists and is not a folder", source=str(folder))
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise InputError("folder is not empty; use --force to replace it", source=str(folder))
+    if zip_path is not None and zip_path.exists():
+        if not zip_path.is_file():
+            raise InputError("exists and is not a file", source=str(zip_path))
+        if not force:
+            raise InputError("exists; use --force to replace it", source=str(zip_path))
+
+
+def _move_into_place(staging: Path, folder: Path) -> None:
+    """Rename the finished folder into place; an old pack is moved aside first and
+    removed only after the new one is there."""
+    old: Path | None = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.replaced-{os.getpid()}")
+        os.rename(folder, old)
+    try:
+        os.rename(staging, folder)
+    except OSError:
+        if old is not None:
+            os.rename(old, folder)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def zip_bytes(files: Mapping[str, bytes], top: str, as_of: dt.datetime) -> bytes:
+    """A zip of the pack under one top folder: entries sorted, every timestamp the as-of
+    time (zip cannot store times before 1980), so the zip is as reproducible as its files."""
+    moment = max(as_of.astimezone(dt.UTC), ZIP_EPOCH)
+    stamp = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(f"{top}/{name}", date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- verifying
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    intact: bool
+    message: str
+    manifest: dict[str, Any] | None = None
+
+
+def verify_pack(path: str | Path) -> Verdict:
+    """Recompute every hash of a pack folder or zip; the first difference is the verdict."""
+    target = Path(path)
+    if target.is_dir():
+        files = {
+            p.relative_to(target).as_posix(): p.read_bytes()
+            for p in sorted(target.rglob("*"))
+            if p.is_file()
+        }
+    elif target.is_file() and zipfile.is_zipfile(target):
+        files = _zip_members(target)
+    elif target.exists():
+        raise InputError("not an evidence pack (a folder or a .zip)", source=str(target))
+    else:
+        raise InputError("no such folder or file", source=str(target))
+    raw = files.pop(MANIFEST, None)
+    if raw is None:
+        return Verdict(False, f"{MANIFEST}: removed (or this is not an evidence pack)")
+    try:
+        manifest = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Verdict(False, f"{MANIFEST}: changed: not valid JSON ({exc})")
+    problem = schema_problem(manifest, "manifest.schema.json")
+    if problem is not None:
+        return Verdict(False, f"{MANIFEST}: changed: {problem}")
+    listed = {entry["path"] for entry in manifest["files"]}
+    for entry in manifest["files"]:
+        name = entry["path"]
+        data = files.get(name)
+        if data is None:
+            return Verdict(False, f"{name}: removed", manifest)
+        actual = PackFile.of(name, data)
+        if (actual.sha256, actual.size) != (entry["sha256"], entry["size"]):
+            return Verdict(
+                False,
+                f"{name}: changed (sha256 {actual.sha256}, manifest says {entry['sha256']})",
+                manifest,
+            )
+    extra = sorted(set(files) - listed)
+    if extra:
+        return Verdict(False, f"{extra[0]}: added (not in the manifest)", manifest)
+    digest = pack_digest(manifest["inputs"], manifest["files"])
+    if digest != manifest["digest"]["value"]:
+        return Verdict(
+            False,
+            f"{MANIFEST}: changed: its digest does not match the files and inputs it lists "
+            f"(recomputed {digest})",
+            manifest,
+        )
+    return Verdict(
+        True,
+        f"intact: {len(manifest['files'])} files and the manifest match; digest {digest}",
+        manifest,
+    )
+
+
+def _zip_members(path: Path) -> dict[str, bytes]:
+    """The pack's files by their name inside the pack: entries share one top folder."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        tops = {PurePosixPath(n).parts[0] for n in names if len(PurePosixPath(n).parts) > 1}
+        strip = len(tops) == 1 and all(len(PurePosixPath(n).parts) > 1 for n in names)
+        out = {}
+        for name in names:
+            inner = "/".join(PurePosixPath(name).parts[1:]) if strip else name
+            out[inner] = archive.read(name)
+        return out

@@ -1,0 +1,170 @@
+"""HTML from the Jinja2 templates in `report_templates/`, PDF from that HTML by WeasyPrint.
+
+Values from a cluster are data: the templates autoescape, and WeasyPrint gets a URL
+fetcher that serves the template folder's own assets from memory and refuses every
+other URL (`file:`, `http:`, `data:` alike), so no markup in a label can make the
+renderer read a file or reach the network. The PDF's dates come from `--as-of` and it
+carries no random identifier, so the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from compliance.errors import ComplianceError, RenderError
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+ASSET_SUFFIXES = frozenset({".css", ".svg", ".png", ".ttf", ".otf", ".woff", ".woff2"})
+MAIN_TEMPLATE = "report.html.j2"
+PANGO_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0"
+NOT_WORTH_SAYING = ("HarfBuzz-Subset",)
+"""WeasyPrint messages about its own speed, not about the document: without Debian's
+libharfbuzz-subset0 it subsets fonts with fontTools, slower but the same pages."""
+
+
+def templates_dir() -> Path:
+    """`compliance/report_templates` in a wheel, `report_templates/` in a checkout."""
+    inside = _PACKAGE / "report_templates"
+    return inside if inside.is_dir() else _PACKAGE.parent / "report_templates"
+
+
+def html_environment(folder: Path) -> jinja2.Environment:
+    """Autoescaping for every template, whatever its name, and undefined names are errors:
+    a typo in a template must fail the run rather than print an empty cell."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(view: Mapping[str, Any], folder: Path | None = None) -> str:
+    folder = folder or templates_dir()
+    if not (folder / MAIN_TEMPLATE).is_file():
+        raise RenderError(f"{folder / MAIN_TEMPLATE}: report template not found")
+    try:
+        return html_environment(folder).get_template(MAIN_TEMPLATE).render(**view)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"report template {exc.filename}:{exc.lineno}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"report template {folder / MAIN_TEMPLATE}: {exc}") from exc
+
+
+def _weasyprint() -> Any:
+    """Imported on first use: WeasyPrint loads Pango through cffi at import time, and a
+    machine without it should still list flows and evaluate controls."""
+    try:
+        import weasyprint
+    except OSError as exc:
+        raise RenderError(
+            f"the PDF renderer (WeasyPrint) cannot load Pango ({exc}); "
+            f"install the system packages {PANGO_PACKAGES} "
+            f"(Debian/Ubuntu: apt-get install {PANGO_PACKAGES})"
+        ) from exc
+    return weasyprint
+
+
+@dataclass
+class AssetFetcher:
+    """Serves the files of one folder by their `file:` URL and refuses everything else.
+
+    The assets are read once, up front; a refused URL is remembered so the caller can
+    say what the document tried to load."""
+
+    folder: Path
+    assets: dict[str, bytes] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for path in sorted(self.folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in ASSET_SUFFIXES:
+                self.assets[path.resolve().as_uri()] = path.read_bytes()
+
+    @property
+    def base_url(self) -> str:
+        return self.folder.resolve().as_uri() + "/"
+
+    def fetch(self, url: str) -> tuple[bytes, str]:
+        """The asset's bytes and MIME type; ValueError for anything not an asset."""
+        body = self.assets.get(url.split("?", 1)[0].split("#", 1)[0])
+        if body is None:
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url!r}: only the report's own assets load")
+        mime = mimetypes.guess_type(url)[0] or "application/octet-stream"
+        return body, mime
+
+    def weasyprint_fetcher(self, weasyprint: Any) -> Any:
+        outer = self
+
+        class _Fetcher(weasyprint.urls.URLFetcher):  # type: ignore[misc]
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                body, mime = outer.fetch(url)
+                return weasyprint.urls.URLFetcherResponse(url, body, headers={"Content-Type": mime})
+
+        return _Fetcher()
+
+
+@contextmanager
+def _collect_logs(sink: list[str]) -> Iterator[None]:
+    """WeasyPrint reports problems by logging; collect them as warnings instead of letting
+    them reach the terminal unasked."""
+    logger = logging.getLogger("weasyprint")
+
+    class _Sink(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sink.append(record.getMessage())
+
+    handler = _Sink(level=logging.WARNING)
+    saved = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+
+
+@dataclass(frozen=True, slots=True)
+class PdfResult:
+    data: bytes
+    pages: int
+    warnings: tuple[str, ...]
+
+
+def html_to_pdf(html: str, folder: Path | None = None) -> PdfResult:
+    """Render with only the template folder's assets reachable."""
+    folder = folder or templates_dir()
+    weasyprint = _weasyprint()
+    fetcher = AssetFetcher(folder)
+    messages: list[str] = []
+    try:
+        with _collect_logs(messages):
+            document = weasyprint.HTML(
+                string=html,
+                base_url=fetcher.base_url,
+                url_fetcher=fetcher.weasyprint_fetcher(weasyprint),
+            ).render()
+            data = document.write_pdf(pdf_identifier=False)
+    except ComplianceError:
+        raise
+    except Exception as exc:
+        raise RenderError(f"report.pdf: rendering failed: {type(exc).__name__}: {exc}") from exc
+    refused = [f"report.pdf: refused to load {url!r}" for url in dict.fromkeys(fetcher.refused)]
+    others = [
+        f"report.pdf: {m}"
+        for m in dict.fromkeys(messages)
+        if "refused to fetch" not in m and not any(n in m for n in NOT_WORTH_SAYING)
+    ]
+    return PdfResult(data, len(document.pages), (*refused, *others))

@@ -1,0 +1,295 @@
+"""What the PDF says, as plain values: the templates only lay it out.
+
+Written for the assessor who did not run the tool. The PDF must stay readable for a
+thousand in-scope workloads, so it groups: each workload's flows by the rules that
+allow them (peers listed per group, up to a cap), each check's findings up to a cap.
+The spreadsheet and results.json carry every row; the PDF says so wherever it stops.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compliance import __version__
+from compliance.evaluate import CheckResult, Evaluation, FindingResult
+from compliance.flows import Endpoint, Side
+from compliance.model import WorkloadRef
+from compliance.ports import PortSet
+from compliance.render.diagram import (
+    STATUS_COLOURS,
+    STATUS_ORDER,
+    status_chart_svg,
+    zone_boundaries,
+    zone_diagram_svg,
+)
+from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows
+from compliance.render.results import TOOL_NAME, as_of_text
+
+PEERS_PER_GROUP = 12
+"""Peers named per flow group in the PDF; the rest are counted (the spreadsheet has all)."""
+PEER_RULES_PER_GROUP = 3
+"""The peers' own allowing rules named per flow group."""
+FINDINGS_PER_CHECK = 60
+"""Findings printed per check in the PDF; the rest are counted."""
+NOT_IN_REGISTER = "not in register"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowGroup:
+    """Flows of one workload in one direction that the same rules allow on the same ports."""
+
+    own_rules: str
+    peer_rules: str
+    ports: str
+    register: str
+    missing: bool
+    """Some part of these flows is in no approved-flow entry."""
+    peers: tuple[str, ...]
+    more_peers: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadFlows:
+    workload: str
+    kind: str
+    zones: str
+    frameworks: str
+    isolation: str
+    ingress: tuple[FlowGroup, ...]
+    egress: tuple[FlowGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    """One run of a check: frameworks with the same scope share it."""
+
+    frameworks: str
+    status: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShownFinding:
+    result: FindingResult
+    frameworks: str
+    """The frameworks whose run found it, when not every run did."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSection:
+    id: str
+    title: str
+    status: str
+    runs: tuple[CheckRun, ...]
+    requirements: str
+    findings: tuple[ShownFinding, ...]
+    more_findings: int
+
+
+def _peer_text(own: WorkloadRef, peer: Endpoint) -> str:
+    return "itself (between its pods)" if peer == own else str(peer)
+
+
+def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[WorkloadFlows, ...]:
+    """One pass over the flows: each in-scope workload's ingress and egress, grouped by
+    its own allowing rules, the ports and the register entries. The peers' own rules are
+    listed per group (the spreadsheet pairs each peer with its rule)."""
+    wanted = set(scoped)
+    Key = tuple[Side, PortSet, tuple[str, ...], bool]
+    groups: dict[tuple[WorkloadRef, str], dict[Key, tuple[set[Endpoint], set[Side]]]] = defaultdict(
+        dict
+    )
+    for flow in ev.graph.flows:
+        for own, direction, own_side, peer_side, peer in (
+            (flow.dst, "ingress", flow.ingress, flow.egress, flow.src),
+            (flow.src, "egress", flow.egress, flow.ingress, flow.dst),
+        ):
+            if own not in wanted:
+                continue
+            assert isinstance(own, WorkloadRef)
+            covering = ev.register.covering(flow)
+            refs = tuple(e.ref for e in covering)
+            partial = bool(refs) and bool(ev.register.uncovered(flow))
+            key = (own_side, flow.connections, refs, partial)
+            entry = groups[(own, direction)].get(key)
+            if entry is None:
+                entry = groups[(own, direction)][key] = (set(), set())
+            entry[0].add(peer)
+            entry[1].add(peer_side)
+    texts: dict[Any, str] = {}
+
+    def text(value: Side | PortSet) -> str:
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = value.describe()
+        return found
+
+    def grouped(own: WorkloadRef, direction: str) -> tuple[FlowGroup, ...]:
+        out = []
+        for (own_side, ports, refs, partial), (peers, peer_sides) in groups[
+            (own, direction)
+        ].items():
+            names = sorted(_peer_text(own, p) for p in peers)
+            rules = sorted({text(s) for s in peer_sides})
+            shown = rules[:PEER_RULES_PER_GROUP]
+            if len(rules) > len(shown):
+                shown.append(f"and {len(rules) - len(shown)} more")
+            out.append(
+                FlowGroup(
+                    own_rules=text(own_side),
+                    peer_rules="; ".join(shown),
+                    ports=text(ports),
+                    register=_register_text(refs, partial),
+                    missing=partial or not refs,
+                    peers=tuple(names[:PEERS_PER_GROUP]),
+                    more_peers=max(0, len(names) - PEERS_PER_GROUP),
+                )
+            )
+        return tuple(sorted(out, key=lambda g: (g.own_rules, g.ports, g.register, g.peers)))
+
+    frameworks_of: dict[WorkloadRef, list[str]] = defaultdict(list)
+    for fw in ev.frameworks:
+        for ref in fw.in_scope:
+            frameworks_of[ref].append(fw.framework.id)
+    isolation = ev.graph.isolation
+    result = []
+    for ref in scoped:
+        iso = isolation[ref]
+        state = [
+            "ingress isolated" if iso.ingress else "ingress NOT isolated",
+            "egress isolated" if iso.egress else "egress NOT isolated",
+        ]
+        if iso.host_network:
+            state.append("hostNetwork")
+        result.append(
+            WorkloadFlows(
+                workload=ref.id,
+                kind=ref.kind,
+                zones=", ".join(sorted(ev.placement.zones(ref))),
+                frameworks=", ".join(frameworks_of[ref]),
+                isolation="; ".join(state),
+                ingress=grouped(ref, "ingress"),
+                egress=grouped(ref, "egress"),
+            )
+        )
+    return tuple(result)
+
+
+def _register_text(refs: tuple[str, ...], partial: bool) -> str:
+    if not refs:
+        return NOT_IN_REGISTER
+    listed = ", ".join(refs)
+    return f"{listed} covers part; the rest is {NOT_IN_REGISTER}" if partial else listed
+
+
+def check_sections(ev: Evaluation) -> tuple[CheckSection, ...]:
+    """One section per check across frameworks, each finding printed once.
+
+    Frameworks with different scopes run a check separately, and a workload in both
+    scopes is found by both runs: the section names the frameworks of each finding
+    when they are not all of them."""
+    runs: dict[str, list[tuple[CheckResult, list[str]]]] = defaultdict(list)
+    reqs: dict[str, list[str]] = defaultdict(list)
+    for fw in ev.frameworks:
+        for check in fw.checks:
+            reqs[check.id] += [
+                f"{fw.framework.id} {r.id}"
+                for r in fw.framework.requirements
+                if check.id in r.checks
+            ]
+            same = next((entry for entry in runs[check.id] if entry[0] is check), None)
+            if same is None:
+                runs[check.id].append((check, [fw.framework.id]))
+            else:
+                same[1].append(fw.framework.id)
+    sections = []
+    for cid in sorted(runs, key=_check_order):
+        found: dict[FindingResult, list[str]] = {}
+        for check, frameworks in runs[cid]:
+            for fr in check.findings:
+                if fr.status in ("fail", "warn", "waived", "unknown"):
+                    found.setdefault(fr, []).extend(frameworks)
+        everyone = sum(len(fws) for _, fws in runs[cid])
+        shown = [
+            ShownFinding(fr, "" if len(fws) == everyone else ", ".join(fws))
+            for fr, fws in found.items()
+        ]
+        statuses = {check.status for check, _ in runs[cid]}
+        first = runs[cid][0][0]
+        sections.append(
+            CheckSection(
+                id=cid,
+                title=first.title,
+                status=next(s for s in STATUS_ORDER if s in statuses),
+                runs=tuple(
+                    CheckRun(", ".join(fws), check.status, check.summary)
+                    for check, fws in runs[cid]
+                ),
+                requirements=", ".join(reqs[cid]),
+                findings=tuple(shown[:FINDINGS_PER_CHECK]),
+                more_findings=max(0, len(shown) - FINDINGS_PER_CHECK),
+            )
+        )
+    return tuple(sections)
+
+
+def _check_order(check_id: str) -> tuple[str, int]:
+    prefix, _, number = check_id.rpartition("-")
+    return (prefix, int(number)) if number.isdigit() else (check_id, 0)
+
+
+def report_view(
+    ev: Evaluation, *, title: str | None = None, digest: str | None = None
+) -> dict[str, Any]:
+    """Everything `report.html.j2` reads."""
+    scoped = sorted({ref for fw in ev.frameworks for ref in fw.in_scope})
+    boundaries = zone_boundaries(ev)
+    counts = [(fw.framework.title, fw.status_counts) for fw in ev.frameworks]
+    crossing = sum(len(b.inbound) + len(b.outbound) for b in boundaries.values())
+    host_network = sum(1 for w in ev.cluster.workloads if w.host_network)
+    return {
+        "title": title or f"Network segmentation evidence: {ev.scope.cluster}",
+        "cluster": ev.scope.cluster,
+        "as_of": as_of_text(ev),
+        "as_of_moment": ev.as_of,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "digest": digest,
+        "frameworks": ev.frameworks,
+        "status_labels": STATUS_LABELS,
+        "status_colours": STATUS_COLOURS,
+        "status_order": STATUS_ORDER,
+        "chart_svg": status_chart_svg(counts),
+        "enforcement": ev.enforcement,
+        "enforcement_sentence": ev.enforcement.statement.rstrip(".") + ".",
+        "scope": ev.scope,
+        "zone_members": {z.name: ev.placement.members(z.name) for z in ev.scope.zones},
+        "boundaries": boundaries,
+        "diagrams": {
+            z.name: zone_diagram_svg(ev, z.name, boundaries[z.name]) for z in ev.scope.zones
+        },
+        "crossing_groups": crossing,
+        "scoped": workload_flows(ev, scoped),
+        "checks": check_sections(ev),
+        "check_titles": {c.id: c.title for fw in ev.frameworks for c in fw.checks},
+        "check_status": {
+            (fw.framework.id, c.id): c.status for fw in ev.frameworks for c in fw.checks
+        },
+        "policies": policy_rows(ev),
+        "inputs": input_rows(ev),
+        "approved_flows": ev.scope.approved_flows,
+        "waivers": ev.scope.waivers,
+        "workload_count": len(ev.cluster.workloads),
+        "policy_count": len(ev.cluster.policies),
+        "flow_count": len(ev.graph.flows),
+        "host_network_count": host_network,
+        "warnings": ev.warnings,
+        "peers_per_group": PEERS_PER_GROUP,
+        "findings_per_check": FINDINGS_PER_CHECK,
+    }
+
+
+def status_counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {STATUS_LABELS[s].lower()}" for s, n in counts.items())

@@ -1,0 +1,611 @@
+"""`evidence.xlsx`: the evaluation as sheets an auditor filters, sorts and samples.
+
+The sheets mirror the results JSON (same fields, same wording, snake_case headers
+named after its keys) so the two never tell different stories.
+
+Statuses are written as the machine words (`fail`, `pass`, `not_applicable`, ...), not
+as `STATUS_LABELS`: filters, pivots and formulas built on them keep working whatever
+the labels become. The colour of a status cell carries the meaning for readers
+(`STATUS_FILLS`), and the Summary sheet ends with a legend pairing each word with its
+label and colour.
+
+Every text comes from a cluster export or a scope file and is data, never a formula:
+texts are stored as strings even when they start with `=`, `+`, `-`, `@` or `#`
+(openpyxl would make `=...` a formula and `#N/A` an error). Characters XML cannot hold
+are replaced by visible escapes (`\\x07`) instead of failing the whole pack, and
+carriage returns are stored as character references, which XML readers do not
+normalise to line feeds.
+
+The bytes are a function of the evaluation: the document's dates are `--as-of`, every
+zip entry carries `--as-of` as its timestamp, and nothing reads the clock.
+
+Flows reach a million rows on large clusters and openpyxl serialises about ten
+thousand rows a second. So openpyxl builds the workbook, its styles, every sheet's
+frame (header, panes, widths, filter) and the small sheets; the rows of the sheets
+that grow with the cluster are written by `_Bulk` as the same XML openpyxl would
+write, and spliced into their frames when the zip is written. Both paths clean text
+with `_clean`, and the bulk one can only write strings, numbers and booleans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import html
+import itertools
+import re
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
+
+from compliance import __version__
+from compliance.evaluate import Evaluation
+from compliance.flows import Endpoint
+from compliance.model import WorkloadRef
+from compliance.ports import PortSet
+from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows
+from compliance.render.flows import FlowTexts
+from compliance.render.results import TOOL_NAME, as_of_text, zoned_flows
+
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+    from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
+    from openpyxl.worksheet.filters import AutoFilter
+
+STATUS_FILLS = {
+    "fail": "FFC7CE",
+    "pass": "C6EFCE",
+    "warn": "FFEB9C",
+    "unknown": "FFEB9C",
+    "waived": "DDEBF7",
+    "manual": "D9D9D9",
+    "not_applicable": "D9D9D9",
+}
+"""Fill colour (RGB) of a status cell; a status not listed is left unfilled."""
+
+SUMMARY_STATUSES = ("pass", "fail", "warn", "waived", "unknown", "manual", "not_applicable")
+NOT_IN_REGISTER = "not in register"
+
+WIDTH_SAMPLE_ROWS = 200
+"""Rows (after the header) that decide the column widths: enough to be representative,
+few enough that a million-row sheet is not read twice."""
+MIN_WIDTH = 8
+MAX_WIDTH = 60
+MAX_CELL_TEXT = 32767
+"""Excel's limit on one cell's text."""
+TRUNCATED = " [truncated]"
+SPOOL_BYTES = 16 * 2**20
+"""Bulk sheet bodies up to this size stay in memory; larger ones go to a temporary file."""
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+"""The earliest timestamp a zip entry can carry."""
+
+
+class Styled(NamedTuple):
+    """A cell that needs a style: a header (`style="header"`) or a status word (the style
+    is the status, which picks the fill)."""
+
+    value: str
+    style: str
+
+
+Value = str | int | bool | None | Styled
+Row = Sequence[Value]
+Rows = Callable[[Evaluation, str | None], Iterable[Row]]
+
+
+def _status(word: str) -> Styled:
+    return Styled(word, word)
+
+
+# --------------------------------------------------------------------------- text safety
+
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _clean(text: str) -> str:
+    """Text a cell can hold: visible escapes for what XML cannot carry, and a visible mark
+    where Excel's cell limit cuts it (openpyxl would fail, or cut silently)."""
+    if _NOT_XML.search(text):
+        text = _NOT_XML.sub(_escape, text)
+    if len(text) > MAX_CELL_TEXT:
+        text = text[: MAX_CELL_TEXT - len(TRUNCATED)] + TRUNCATED
+    return text
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _summary_rows(ev: Evaluation, digest: str | None) -> Iterator[Row]:
+    """The frameworks' table first (what the filter covers), then the facts of the run and
+    the status legend, each below a blank row and its own bold header."""
+    for fw in ev.frameworks:
+        counts = fw.status_counts
+        yield (
+            fw.framework.id,
+            fw.framework.title,
+            fw.framework.version,
+            len(fw.in_scope),
+            *(counts.get(s, 0) for s in SUMMARY_STATUSES),
+        )
+    yield ()
+    yield (Styled("fact", "header"), Styled("value", "header"))
+    yield ("cluster", ev.scope.cluster)
+    yield ("as_of", as_of_text(ev))
+    yield ("tool", TOOL_NAME)
+    yield ("tool_version", __version__)
+    yield ("enforcement_status", _status(ev.enforcement.status))
+    yield ("enforcement_qualifier", ev.enforcement.qualifier)
+    yield ("enforcement_statement", ev.enforcement.statement)
+    if digest is not None:
+        yield ("pack_digest", digest)
+    yield ()
+    yield (Styled("status", "header"), Styled("label", "header"))
+    for word in SUMMARY_STATUSES:
+        yield (_status(word), STATUS_LABELS[word])
+
+
+def _requirement_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for fw in ev.frameworks:
+        checks = {c.id: c for c in fw.checks}
+        for r in fw.requirements:
+            req = r.requirement
+            yield (
+                fw.framework.id,
+                req.id,
+                req.title,
+                req.automation,
+                req.designation,
+                _status(r.status),
+                ", ".join(f"{c} {checks[c].status}" for c in req.checks),
+                "; ".join(req.evidence),
+            )
+
+
+def _check_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for fw in ev.frameworks:
+        for c in fw.checks:
+            counts = Counter(f.status for f in c.findings)
+            yield (
+                fw.framework.id,
+                c.id,
+                c.title,
+                _status(c.status),
+                c.summary,
+                c.enforcement,
+                counts["fail"],
+                counts["warn"],
+                counts["waived"],
+            )
+
+
+def _finding_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for fw in ev.frameworks:
+        for c in fw.checks:
+            for fr in c.findings:
+                f = fr.finding
+                yield (
+                    fw.framework.id,
+                    c.id,
+                    _status(fr.status),
+                    f.workload.id if f.workload else None,
+                    f.workload.kind if f.workload else None,
+                    f.scope_namespace,
+                    f.direction,
+                    "; ".join(f.peers) if f.peers else f.peer,
+                    f.ports,
+                    "; ".join(f.policies),
+                    f.message,
+                    f.remediation,
+                    fr.waived_by,
+                )
+
+
+def _port_rows(ports: PortSet) -> tuple[tuple[str, int, int], ...]:
+    """One (protocol, from, to) per range; "all" is every port of every protocol, which
+    `items()` already spells out, so a filter on protocol or port finds it too."""
+    return tuple((proto, lo, hi) for proto, ranges in ports.items() for lo, hi in ranges)
+
+
+def _flow_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """One row per port range of every flow touching a zone; every text is computed once
+    per endpoint, side or register match, as clusters repeat them all hundreds of
+    thousands of times."""
+    texts = FlowTexts()
+
+    @functools.cache
+    def end(e: Endpoint) -> tuple[str, str | None, str | None]:
+        if isinstance(e, WorkloadRef):
+            return e.id, e.kind, ", ".join(sorted(ev.placement.zones(e))) or None
+        return texts.endpoint(e), None, None
+
+    @functools.cache
+    def register(refs: tuple[str, ...]) -> str:
+        return ", ".join(refs) or NOT_IN_REGISTER
+
+    port_rows = functools.cache(_port_rows)
+    for flow in zoned_flows(ev):
+        head = end(flow.src) + end(flow.dst)
+        tail = (
+            texts.side(flow.egress),
+            texts.side(flow.ingress),
+            register(tuple(e.ref for e in ev.register.covering(flow))),
+        )
+        for ports in port_rows(flow.connections):
+            yield head + ports + tail
+
+
+def _workload_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    frameworks_of: dict[WorkloadRef, list[str]] = {}
+    for fw in ev.frameworks:
+        for ref in fw.in_scope:
+            frameworks_of.setdefault(ref, []).append(fw.framework.id)
+    for w in ev.cluster.workloads:
+        zones = ev.placement.zones(w.ref)
+        if not zones:
+            continue
+        iso = ev.graph.isolation[w.ref]
+        yield (
+            w.ref.id,
+            w.ref.kind,
+            ", ".join(sorted(zones)),
+            ", ".join(frameworks_of.get(w.ref, [])),
+            iso.ingress,
+            iso.egress,
+            w.host_network,
+            "; ".join(iso.ingress_policies),
+            "; ".join(iso.egress_policies),
+        )
+
+
+def _policy_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for p in policy_rows(ev):
+        yield (
+            p.namespace,
+            p.name,
+            p.policy_types,
+            p.ingress_rules,
+            p.egress_rules,
+            p.selects,
+            p.source,
+            p.sha256,
+        )
+
+
+def _input_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for i in input_rows(ev):
+        yield (i.role, i.path, i.sha256, i.size)
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    name: str
+    columns: str
+    """The header row, space-separated: the results JSON's field names."""
+    rows: Rows
+    bulk: bool = False
+    """Rows written by `_Bulk` rather than openpyxl: the sheets that grow with the
+    cluster (a million flows, tens of thousands of findings, workloads and policies)."""
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(self.columns.split())
+
+
+SHEETS = (
+    Sheet(
+        "Summary",
+        "framework title version in_scope_workloads " + " ".join(SUMMARY_STATUSES),
+        _summary_rows,
+    ),
+    Sheet(
+        "Requirements",
+        "framework requirement title automation designation status checks evidence",
+        _requirement_rows,
+    ),
+    Sheet(
+        "Checks",
+        "framework check title status summary enforcement "
+        "fail_findings warn_findings waived_findings",
+        _check_rows,
+    ),
+    Sheet(
+        "Findings",
+        "framework check status workload kind namespace direction peers ports policies "
+        "message remediation waived_by",
+        _finding_rows,
+        bulk=True,
+    ),
+    Sheet(
+        "Flows",
+        "source source_kind source_zones destination destination_kind destination_zones "
+        "protocol port_from port_to egress_allowed_by ingress_allowed_by register",
+        _flow_rows,
+        bulk=True,
+    ),
+    Sheet(
+        "Workloads",
+        "workload kind zones frameworks ingress_isolated egress_isolated host_network "
+        "ingress_policies egress_policies",
+        _workload_rows,
+        bulk=True,
+    ),
+    Sheet(
+        "Policies",
+        "namespace name policy_types ingress_rules egress_rules workloads_selected source sha256",
+        _policy_rows,
+        bulk=True,
+    ),
+    Sheet("Inputs", "role path sha256 size", _input_rows),
+)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+BOLD = Font(bold=True)
+FILLS = {s: PatternFill("solid", start_color=c, end_color=c) for s, c in STATUS_FILLS.items()}
+
+
+def _plain(value: Value) -> str | int | bool | None:
+    return value.value if isinstance(value, Styled) else value
+
+
+def _text_width(value: Value) -> int:
+    plain = _plain(value)
+    if plain is None:
+        return 0
+    text = str(plain)
+    return max(map(len, text.splitlines())) if "\n" in text else len(text)
+
+
+def _widths(headers: Sequence[str], sample: Sequence[Row]) -> list[int]:
+    """Header plus a filter button, or the longest line of the sampled cells, capped."""
+    widths = [len(h) + 3 for h in headers]
+    for row in sample:
+        for i, value in enumerate(row[: len(widths)]):
+            widths[i] = max(widths[i], _text_width(value) + 2)
+    return [min(max(w, MIN_WIDTH), MAX_WIDTH) for w in widths]
+
+
+class _Cells:
+    """Turns row values into what openpyxl's write-only sheets take: plain values where
+    openpyxl stores them as they are, cells where a style or the string type must be set."""
+
+    def __init__(self, ws: WriteOnlyWorksheet) -> None:
+        self.ws = ws
+        self.style_ids: dict[str, int] = {}
+
+    def cell(self, value: str, style: str | None = None) -> Cell:
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.data_type = "s"  # after the value: openpyxl infers formulas and errors from it
+        if style == "header":
+            cell.font = BOLD
+        elif style in FILLS:
+            cell.fill = FILLS[style]
+        return cell
+
+    def row(self, values: Row) -> list[object]:
+        out: list[object] = []
+        for value in values:
+            if isinstance(value, Styled):
+                out.append(self.cell(_clean(value.value), value.style))
+            elif isinstance(value, str):
+                text = _clean(value)
+                # `=...` would become a formula and `#N/A` an error: force the string type.
+                out.append(self.cell(text) if text[:1] in ("=", "#") else text or None)
+            else:
+                out.append(value)
+        return out
+
+    def style_id(self, style: str) -> int:
+        """The workbook's index of a style, for cells written as XML."""
+        found = self.style_ids.get(style)
+        if found is None:
+            found = self.style_ids[style] = self.cell("", style).style_id
+        return found
+
+
+# --------------------------------------------------------------------------- bulk rows
+
+
+class _Bulk:
+    """Writes `<row>` elements the way openpyxl would (inline strings, numbers, booleans,
+    style indexes), about ten times faster: each distinct value's XML is built once, and
+    clusters repeat the same endpoints, rules and statuses hundreds of thousands of times."""
+
+    def __init__(self, cells: _Cells, width: int) -> None:
+        self.cells = cells
+        self.letters = [get_column_letter(i) for i in range(1, width + 1)]
+        self.fragments: dict[object, str] = {}
+
+    def fragment(self, value: str | int | bool | Styled) -> str:
+        """What follows `<c r="A1"` for this value."""
+        if isinstance(value, Styled):
+            return f' s="{self.cells.style_id(value.style)}"' + self.fragment(value.value)
+        if isinstance(value, bool):
+            return f' t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, int):
+            return f' t="n"><v>{value}</v></c>'
+        text = _clean(value)
+        body = html.escape(text, quote=False).replace("\r", "&#13;")
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f' t="inlineStr"><is><t{space}>{body}</t></is></c>'
+
+    def write(self, rows: Iterable[Row], first: int, out: IO[bytes]) -> int:
+        """Rows numbered from `first` to `out`; returns how many."""
+        fragments = self.fragments
+        chunk: list[str] = []
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            n = str(first + count - 1)
+            cells = []
+            for letter, value in zip(self.letters, row, strict=False):
+                if value is None or value == "":
+                    continue
+                # True == 1 for a dict: booleans get keys of their own.
+                key = ("bool", value) if value.__class__ is bool else value
+                frag = fragments.get(key)
+                if frag is None:
+                    frag = fragments[key] = self.fragment(value)
+                cells.append(f'<c r="{letter}{n}"{frag}')
+            chunk.append(f'<row r="{n}">{"".join(cells)}</row>')
+            if len(chunk) >= 10_000:
+                out.write("".join(chunk).encode())
+                chunk.clear()
+        out.write("".join(chunk).encode())
+        return count
+
+
+# --------------------------------------------------------------------------- zip
+
+
+class _Archive(zipfile.ZipFile):
+    """The zip openpyxl writes into, made deterministic: one timestamp and one set of
+    attributes on every entry whatever the machine, carriage returns in worksheets as
+    character references, and the bulk sheets' bodies spliced into their frames."""
+
+    def __init__(
+        self,
+        target: BinaryIO,
+        stamp: tuple[int, int, int, int, int, int],
+        bodies: dict[str, IO[bytes]],
+    ) -> None:
+        super().__init__(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._stamp = stamp
+        self._bodies = bodies
+
+    def _info(self, name: str, size: int = 0) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self._stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.create_system = 3
+        info.external_attr = 0o644 << 16
+        info.file_size = size  # only decides whether the entry needs zip64
+        return info
+
+    def writestr(
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: SizedBuffer | str,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        name = (
+            zinfo_or_arcname.filename
+            if isinstance(zinfo_or_arcname, zipfile.ZipInfo)
+            else zinfo_or_arcname
+        )
+        super().writestr(self._info(name), data)
+
+    def write(
+        self,
+        filename: object,
+        arcname: object = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        """openpyxl's worksheets, from its temporary files."""
+        name = str(arcname if arcname is not None else filename)
+        with open(str(filename), "rb") as src:
+            frame = src.read()
+        body = self._bodies.get(name)
+        head, tail = frame, b""
+        size = len(frame)
+        if body is not None:
+            head, end, rest = frame.partition(b"</sheetData>")
+            if not end:
+                raise RuntimeError(f"{name}: no </sheetData> to put the rows in")
+            tail = end + rest
+            size += body.seek(0, 2)
+            body.seek(0)
+        with self.open(self._info(name, size), "w") as dst:
+            dst.write(head.replace(b"\r", b"&#13;"))
+            if body is not None:
+                shutil.copyfileobj(body, dst, 2**20)
+            dst.write(tail.replace(b"\r", b"&#13;"))
+
+
+def _moment(ev: Evaluation) -> dt.datetime:
+    """`--as-of` in UTC without a zone, as openpyxl's document properties want it."""
+    when = ev.as_of
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC).replace(tzinfo=None)
+    return when.replace(microsecond=0)
+
+
+def _zip_stamp(when: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+    return max(stamp, ZIP_EPOCH)
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+def _write_sheet(
+    wb: Workbook, sheet: Sheet, ev: Evaluation, digest: str | None, body: IO[bytes] | None
+) -> None:
+    """Fill one sheet; a bulk sheet's rows go to `body` as XML, for `_Archive` to splice."""
+    ws: WriteOnlyWorksheet = wb.create_sheet(sheet.name)
+    # The stubs leave out what write-only sheets share with Worksheet at run time.
+    dims: DimensionHolder[str, ColumnDimension] = ws.column_dimensions  # type: ignore[attr-defined]
+    auto_filter: AutoFilter = ws.auto_filter  # type: ignore[attr-defined]
+    rows = iter(sheet.rows(ev, digest))
+    sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
+    for i, width in enumerate(_widths(sheet.headers, sample), start=1):
+        dims[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    cells = _Cells(ws)
+    ws.append([cells.cell(h, "header") for h in sheet.headers])
+    if body is not None:
+        table = _Bulk(cells, len(sheet.headers)).write(itertools.chain(sample, rows), 2, body)
+    else:
+        # The filter covers the table under the header, up to the first blank row.
+        blank: int | None = None
+        table = 0
+        for row in itertools.chain(sample, rows):
+            if blank is None and not row:
+                blank = table
+            ws.append(cells.row(row))
+            table += 1
+        table = table if blank is None else blank
+    auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{table + 1}"
+
+
+def write_workbook(ev: Evaluation, target: BinaryIO, pack_digest: str | None = None) -> None:
+    """Write `evidence.xlsx` for one evaluation to `target`: the same evaluation and
+    digest always give the same bytes."""
+    wb = Workbook(write_only=True)
+    when = _moment(ev)
+    who = f"{TOOL_NAME} {__version__}"
+    props = wb.properties
+    props.created = props.modified = when
+    props.creator = props.lastModifiedBy = who
+    props.title = _clean(f"Network segmentation evidence: {ev.scope.cluster}").replace("\r", " ")
+    bodies: dict[str, IO[bytes]] = {}
+    with contextlib.ExitStack() as stack:
+        for index, sheet in enumerate(SHEETS, start=1):
+            body = None
+            if sheet.bulk:
+                body = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))
+                # openpyxl names worksheet parts by position, as its writer numbers them.
+                bodies[f"xl/worksheets/sheet{index}.xml"] = body
+            _write_sheet(wb, sheet, ev, pack_digest, body)
+        with _Archive(target, _zip_stamp(when), bodies) as archive:
+            ExcelWriter(wb, archive).save()

@@ -1,0 +1,296 @@
+"""The evidence pack as an assessor receives it: complete, hashed, verifiable, reproducible,
+and never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+from helpers import Result
+
+from compliance.cli import cli, run
+from compliance.datafile import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = "2026-11-26T00:00:00Z"
+PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json"]
+
+
+def cli_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
+    code = run(cli.main, args)
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+def report_args(out: Path, *extra: str) -> list[str]:
+    return [
+        "report",
+        str(ROOT / "samples/shop-cluster"),
+        "--scope",
+        str(ROOT / "samples/pci-dss.scope.yaml"),
+        "--as-of",
+        AS_OF,
+        "--out",
+        str(out),
+        "--exit-zero",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def pack(sample_pack: Path) -> Path:
+    return sample_pack
+
+
+def copy_pack(pack: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for name in PACK_FILES:
+        (dest / name).write_bytes((pack / name).read_bytes())
+    return dest
+
+
+def test_pack_holds_the_four_files_and_a_zip_of_them(pack: Path) -> None:
+    assert sorted(p.name for p in pack.iterdir()) == PACK_FILES
+    with zipfile.ZipFile(pack.with_name("evidence.zip")) as archive:
+        assert sorted(archive.namelist()) == [f"evidence/{n}" for n in PACK_FILES]
+        for name in PACK_FILES:
+            assert archive.read(f"evidence/{name}") == (pack / name).read_bytes()
+
+
+def test_manifest_validates_and_hashes_every_file_and_input(pack: Path) -> None:
+    import hashlib
+
+    manifest = json.loads((pack / "manifest.json").read_text())
+    jsonschema.validate(manifest, schema("manifest.schema.json"))
+    assert [f["path"] for f in manifest["files"]] == ["evidence.xlsx", "report.pdf", "results.json"]
+    for entry in manifest["files"]:
+        data = (pack / entry["path"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["size"] == len(data)
+    roles = {(i["role"], i["path"]) for i in manifest["inputs"]}
+    assert ("controls", "compliance:controls/pci-dss-4.0.1.yaml") in roles
+    assert any(r == "scope" and p.endswith("samples/pci-dss.scope.yaml") for r, p in roles)
+    exports = [i for i in manifest["inputs"] if i["role"] == "export"]
+    assert len(exports) == len(list((ROOT / "samples/shop-cluster").glob("*.yaml")))
+    for entry in manifest["inputs"]:
+        if entry["role"] == "export":
+            data = Path(entry["path"]).read_bytes()
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["as_of"] == AS_OF
+    assert manifest["cluster"] == "shop-prod"
+    assert manifest["frameworks"] == ["pci-dss-4.0.1"]
+
+
+def test_digest_is_recomputable_from_the_manifest_by_its_stated_method(pack: Path) -> None:
+    import hashlib
+
+    manifest = json.loads((pack / "manifest.json").read_text())
+    lines = [f"{i['sha256']} {i['size']} input:{i['path']}\n" for i in manifest["inputs"]]
+    lines += [
+        f"{f['sha256']} {f['size']} file:{f['path']}\n"
+        for f in manifest["files"]
+        if f["path"] != "report.pdf"
+    ]
+    assert hashlib.sha256("".join(lines).encode()).hexdigest() == manifest["digest"]["value"]
+
+
+def test_results_json_is_what_evaluate_prints(
+    pack: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = report_args(Path("unused"))
+    evaluate = ["evaluate", *args[1:6], "--as-of", AS_OF, "--format", "json", "--exit-zero"]
+    result = cli_run(evaluate, capsys)
+    assert result.code == 0
+    assert (pack / "results.json").read_text() == result.out
+
+
+@pytest.mark.parametrize("form", ["folder", "zip"])
+def test_verify_accepts_an_intact_pack(
+    pack: Path, form: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = pack if form == "folder" else pack.with_name("evidence.zip")
+    result = cli_run(["verify", str(target)], capsys)
+    assert result.code == 0, result.err
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert "intact" in result.out
+    assert manifest["digest"]["value"] in result.out
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (lambda p: (p / "results.json").write_text("{}\n"), "results.json: changed"),
+        (
+            lambda p: (p / "report.pdf").write_bytes((p / "report.pdf").read_bytes()[:-1]),
+            "report.pdf: changed",
+        ),
+        (lambda p: (p / "evidence.xlsx").unlink(), "evidence.xlsx: removed"),
+        (lambda p: (p / "notes.txt").write_text("extra"), "notes.txt: added"),
+        (lambda p: (p / "manifest.json").unlink(), "manifest.json: removed"),
+        (
+            lambda p: (p / "manifest.json").write_text(
+                (p / "manifest.json").read_text().replace('"value": "', '"value": "0', 1)[:-1]
+            ),
+            "manifest.json: changed",
+        ),
+    ],
+    ids=["changed-json", "changed-pdf", "removed", "added", "no-manifest", "manifest-edited"],
+)
+def test_verify_names_the_first_tampered_file(
+    pack: Path, tmp_path: Path, tamper, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    copy = copy_pack(pack, tmp_path / "copy")
+    tamper(copy)
+    result = cli_run(["verify", str(copy)], capsys)
+    assert result.code == 1
+    assert expected in result.out
+    assert "NOT INTACT" in result.out
+
+
+def test_verify_catches_a_consistent_forgery_of_one_hash(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Editing results.json and its manifest entry together still breaks the digest."""
+    import hashlib
+
+    copy = copy_pack(pack, tmp_path / "copy")
+    data = (copy / "results.json").read_bytes().replace(b'"fail"', b'"pass"')
+    (copy / "results.json").write_bytes(data)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == "results.json":
+            entry["sha256"] = hashlib.sha256(data).hexdigest()
+            entry["size"] = len(data)
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    result = cli_run(["verify", str(copy)], capsys)
+    assert result.code == 1
+    assert "manifest.json: changed: its digest does not match" in result.out
+
+
+def test_verify_catches_tampering_inside_a_zip(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forged = tmp_path / "forged.zip"
+    with (
+        zipfile.ZipFile(pack.with_name("evidence.zip")) as src,
+        zipfile.ZipFile(forged, "w") as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("evidence.xlsx"):
+                data = data + b"\0"
+            dst.writestr(info, data)
+    result = cli_run(["verify", str(forged)], capsys)
+    assert result.code == 1
+    assert "evidence.xlsx: changed" in result.out
+
+
+def test_verify_refuses_what_is_not_a_pack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = cli_run(["verify", str(tmp_path / "nothing")], capsys)
+    assert missing.code == 2
+    assert "no such folder or file" in missing.err
+    text = tmp_path / "file.txt"
+    text.write_text("x")
+    other = cli_run(["verify", str(text)], capsys)
+    assert other.code == 2
+    assert len(other.err_lines) == 1
+
+
+def test_report_refuses_a_non_empty_folder_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "evidence"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = cli_run(report_args(out), capsys)
+    assert result.code == 2
+    assert result.err_lines == [f"error: {out}: folder is not empty; use --force to replace it"]
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_force_replaces_an_old_pack(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = copy_pack(pack, tmp_path / "evidence")
+    (out / "stale.txt").write_text("old")
+    result = cli_run(report_args(out, "--force"), capsys)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == PACK_FILES
+    assert [p.name for p in tmp_path.iterdir()] == ["evidence"]
+
+
+def test_a_rendering_failure_leaves_no_partial_pack(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken template fails the PDF after the JSON and spreadsheet were rendered: nothing
+    is written, an existing pack is untouched, and the error says what failed (exit 3)."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "report.html.j2").write_text("<html>{{ no_such_value }}</html>")
+    out = copy_pack(pack, tmp_path / "evidence")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = cli_run(report_args(out, "--force", "--zip", "--templates", str(templates)), capsys)
+    assert result.code == 3
+    (error,) = [line for line in result.err_lines if not line.startswith("warning: ")]
+    assert (
+        error
+        == f"error: report template {templates / 'report.html.j2'}: 'no_such_value' is undefined"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence", "templates"]
+
+
+def test_a_failure_while_writing_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compliance.pack
+
+    def full_disk(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compliance.pack, "_move_into_place", full_disk)
+    out = tmp_path / "evidence"
+    result = cli_run(report_args(out, "--zip"), capsys)
+    assert result.code == 3
+    assert result.err_lines[-1] == f"error: {out}: cannot write the pack: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_exit_codes_follow_evaluate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [a for a in report_args(tmp_path / "evidence") if a != "--exit-zero"]
+    result = cli_run(args, capsys)
+    assert result.code == 1  # the sample fails requirements; the pack is written anyway
+    assert sorted(p.name for p in (tmp_path / "evidence").iterdir()) == PACK_FILES
+    assert "pack digest (sha256): " in result.out
+    assert "PCI DSS v4.0.1 [pci-dss-4.0.1]: 10 in-scope workloads" in result.out
+
+
+def test_two_processes_write_byte_identical_packs(tmp_path: Path) -> None:
+    """Same inputs and --as-of, different hash seeds and folders: identical bytes, the zip
+    included (its entries are under the folder's name, the same here)."""
+    packs = []
+    for seed in ("1", "2"):
+        out = tmp_path / seed / "evidence"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [sys.executable, "-m", "compliance", *report_args(out, "--zip")],
+            check=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+        )
+        packs.append(out)
+    first, second = packs
+    for name in PACK_FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert first.with_suffix(".zip").read_bytes() == second.with_suffix(".zip").read_bytes()

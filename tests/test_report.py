@@ -1,0 +1,307 @@
+"""report.pdf read back as an assessor would: its text (pypdf), pages, headers, contents,
+and what it refuses to do with values that come from a cluster."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from importlib.abc import MetaPathFinder
+from pathlib import Path
+
+import pypdf
+import pytest
+from helpers import evaluation_from_yaml, namespace, pod, sample_evaluation
+
+from compliance.cli import cli, run
+from compliance.errors import RenderError
+from compliance.render.evidence import input_rows, policy_rows
+from compliance.render.pdf import html_environment, html_to_pdf, render_html
+from compliance.render.report import FINDINGS_PER_CHECK, report_view
+
+ROOT = Path(__file__).resolve().parent.parent
+A4 = (595, 842)
+
+
+def flat(text: str) -> str:
+    """Text with every run of whitespace as one space: PDF lines wrap anywhere, and a line
+    that wraps after a hyphen or slash (`node-` / `exporter`) is joined back."""
+    return re.sub(r"\s+", " ", re.sub(r"([-/])\n", r"\1", text)).strip()
+
+
+@pytest.fixture(scope="module")
+def pdf(sample_pack: Path) -> pypdf.PdfReader:
+    return pypdf.PdfReader(sample_pack / "report.pdf")
+
+
+@pytest.fixture(scope="module")
+def pages(pdf: pypdf.PdfReader) -> list[str]:
+    return [page.extract_text() for page in pdf.pages]
+
+
+@pytest.fixture(scope="module")
+def text(pages: list[str]) -> str:
+    return flat(" ".join(pages))
+
+
+@pytest.fixture(scope="module")
+def evaluation():  # type: ignore[no-untyped-def]
+    return sample_evaluation("pci-dss")
+
+
+def test_cover_names_cluster_moment_frameworks_version_and_the_pack_digest(
+    pages: list[str], sample_pack: Path
+) -> None:
+    cover = flat(pages[0])
+    digest = json.loads((sample_pack / "manifest.json").read_text())["digest"]["value"]
+    assert "Network segmentation evidence: shop-prod" in cover
+    assert "2026-11-26T00:00:00Z" in cover
+    assert "PCI DSS v4.0.1" in cover
+    assert "compliance 0.1.0" in cover
+    assert digest in cover.replace(" ", "")
+
+
+def test_every_page_says_page_x_of_y_and_carries_the_running_header(pages: list[str]) -> None:
+    total = len(pages)
+    assert total > 10
+    for number, page in enumerate(pages, start=1):
+        assert f"page {number} of {total}" in page
+        if number > 1:
+            assert "Cluster shop-prod · as of 2026-11-26T00:00:00Z" in page
+
+
+def test_contents_point_at_the_pages_the_sections_start_on(pages: list[str]) -> None:
+    contents = pages[1]
+    for title in ("1. Summary", "5. Findings and remediation", "Appendix C. Input files"):
+        match = re.search(re.escape(title) + r"[ .]*?(\d+)\s*$", contents, re.MULTILINE)
+        assert match, title
+        page = int(match.group(1))
+        assert title in pages[page - 1], (title, page)
+
+
+def test_the_pdf_has_bookmarks_and_reproducible_dates(pdf: pypdf.PdfReader) -> None:
+    titles = [item.title for item in pdf.outline if not isinstance(item, list)]
+    assert "1. Summary" in titles
+    assert "Appendix B. NetworkPolicies" in titles
+    meta = pdf.metadata
+    assert meta is not None
+    assert str(meta["/CreationDate"]).startswith("D:20261126000000")
+    assert str(meta["/ModDate"]).startswith("D:20261126000000")
+    assert [round(float(v)) for v in pdf.pages[0].mediabox[2:]] == list(A4)
+
+
+def test_names_every_requirement_id(text: str, evaluation) -> None:  # type: ignore[no-untyped-def]
+    (fw,) = evaluation.frameworks
+    for r in fw.requirements:
+        assert f"{r.requirement.id} " in text, r.requirement.id
+
+
+def test_names_every_in_scope_workload_with_its_flows(text: str, evaluation) -> None:  # type: ignore[no-untyped-def]
+    (fw,) = evaluation.frameworks
+    assert len(fw.in_scope) == 10
+    for ref in fw.in_scope:
+        assert f"{ref.id} [{ref.kind}]" in text, ref
+    # one hand-checked group: the storefront's only way in, and its register entry
+    assert (
+        "Ingress TCP 8080 from ingress-nginx/ingress-nginx-controller[Deployment] allowed by "
+        "production/app-access ingress[0] · peer side: ingress-nginx/nginx-ingress "
+        "egress[0] · register: AF-002"
+    ) in text
+
+
+def test_names_every_finding_with_its_remediation(text: str, evaluation) -> None:  # type: ignore[no-untyped-def]
+    shown = 0
+    for fw in evaluation.frameworks:
+        for check in fw.checks:
+            findings = [f for f in check.findings if f.status in ("fail", "warn", "waived")]
+            assert len(findings) <= FINDINGS_PER_CHECK  # the sample prints every one
+            for fr in findings:
+                assert flat(fr.finding.message) in text, fr.finding.message
+                if fr.finding.remediation:
+                    assert flat(fr.finding.remediation)[:60] in text
+                shown += 1
+    assert shown > 20
+    assert "Waived by WV-001" in text
+
+
+def test_appendices_list_every_policy_and_input_with_its_sha256(text: str, evaluation) -> None:  # type: ignore[no-untyped-def]
+    joined = text.replace(" ", "")
+    for p in policy_rows(evaluation):
+        assert f"{p.sha256}{p.namespace}/{p.name}(" in joined, p.name
+    for i in input_rows(evaluation):
+        assert i.sha256 in joined, i.path
+    assert "jq -jcS . policy.json | sha256sum" in text
+
+
+def test_boundary_section_draws_a_diagram_per_zone(sample_pack: Path, text: str) -> None:
+    for zone in ("cde", "cardholder-data", "ingress-tier", "shared-services"):
+        assert f"Zone {zone} (" in text
+    assert "Flows into the zone from outside it" in text
+    assert "not in register" in text
+
+
+def test_multi_framework_report_prints_each_shared_finding_once() -> None:
+    ev = sample_evaluation("fedramp")
+    assert len(ev.frameworks) == 2  # moderate and high share one scope, so one run per check
+    view = report_view(ev, digest="0" * 64)
+    ids = [c.id for c in view["checks"]]
+    assert len(ids) == len(set(ids))
+    for section in view["checks"]:
+        assert len(section.runs) == 1
+        assert section.runs[0].frameworks == "fedramp-rev5-high, fedramp-rev5-moderate"
+        results = [s.result for s in section.findings]
+        assert len(results) == len(set(results))
+    result = html_to_pdf(render_html(view))
+    text = flat(" ".join(p.extract_text() for p in _reader(result.data).pages))
+    for fw in ev.frameworks:
+        for r in fw.requirements:
+            assert f"{r.requirement.id} " in text
+
+
+def _reader(data: bytes) -> pypdf.PdfReader:
+    import io
+
+    return pypdf.PdfReader(io.BytesIO(data))
+
+
+# --------------------------------------------------------------------------- hostile values
+
+HOSTILE = '<img src="file:///etc/passwd"> & </p><script>x()</script>'
+CLUSTER = "\n".join(
+    [
+        namespace("pay", {"tier": "cde"}),
+        pod("api", "pay", {"app": "api"}, ports="http:8080/TCP"),
+        namespace("web"),
+        pod("front", "web", {"app": "front"}),
+    ]
+)
+SCOPE = f"""
+cluster: '{HOSTILE}'
+zones:
+  - name: cde
+    role: cde
+    frameworks: [pci-dss-4.0.1]
+    selectors:
+      - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: pay}}}}
+approved_flows:
+  - id: '<b>AF-1</b>'
+    from: {{namespace: web}}
+    to: {{zone: cde}}
+    justification: '{HOSTILE}'
+    owner: '<u>team</u>'
+    ticket: CHG-1
+    expires: 2027-01-31
+"""
+
+
+def test_markup_from_a_cluster_or_scope_is_printed_as_text_and_never_fetched() -> None:
+    ev = evaluation_from_yaml(CLUSTER, SCOPE)
+    html = render_html(report_view(ev, title=HOSTILE, digest="0" * 64))
+    assert "<img" not in html
+    assert "<script" not in html
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    result = html_to_pdf(html)
+    assert not [w for w in result.warnings if "refused" in w]
+    reader = _reader(result.data)
+    text = flat(" ".join(p.extract_text() for p in reader.pages))
+    assert HOSTILE in text  # the cover title, the running header, Appendix A
+    assert "<b>AF-1</b>" in text
+    assert all(not page.images for page in reader.pages)
+
+
+def test_the_renderer_may_load_only_the_templates_own_assets(tmp_path: Path) -> None:
+    """Markup that did reach the HTML still cannot read a file or reach the network: the
+    URL fetcher refuses it and the document renders without it."""
+    secret_css = tmp_path / "secret.css"
+    secret_css.write_text("@page { size: 100mm 100mm; }")
+    secret_png = tmp_path / "secret.png"
+    secret_png.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+        )
+    )
+    html = (
+        '<html><head><link rel="stylesheet" href="report.css">'
+        f'<link rel="stylesheet" href="{secret_css.as_uri()}">'
+        '<link rel="stylesheet" href="http://127.0.0.1:9/remote.css"></head><body>'
+        f'<img src="{secret_png.as_uri()}"><img src="file:///etc/passwd">'
+        '<img src="data:image/png;base64,iVBORw0KGgo="><p>text</p></body></html>'
+    )
+    result = html_to_pdf(html)
+    refused = " ".join(result.warnings)
+    for url in (
+        secret_css.as_uri(),
+        secret_png.as_uri(),
+        "file:///etc/passwd",
+        "http://127.0.0.1:9",
+    ):
+        assert url in refused
+    assert "data:image/png" in refused
+    reader = _reader(result.data)
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == list(
+        A4
+    )  # report.css, not secret.css
+    assert not reader.pages[0].images
+
+
+def test_templates_autoescape_whatever_their_name(tmp_path: Path) -> None:
+    (tmp_path / "page.txt").write_text("{{ value }}")
+    rendered = html_environment(tmp_path).get_template("page.txt").render(value="<b>&</b>")
+    assert rendered == "&lt;b&gt;&amp;&lt;/b&gt;"
+
+
+# --------------------------------------------------------------------------- failures
+
+
+class _NoPango(MetaPathFinder):
+    """Imports WeasyPrint the way a machine without Pango does: cffi cannot dlopen it."""
+
+    def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
+        if name == "weasyprint" or name.startswith("weasyprint."):
+            raise OSError(
+                "cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file"
+            )
+        return None
+
+
+@pytest.fixture
+def no_pango(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+        monkeypatch.delitem(sys.modules, name)
+    finder = _NoPango()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
+def test_missing_pango_is_one_line_naming_the_packages_and_writes_nothing(
+    no_pango: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "evidence"
+    code = run(
+        cli.main,
+        [
+            "report",
+            str(ROOT / "samples/shop-cluster"),
+            "--scope",
+            str(ROOT / "samples/pci-dss.scope.yaml"),
+            "--out",
+            str(out),
+            "--exit-zero",
+        ],
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 3
+    assert err[-1].startswith("error: the PDF renderer (WeasyPrint) cannot load Pango")
+    assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0" in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_pango_raises_a_render_error(no_pango: None) -> None:
+    with pytest.raises(RenderError, match=re.escape("libpango-1.0-0 libpangoft2-1.0-0")):
+        html_to_pdf("<p>x</p>")

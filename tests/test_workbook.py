@@ -1,0 +1,576 @@
+"""The evidence workbook: its sheets, their rows, status colours, text that must stay
+data (never a formula), and bytes that depend on the evaluation alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from helpers import evaluation_from_yaml, namespace, pod, sample_evaluation
+from openpyxl import load_workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from compliance import __version__
+from compliance.evaluate import Evaluation
+from compliance.model import WorkloadRef
+from compliance.render import workbook
+from compliance.render.results import results_json
+from compliance.render.workbook import Sheet, Styled, write_workbook
+
+HEADERS = {
+    "Summary": [
+        "framework",
+        "title",
+        "version",
+        "in_scope_workloads",
+        "pass",
+        "fail",
+        "warn",
+        "waived",
+        "unknown",
+        "manual",
+        "not_applicable",
+    ],
+    "Requirements": [
+        "framework",
+        "requirement",
+        "title",
+        "automation",
+        "designation",
+        "status",
+        "checks",
+        "evidence",
+    ],
+    "Checks": [
+        "framework",
+        "check",
+        "title",
+        "status",
+        "summary",
+        "enforcement",
+        "fail_findings",
+        "warn_findings",
+        "waived_findings",
+    ],
+    "Findings": [
+        "framework",
+        "check",
+        "status",
+        "workload",
+        "kind",
+        "namespace",
+        "direction",
+        "peers",
+        "ports",
+        "policies",
+        "message",
+        "remediation",
+        "waived_by",
+    ],
+    "Flows": [
+        "source",
+        "source_kind",
+        "source_zones",
+        "destination",
+        "destination_kind",
+        "destination_zones",
+        "protocol",
+        "port_from",
+        "port_to",
+        "egress_allowed_by",
+        "ingress_allowed_by",
+        "register",
+    ],
+    "Workloads": [
+        "workload",
+        "kind",
+        "zones",
+        "frameworks",
+        "ingress_isolated",
+        "egress_isolated",
+        "host_network",
+        "ingress_policies",
+        "egress_policies",
+    ],
+    "Policies": [
+        "namespace",
+        "name",
+        "policy_types",
+        "ingress_rules",
+        "egress_rules",
+        "workloads_selected",
+        "source",
+        "sha256",
+    ],
+    "Inputs": ["role", "path", "sha256", "size"],
+}
+FILL = {"fail": "FFC7CE", "pass": "C6EFCE", "warn": "FFEB9C", "waived": "DDEBF7"}
+HOSTILE = [
+    '=HYPERLINK("http://x")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "=1+1",
+    "#N/A",
+    "a\r\nb",
+    "=cmd|' /C calc'!A0",
+]
+
+
+@functools.cache
+def _evaluation(name: str) -> Evaluation:
+    ev: Evaluation = sample_evaluation(name)
+    return ev
+
+
+@functools.cache
+def _bytes(name: str, digest: str | None = "sha256:" + "ab" * 32) -> bytes:
+    buf = io.BytesIO()
+    write_workbook(_evaluation(name), buf, digest)
+    return buf.getvalue()
+
+
+def _open(data: bytes) -> Workbook:
+    return load_workbook(io.BytesIO(data))
+
+
+def _body(ws: Worksheet) -> list[tuple[Any, ...]]:
+    return list(ws.iter_rows(min_row=2, values_only=True))
+
+
+def _records(ws: Worksheet) -> list[dict[str, Any]]:
+    header = [c.value for c in ws[1]]
+    return [dict(zip(header, row, strict=True)) for row in _body(ws)]
+
+
+def _cells(wb: Workbook) -> Iterator[Cell]:
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell, Cell):
+                    yield cell
+
+
+def _port_ranges(ev: Evaluation) -> int:
+    """Rows the Flows sheet should have: every range of every protocol of every flow that
+    touches a zone; "all" is each protocol's full range."""
+    zoned = ev.placement.zones_of
+    return sum(
+        sum(len(r) for r in f.connections.ranges)
+        for f in ev.graph.flows
+        if f.src in zoned or f.dst in zoned
+    )
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("name", ["pci-dss", "hipaa", "fedramp"])
+def test_sheets_headers_panes_filters_and_widths(name: str) -> None:
+    wb = _open(_bytes(name))
+    assert wb.sheetnames == list(HEADERS)
+    for ws in wb.worksheets:
+        assert [c.value for c in ws[1]] == HEADERS[ws.title], ws.title
+        assert all(c.font.b for c in ws[1]), ws.title
+        assert ws.freeze_panes == "A2", ws.title
+        last = chr(ord("A") + len(HEADERS[ws.title]) - 1)
+        assert ws.auto_filter.ref is not None
+        assert ws.auto_filter.ref.startswith(f"A1:{last}"), ws.title
+        for i in range(len(HEADERS[ws.title])):
+            width = ws.column_dimensions[chr(ord("A") + i)].width
+            assert 8 <= width <= 60, (ws.title, i, width)
+    # The filter covers each table's rows exactly (Summary: its framework table).
+    ev = _evaluation(name)
+    assert wb["Summary"].auto_filter.ref == f"A1:K{1 + len(ev.frameworks)}"
+    assert wb["Flows"].auto_filter.ref == f"A1:L{1 + _port_ranges(ev)}"
+    assert wb["Findings"].auto_filter.ref == f"A1:M{wb['Findings'].max_row}"
+
+
+def test_widths_follow_the_content_but_are_capped() -> None:
+    wb = _open(_bytes("pci-dss"))
+    requirements = wb["Requirements"]
+    assert requirements.column_dimensions["C"].width == 60  # long titles: capped
+    assert requirements.column_dimensions["A"].width == len("pci-dss-4.0.1") + 2
+    assert wb["Inputs"].column_dimensions["C"].width == 60  # sha256: 64 characters
+
+
+@pytest.mark.parametrize("name", ["pci-dss", "hipaa", "fedramp"])
+def test_row_counts(name: str) -> None:
+    ev = _evaluation(name)
+    wb = _open(_bytes(name))
+    assert len(_body(wb["Requirements"])) == sum(len(f.requirements) for f in ev.frameworks)
+    assert len(_body(wb["Checks"])) == sum(len(f.checks) for f in ev.frameworks)
+    assert len(_body(wb["Findings"])) == sum(
+        len(c.findings) for f in ev.frameworks for c in f.checks
+    )
+    assert len(_body(wb["Flows"])) == _port_ranges(ev) > 0
+    assert len(_body(wb["Workloads"])) == len(
+        [w for w in ev.cluster.workloads if ev.placement.zones(w.ref)]
+    )
+    assert len(_body(wb["Policies"])) == len(ev.cluster.policies)
+    assert len(_body(wb["Inputs"])) == len(ev.inputs) + 1 + len(ev.frameworks)
+
+
+def test_summary_has_the_framework_table_the_facts_and_the_legend() -> None:
+    ev = _evaluation("fedramp")
+    wb = _open(_bytes("fedramp"))
+    rows = _body(wb["Summary"])
+    table = rows[: len(ev.frameworks)]
+    for fw, row in zip(ev.frameworks, table, strict=True):
+        counts = fw.status_counts
+        assert row == (
+            fw.framework.id,
+            fw.framework.title,
+            fw.framework.version,
+            len(fw.in_scope),
+            *(counts.get(s, 0) for s in HEADERS["Summary"][4:]),
+        )
+    assert sum(row[4:].count(None) for row in table) == 0
+    assert all(v is None for v in rows[len(ev.frameworks)])  # a blank row ends the table
+    facts = {row[0]: row[1] for row in rows[len(ev.frameworks) + 1 :] if row[0]}
+    assert facts["fact"] == "value"
+    assert facts["cluster"] == ev.scope.cluster
+    assert facts["as_of"] == "2026-11-26T00:00:00Z"
+    assert facts["tool"] == "compliance"
+    assert facts["tool_version"] == __version__
+    assert facts["enforcement_status"] == ev.enforcement.status
+    assert facts["enforcement_qualifier"] == ev.enforcement.qualifier
+    assert facts["enforcement_statement"] == ev.enforcement.statement
+    assert facts["pack_digest"] == "sha256:" + "ab" * 32
+    assert facts["fail"] == "Fail"
+    assert facts["not_applicable"] == "Not applicable"
+
+
+def test_summary_without_a_digest_has_no_digest_row() -> None:
+    rows = _body(_open(_bytes("pci-dss", None))["Summary"])
+    assert "pack_digest" not in [row[0] for row in rows]
+    assert "cluster" in [row[0] for row in rows]
+
+
+def test_requirements_and_checks_mirror_the_results() -> None:
+    ev = _evaluation("pci-dss")
+    wb = _open(_bytes("pci-dss"))
+    (fw,) = ev.frameworks
+    requirements = {r["requirement"]: r for r in _records(wb["Requirements"])}
+    assert set(requirements) == {r.requirement.id for r in fw.requirements}
+    statuses = {c.id: c.status for c in fw.checks}
+    for r in fw.requirements:
+        row = requirements[r.requirement.id]
+        assert row["framework"] == "pci-dss-4.0.1"
+        assert row["status"] == r.status
+        assert row["automation"] == r.requirement.automation
+        expected = ", ".join(f"{c} {statuses[c]}" for c in r.requirement.checks)
+        assert row["checks"] == (expected or None)
+        assert row["evidence"] == ("; ".join(r.requirement.evidence) or None)
+    checks = {c["check"]: c for c in _records(wb["Checks"])}
+    assert checks["SEG-02"]["status"] == "fail"
+    assert checks["SEG-02"]["summary"] == "10 in-scope workloads, 2 not isolated for ingress"
+    assert checks["SEG-02"]["enforcement"] == "enforced"
+    assert (checks["SEG-02"]["fail_findings"], checks["SEG-02"]["warn_findings"]) == (2, 0)
+    seg26 = next(c for c in fw.checks if c.id == "SEG-26")
+    waived = sum(1 for f in seg26.findings if f.waived_by == "WV-001")
+    assert checks["SEG-26"]["waived_findings"] == waived > 0
+
+
+def test_findings_rows() -> None:
+    wb = _open(_bytes("pci-dss"))
+    findings = _records(wb["Findings"])
+    messages = {f["message"] for f in findings}
+    assert (
+        "no NetworkPolicy with Ingress in its policyTypes selects it: every ingress flow is allowed"
+        in messages
+    )
+    waived = {(f["check"], f["waived_by"]) for f in findings if f["status"] == "waived"}
+    assert waived == {("SEG-26", "WV-001")}
+    assert Counter(f["status"] for f in findings) == Counter(
+        fr.status for c in _evaluation("pci-dss").frameworks[0].checks for fr in c.findings
+    )
+    grouped = next(f for f in findings if f["message"].startswith("egress to 3 peers"))
+    assert grouped["peers"].count("; ") == 2  # every peer, not the summary
+    assert grouped["direction"] == "egress"
+
+
+def test_flows_rows_match_the_results_flows() -> None:
+    ev = _evaluation("pci-dss")
+    wb = _open(_bytes("pci-dss"))
+    rows = _records(wb["Flows"])
+    expected = Counter()
+    for flow in results_json(ev)["flows"]:
+        if "workload" not in flow["src"] or "workload" not in flow["dst"]:
+            continue
+        if flow["connections"] == "all":
+            ranges = [(p, 1, 65535) for p in ("TCP", "UDP", "SCTP")]
+        else:
+            ranges = [(c["protocol"], lo, hi) for c in flow["connections"] for lo, hi in c["ports"]]
+        for proto, lo, hi in ranges:
+            register = ", ".join(flow["register"]) or "not in register"
+            expected[
+                (flow["src"]["workload"], flow["dst"]["workload"], proto, lo, hi, register)
+            ] += 1
+    got = Counter(
+        (r["source"], r["destination"], r["protocol"], r["port_from"], r["port_to"], r["register"])
+        for r in rows
+        if r["source_kind"] and r["destination_kind"]
+    )
+    assert got == expected
+    assert any(r["register"].startswith("AF-") for r in rows)
+    external = [r for r in rows if r["source_kind"] is None]
+    assert external and all(r["source_zones"] is None for r in external)
+    assert all(isinstance(r["port_from"], int) and isinstance(r["port_to"], int) for r in rows)
+    zones = {
+        r["destination"]: r["destination_zones"]
+        for r in rows
+        if r["destination_kind"] and r["destination_zones"]
+    }
+    for ref, names in ev.placement.zones_of.items():
+        if ref.id in zones:
+            assert zones[ref.id] == ", ".join(sorted(names))
+
+
+def test_workloads_policies_and_inputs() -> None:
+    ev = _evaluation("pci-dss")
+    wb = _open(_bytes("pci-dss"))
+    workloads = {w["workload"]: w for w in _records(wb["Workloads"])}
+    for w in results_json(ev)["workloads"]:
+        row = workloads[w["workload"]]
+        assert row["kind"] == w["kind"]
+        assert row["zones"] == ", ".join(w["zones"])
+        assert row["frameworks"] == (", ".join(w["frameworks"]) or None)
+        assert row["ingress_isolated"] is w["ingress_isolated"]
+        assert row["egress_isolated"] is w["egress_isolated"]
+        assert row["host_network"] is w["host_network"]
+        assert row["ingress_policies"] == ("; ".join(w["ingress_policies"]) or None)
+    policies = _records(wb["Policies"])
+    assert [(p["namespace"], p["name"]) for p in policies] == sorted(
+        (p.namespace, p.name) for p in ev.cluster.policies
+    )
+    assert all(len(p["sha256"]) == 64 for p in policies)
+    inputs = _records(wb["Inputs"])
+    assert Counter(i["role"] for i in inputs) == {
+        "export": len(ev.inputs),
+        "scope": 1,
+        "controls": 1,
+    }
+    assert {"role": "controls", "path": "compliance:controls/pci-dss-4.0.1.yaml"}.items() <= next(
+        i for i in inputs if i["role"] == "controls"
+    ).items()
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def test_status_cells_are_coloured_by_status() -> None:
+    wb = _open(_bytes("pci-dss"))
+    seen = set()
+    for sheet, column in (("Requirements", 5), ("Checks", 3), ("Findings", 2)):
+        for row in wb[sheet].iter_rows(min_row=2):
+            cell = row[column]
+            if cell.value in FILL:
+                assert cell.fill.fill_type == "solid", (sheet, cell.coordinate)
+                assert cell.fill.fgColor.rgb == "00" + FILL[cell.value], (sheet, cell.coordinate)
+                seen.add(cell.value)
+    assert seen == {"fail", "pass", "warn", "waived"}
+    fail = next(r[2] for r in wb["Findings"].iter_rows(min_row=2) if r[2].value == "fail")
+    assert fail.fill.fgColor.rgb == "00FFC7CE"
+    plain = wb["Findings"]["K2"]
+    assert plain.fill.fill_type is None
+
+
+# --------------------------------------------------------------------------- text safety
+
+
+@pytest.mark.parametrize("name", ["pci-dss", "hipaa", "fedramp"])
+def test_no_formulas_anywhere(name: str) -> None:
+    assert not [c.coordinate for c in _cells(_open(_bytes(name))) if c.data_type == "f"]
+
+
+def _custom_sheets(rows: list[tuple[Any, ...]]) -> tuple[Sheet, ...]:
+    def produce(_ev: Evaluation, _digest: str | None) -> list[tuple[Any, ...]]:
+        return rows
+
+    return (Sheet("Plain", "a b c", produce), Sheet("Bulk", "a b c", produce, bulk=True))
+
+
+def test_hostile_text_stays_text_in_both_writers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """openpyxl turns `=...` into formulas and `#N/A` into errors; both the openpyxl path
+    and the bulk writer must store every such text as the string it is."""
+    rows = [(text, Styled(text, "fail"), 1) for text in HOSTILE]
+    monkeypatch.setattr(workbook, "SHEETS", _custom_sheets(rows))
+    buf = io.BytesIO()
+    write_workbook(_evaluation("pci-dss"), buf)
+    wb = _open(buf.getvalue())
+    for ws in wb.worksheets:
+        for text, row in zip(HOSTILE, ws.iter_rows(min_row=2), strict=True):
+            for cell in row[:2]:
+                assert cell.data_type == "s", (ws.title, text)
+                assert cell.value == text, (ws.title, text)
+            assert row[1].fill.fgColor.rgb == "00FFC7CE"
+            assert row[2].value == 1
+
+
+def test_characters_xml_cannot_hold_are_escaped_visibly(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["bell\x07", "\x00nul", "esc\x1b[0m", "half \ud800 pair", "fine\ttab\nline"]
+    rows = [(text, Styled(text, "warn"), None) for text in texts]
+    monkeypatch.setattr(workbook, "SHEETS", _custom_sheets(rows))
+    buf = io.BytesIO()
+    write_workbook(_evaluation("pci-dss"), buf)
+    expected = ["bell\\x07", "\\x00nul", "esc\\x1b[0m", "half \\ud800 pair", "fine\ttab\nline"]
+    for ws in _open(buf.getvalue()).worksheets:
+        assert [r[:2] for r in _body(ws)] == [(e, e) for e in expected], ws.title
+
+
+def test_overlong_text_is_cut_visibly(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [("x" * 40000, 1, True)]
+    monkeypatch.setattr(workbook, "SHEETS", _custom_sheets(rows))
+    buf = io.BytesIO()
+    write_workbook(_evaluation("pci-dss"), buf)
+    for ws in _open(buf.getvalue()).worksheets:
+        (row,) = _body(ws)
+        assert len(row[0]) == 32767
+        assert row[0].endswith(" [truncated]")
+        assert row[1:] == (1, True)
+
+
+HOSTILE_SCOPE = """
+cluster: "=cmd|' /C calc'!A0 \\x07"
+zones:
+  - name: cde
+    role: cde
+    frameworks: [pci-dss-4.0.1]
+    selectors:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
+approved_flows:
+  - id: '=HYPERLINK("http://x")'
+    from: {workload: other/client}
+    to: {zone: cde}
+    ports: [{protocol: TCP, port: 8080}]
+    justification: "-1"
+    owner: "@me"
+    ticket: "+1"
+    expires: 2027-06-30
+  - id: "\\tAF\\r2"
+    from: {workload: other/client}
+    to: {zone: cde}
+    ports: [{protocol: TCP, port: 9090}]
+    justification: x
+    owner: y
+    ticket: z
+    expires: 2027-06-30
+waivers:
+  - id: "@SUM(A1)"
+    check: SEG-02
+    workload: pay/api
+    reason: "=2+2"
+    owner: "+team"
+    approved_by: "-ciso"
+    expires: 2027-01-31
+"""
+
+
+def test_hostile_scope_values_land_as_text() -> None:
+    cluster = (
+        namespace("pay")
+        + namespace("other")
+        + pod("api", "pay", {"app": "api"}, "8080/TCP")
+        + pod("client", "other", {"app": "client"})
+    )
+    ev = evaluation_from_yaml(cluster, HOSTILE_SCOPE)
+    buf = io.BytesIO()
+    write_workbook(ev, buf)
+    wb = _open(buf.getvalue())
+    assert not [c.coordinate for c in _cells(wb) if c.data_type == "f"]
+
+    summary = {row[0].value: row[1] for row in wb["Summary"].iter_rows(min_row=2) if row[0].value}
+    assert summary["cluster"].data_type == "s"
+    assert summary["cluster"].value == "=cmd|' /C calc'!A0 \\x07"
+
+    findings = _records(wb["Findings"])
+    (waived,) = [f for f in findings if f["status"] == "waived"]
+    assert waived["waived_by"] == "@SUM(A1)"
+    assert (waived["check"], waived["workload"]) == ("SEG-02", "pay/api")
+
+    flows = wb["Flows"]
+    col = HEADERS["Flows"].index("register")
+    registers = {
+        row[col].value: row[col].data_type
+        for row in flows.iter_rows(min_row=2)
+        if row[0].value == "other/client" and row[3].value == "pay/api"
+    }
+    assert registers == {'=HYPERLINK("http://x"), \tAF\r2': "s"}
+    core = zipfile.ZipFile(io.BytesIO(buf.getvalue())).read("docProps/core.xml").decode()
+    assert "\x07" not in core and "=cmd|' /C calc'!A0" in core
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_evaluation_same_bytes() -> None:
+    ev = sample_evaluation("fedramp", as_of="2025-03-04T05:06:08+00:00")
+    first, second = io.BytesIO(), io.BytesIO()
+    write_workbook(ev, first, "sha256:00")
+    write_workbook(ev, second, "sha256:00")
+    assert first.getvalue() == second.getvalue()
+    again = io.BytesIO()
+    write_workbook(
+        sample_evaluation("fedramp", as_of="2025-03-04T05:06:08+00:00"), again, "sha256:00"
+    )
+    assert again.getvalue() == first.getvalue()
+
+    archive = zipfile.ZipFile(io.BytesIO(first.getvalue()))
+    assert archive.testzip() is None
+    assert {i.date_time for i in archive.infolist()} == {(2025, 3, 4, 5, 6, 8)}
+    assert {i.external_attr for i in archive.infolist()} == {0o644 << 16}
+    core = archive.read("docProps/core.xml").decode()
+    assert core.count("2025-03-04T05:06:08Z") == 2  # created and modified
+    assert dt.date.today().isoformat() not in core
+    assert "<dc:creator>compliance " + __version__ in core
+    assert "openpyxl" not in core
+    wb = _open(first.getvalue())
+    assert wb.properties.created == dt.datetime(2025, 3, 4, 5, 6, 8)
+    assert wb.properties.lastModifiedBy == f"compliance {__version__}"
+
+
+def test_the_digest_and_the_moment_change_the_bytes() -> None:
+    assert _bytes("pci-dss") != _bytes("pci-dss", None)
+    later = io.BytesIO()
+    write_workbook(sample_evaluation("pci-dss", as_of="2026-11-27T00:00:00+00:00"), later)
+    assert later.getvalue() != _bytes("pci-dss", None)
+
+
+def test_zip_timestamps_before_1980_are_clamped() -> None:
+    buf = io.BytesIO()
+    write_workbook(sample_evaluation("hipaa", as_of="1975-06-01T12:00:00+00:00"), buf)
+    archive = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert "1975-06-01T12:00:00Z" in archive.read("docProps/core.xml").decode()
+
+
+def test_bulk_rows_are_the_xml_openpyxl_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast writer is an optimisation only: with every sheet written by openpyxl
+    the workbook is byte for byte the same."""
+    original = workbook.SHEETS
+    assert {s.name for s in original if s.bulk} == {"Findings", "Flows", "Workloads", "Policies"}
+    monkeypatch.setattr(
+        workbook, "SHEETS", tuple(Sheet(s.name, s.columns, s.rows) for s in original)
+    )
+    slow = io.BytesIO()
+    write_workbook(_evaluation("fedramp"), slow, "sha256:" + "ab" * 32)
+    assert slow.getvalue() == _bytes("fedramp")
+
+
+def test_external_ends_read_as_addresses() -> None:
+    ev = _evaluation("pci-dss")
+    rows = _records(_open(_bytes("pci-dss"))["Flows"])
+    externals = {str(f.src) for f in ev.graph.flows if not isinstance(f.src, WorkloadRef)}
+    shown = {r["source"] for r in rows if r["source_kind"] is None}
+    assert shown and shown <= externals
