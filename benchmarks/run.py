@@ -1,6 +1,8 @@
-"""Time the flow computation and the control evaluation on synthetic clusters.
+"""Time the flow computation, the control evaluation and the evidence pack on synthetic
+clusters.
 
-    python benchmarks/run.py [--sizes 200,1000,5000] [--seed 7] [--regenerate] [--strict]
+    python benchmarks/run.py [--sizes 200,1000,5000] [--report-size 6000] [--seed 7]
+                             [--regenerate] [--strict]
 
 For each size, generates `benchmarks/out/cluster-N.yaml` (only when missing or made with
 another seed or generator version), then prints one row of an aligned text table:
@@ -11,6 +13,15 @@ another seed or generator version), then prints one row of an aligned text table
   `python -m compliance flows FILE --format json` with stdout to a temporary file;
   wall time, size of what it printed, and the child's own peak RSS (`os.wait4`).
 
+A second table times `evaluate()` in-process for `benchmarks/scope.yaml`, one row per size.
+
+A third table builds the evidence pack for `--report-size` workloads (0 skips it): the
+real `python -m compliance report FILE --scope benchmarks/scope.yaml --as-of ...
+--out TMP/pack --exit-zero` in its own process (wall time, peak RSS), the page count it
+prints, the in-scope workloads and frameworks read back from the pack's results.json,
+the sizes of report.pdf, evidence.xlsx and results.json, and whether
+`python -m compliance verify TMP/pack` exits 0.
+
 Exit status: 0, or 1 when a measurement failed (or, with --strict, a target was missed).
 """
 
@@ -20,6 +31,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,7 +39,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -37,6 +49,10 @@ TARGET_TOTAL_S = 20.0
 TARGET_PEAK_MIB = 1536.0
 TARGET_FLOW_LOAD_RATIO = 2.0
 SCOPE = HERE / "scope.yaml"
+REPORT_SIZE = 6000  # about 1,000 workloads in scope of a framework for scope.yaml
+REPORT_AS_OF = "2026-11-26T00:00:00Z"
+TARGET_REPORT_S = 120.0
+TARGET_REPORT_IN_SCOPE = 1000
 
 HEADER = f"""\
 Flow computation benchmark: synthetic clusters from benchmarks/generate.py.
@@ -91,6 +107,20 @@ class Row:
     peak_mib: float | None = None
     cli_flows: int | None = None
     evaluation: dict[str, Any] | None = None
+
+
+@dataclass
+class ReportRow:
+    cluster: Cluster
+    in_scope: int | None = None  # distinct results.json workloads with a framework
+    frameworks: int | None = None
+    pdf_pages: int | None = None
+    pdf_bytes: int | None = None
+    xlsx_bytes: int | None = None
+    json_bytes: int | None = None
+    total_s: float | None = None
+    peak_mib: float | None = None
+    verified: bool | None = None  # `compliance verify` exited 0
 
 
 # -- generating the clusters ---------------------------------------------------------------
@@ -205,31 +235,81 @@ def measure_api(row: Row, errors: list[str]) -> None:
     row.evaluation = {k: result[k] for k in EVAL_KEYS}
 
 
+def run_measured(cmd: Sequence[str], out: IO[bytes], err: IO[bytes]) -> tuple[int, float, float]:
+    """Run `cmd` in its own process: exit code, wall time and that process's peak RSS (MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_child_env(), stdout=out, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen from waiting
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return proc.returncode, elapsed, usage.ru_maxrss * scale / 2**20
+
+
 def measure_cli(row: Row, errors: list[str]) -> None:
     """Run the real CLI; wall time, output size and this child's own peak RSS."""
     cmd = [sys.executable, "-m", "compliance", "flows", str(row.cluster.path)]
     cmd += ["--format", "json"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=_child_env(), stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen from waiting
-        # ru_maxrss is in KiB on Linux, in bytes on macOS.
-        scale = 1 if sys.platform == "darwin" else 1024
-        row.peak_mib = usage.ru_maxrss * scale / 2**20
-        row.total_s = elapsed
+        returncode, row.total_s, row.peak_mib = run_measured(cmd, out, err)
         row.output_bytes = out.seek(0, os.SEEK_END)
-        if proc.returncode != 0:
+        if returncode != 0:
             err.seek(0)
             message = err.read().decode("utf-8", "replace")
-            errors.append(f"{row.cluster.size}: CLI exited {proc.returncode}: {_tail(message)}")
+            errors.append(f"{row.cluster.size}: CLI exited {returncode}: {_tail(message)}")
             return
         out.seek(0)
         try:
             row.cli_flows = len(json.load(out)["flows"])
         except (ValueError, KeyError, TypeError) as exc:
             errors.append(f"{row.cluster.size}: CLI output is not the flows JSON: {exc}")
+
+
+def measure_report(row: ReportRow, errors: list[str]) -> None:
+    """Build the evidence pack with the real CLI in a temporary folder, then verify it."""
+    where = f"report {row.cluster.size}"
+    with tempfile.TemporaryDirectory() as tmp:
+        pack = Path(tmp) / "pack"
+        cmd = [sys.executable, "-m", "compliance", "report", str(row.cluster.path)]
+        cmd += ["--scope", str(SCOPE), "--as-of", REPORT_AS_OF, "--out", str(pack), "--exit-zero"]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            returncode, row.total_s, row.peak_mib = run_measured(cmd, out, err)
+            out.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+        if returncode != 0:
+            errors.append(f"{where}: CLI exited {returncode}: {_tail(stderr or stdout)}")
+            return
+        pages = re.search(r"^report\.pdf: (\d+) pages", stdout, re.MULTILINE)
+        if pages is None:
+            errors.append(f"{where}: no `report.pdf: N pages` line in: {_tail(stdout)}")
+        else:
+            row.pdf_pages = int(pages.group(1))
+        sizes = {}
+        for name in ("report.pdf", "evidence.xlsx", "results.json"):
+            try:
+                sizes[name] = (pack / name).stat().st_size
+            except OSError as exc:
+                errors.append(f"{where}: {name}: {exc.strerror or exc}")
+        row.pdf_bytes = sizes.get("report.pdf")
+        row.xlsx_bytes = sizes.get("evidence.xlsx")
+        row.json_bytes = sizes.get("results.json")
+        try:
+            results = json.loads((pack / "results.json").read_bytes())
+            scoped = {w["workload"] for w in results["workloads"] if w["frameworks"]}
+            row.in_scope = len(scoped)
+            row.frameworks = len(results["frameworks"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            errors.append(f"{where}: results.json unreadable: {type(exc).__name__}: {exc}")
+
+        cmd = [sys.executable, "-m", "compliance", "verify", str(pack)]
+        proc = subprocess.run(cmd, cwd=ROOT, env=_child_env(), capture_output=True, text=True)
+        row.verified = proc.returncode == 0
+        if not row.verified:
+            message = _tail(proc.stdout + "\n" + proc.stderr)
+            errors.append(f"{where}: `compliance verify` exited {proc.returncode}: {message}")
 
 
 def _tail(text: str, lines: int = 3) -> str:
@@ -279,6 +359,63 @@ def print_evaluation(rows: Sequence[Row]) -> None:
     sys.stdout.flush()
 
 
+REPORT_HEADER = f"""\
+Evidence pack: `compliance report FILE --scope benchmarks/scope.yaml --as-of {REPORT_AS_OF}
+--out TMP/pack --exit-zero` in its own process, then `compliance verify TMP/pack`.
+
+  workloads     Deployments + StatefulSets + DaemonSets in the export
+  in scope      distinct workloads in the pack's results.json with at least one framework
+  frameworks    frameworks evaluated (entries of results.json "frameworks")
+  PDF pages     pages of report.pdf (the CLI's `report.pdf: N pages` line)
+  PDF MB        size of report.pdf (10^6 bytes)
+  XLSX MB       size of evidence.xlsx (10^6 bytes)
+  JSON MB       size of results.json (10^6 bytes)
+  total s       wall time of the report run, interpreter start-up included
+  peak MiB      peak resident memory of that CLI process
+  verify        ok when `compliance verify` on the pack exits 0, else FAILED
+
+Target: the pack for {TARGET_REPORT_IN_SCOPE:,} in-scope workloads in under \
+{TARGET_REPORT_S / 60:.0f} minutes (total < {TARGET_REPORT_S:.0f} s).
+"""
+REPORT_COLUMNS = (
+    ("workloads", 9),
+    ("in scope", 8),
+    ("frameworks", 10),
+    ("PDF pages", 9),
+    ("PDF MB", 6),
+    ("XLSX MB", 7),
+    ("JSON MB", 7),
+    ("total s", 7),
+    ("peak MiB", 8),
+    ("verify", 6),
+)
+
+
+def print_report_line(cells: Sequence[str]) -> None:
+    widths = [w for _, w in REPORT_COLUMNS]
+    print("  ".join(cell.rjust(w) for cell, w in zip(cells, widths, strict=True)))
+    sys.stdout.flush()
+
+
+def format_report_row(row: ReportRow) -> list[str]:
+    def mb(size: int | None) -> str:
+        return _cell(None if size is None else size / 1e6, ".2f")
+
+    verify = "-" if row.verified is None else ("ok" if row.verified else "FAILED")
+    return [
+        _cell(row.cluster.workloads, "d"),
+        _cell(row.in_scope, "d"),
+        _cell(row.frameworks, "d"),
+        _cell(row.pdf_pages, "d"),
+        mb(row.pdf_bytes),
+        mb(row.xlsx_bytes),
+        mb(row.json_bytes),
+        _cell(row.total_s, ".2f"),
+        _cell(row.peak_mib, ".0f"),
+        verify,
+    ]
+
+
 def _cell(value: float | int | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
@@ -306,13 +443,17 @@ def print_line(cells: Sequence[str]) -> None:
     sys.stdout.flush()
 
 
+def _verdict(lines: list[str], ok: bool | None, text: str) -> None:
+    word = "n/a   " if ok is None else ("ok    " if ok else "MISSED")
+    lines.append(f"  {word} {text}")
+
+
 def check_targets(row: Row) -> list[str]:
     """One line per target for the reference size; a missed one starts with MISSED."""
-    lines = []
+    lines: list[str] = []
 
     def verdict(ok: bool | None, text: str) -> None:
-        word = "n/a   " if ok is None else ("ok    " if ok else "MISSED")
-        lines.append(f"  {word} {text}")
+        _verdict(lines, ok, text)
 
     total, peak = row.total_s, row.peak_mib
     verdict(None if total is None else total < TARGET_TOTAL_S,
@@ -323,6 +464,28 @@ def check_targets(row: Row) -> list[str]:
     verdict(None if ratio is None else ratio <= TARGET_FLOW_LOAD_RATIO,
             f"flow/load {_cell(ratio, '.2f')} <= {TARGET_FLOW_LOAD_RATIO:.1f}")  # fmt: skip
     return lines
+
+
+def check_report_targets(row: ReportRow) -> list[str]:
+    """The evidence pack's time target, and whether the run had enough workloads in scope
+    to stand for it; a missed one starts with MISSED."""
+    lines: list[str] = []
+    total, scoped = row.total_s, row.in_scope
+    _verdict(lines, None if total is None else total < TARGET_REPORT_S,
+             f"total {_cell(total, '.2f')} s < {TARGET_REPORT_S:.0f} s")  # fmt: skip
+    _verdict(lines, None if scoped is None else scoped >= TARGET_REPORT_IN_SCOPE,
+             f"in scope {_cell(scoped, ',d')} >= {TARGET_REPORT_IN_SCOPE:,}")  # fmt: skip
+    return lines
+
+
+def parse_report_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if size != 0 and size < 3:
+        raise argparse.ArgumentTypeError("the report size must be 0 (skip) or an integer >= 3")
+    return size
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -338,7 +501,8 @@ def parse_sizes(text: str) -> list[int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Benchmark `compliance flows` on synthetic clusters of several sizes."
+        description="Benchmark `compliance flows`, the control evaluation and `compliance "
+        "report` on synthetic clusters of several sizes."
     )
     parser.add_argument(
         "--sizes",
@@ -346,12 +510,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[200, 1000, 5000],
         help="comma-separated workload counts (default: 200,1000,5000)",
     )
+    parser.add_argument(
+        "--report-size",
+        type=parse_report_size,
+        default=REPORT_SIZE,
+        metavar="N",
+        help=f"workloads in the cluster for the evidence pack table; 0 skips it "
+        f"(default: {REPORT_SIZE})",
+    )
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default: 7)")
     parser.add_argument(
         "--regenerate", action="store_true", help="regenerate the clusters even when present"
     )
     parser.add_argument(
-        "--strict", action="store_true", help=f"exit 1 when a {TARGET_SIZE}-workload target fails"
+        "--strict",
+        action="store_true",
+        help=f"exit 1 when a {TARGET_SIZE}-workload or an evidence pack target fails",
     )
     parser.add_argument("--measure-api", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -360,15 +534,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(measure_api_here(args.measure_api)))
         return 0
 
-    clusters = []
-    for size in args.sizes:
+    by_size: dict[int, Cluster] = {}
+    for size in [*args.sizes, *([args.report_size] if args.report_size else [])]:
+        if size in by_size:
+            continue
         cluster = ensure_cluster(size, args.seed, args.regenerate)
         mb = cluster.path.stat().st_size / 1e6
         what = (
             "reused" if cluster.generated_s is None else f"generated in {cluster.generated_s:.1f} s"
         )
         print(f"{cluster.path.relative_to(ROOT)}: {what}, {mb:.2f} MB, seed {args.seed}")
-        clusters.append(cluster)
+        by_size[size] = cluster
+    clusters = [by_size[size] for size in args.sizes]
     print()
     print(HEADER)
     print_line([name for name, _ in COLUMNS])
@@ -389,13 +566,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print_evaluation(rows)
 
+    report_row = None
+    if args.report_size:
+        print()
+        print(REPORT_HEADER)
+        print_report_line([name for name, _ in REPORT_COLUMNS])
+        print_report_line(["-" * width for _, width in REPORT_COLUMNS])
+        report_row = ReportRow(by_size[args.report_size])
+        measure_report(report_row, errors)
+        print_report_line(format_report_row(report_row))
+
     missed = False
     for row in rows:
         if row.cluster.size == TARGET_SIZE:
             print(f"\nTargets at {TARGET_SIZE:,} workloads:")
             lines = check_targets(row)
             print("\n".join(lines))
-            missed = any("MISSED" in line or "n/a" in line for line in lines)
+            missed = missed or any("MISSED" in line or "n/a" in line for line in lines)
+    if report_row is not None:
+        print(f"\nEvidence pack targets at {report_row.cluster.workloads:,} workloads:")
+        lines = check_report_targets(report_row)
+        print("\n".join(lines))
+        missed = missed or any("MISSED" in line or "n/a" in line for line in lines)
     if errors:
         print("\nErrors:")
         for message in errors:
