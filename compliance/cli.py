@@ -177,7 +177,7 @@ def _catalog(controls: tuple[str, ...]) -> dict[str, Framework]:
 
 
 def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The inputs `evaluate` and `report` share, declared once."""
+    """The inputs `evaluate` and `report` share."""
     options = [
         click.argument("paths", nargs=-1, required=True, metavar="EXPORT..."),
         click.option(
@@ -210,6 +210,15 @@ def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Also read framework files (*.yaml) from DIR; "
             "a file named like a shipped one replaces it.",
         ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """How `evaluate` and `report` run: exit code, progress, tracebacks."""
+    options = [
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when a requirement fails."),
         click.option(
             "-v", "--verbose", is_flag=True, help="Report progress and timings on stderr."
@@ -231,6 +240,7 @@ def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="table: a summary for people; json: results for machines (results.schema.json).",
 )
+@_run_options
 def evaluate(
     paths: tuple[str, ...],
     scope_path: str,
@@ -279,6 +289,7 @@ def evaluate(
     type=click.Path(file_okay=False, exists=True),
     help="Use your own report templates (a copy of report_templates/) instead of the shipped ones.",
 )
+@_run_options
 def report(
     paths: tuple[str, ...],
     scope_path: str,
