@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import io
 import itertools
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -578,9 +577,9 @@ def test_weasyprint_renders_the_drawings() -> None:
     assert "file:///etc/passwd" in text
 
 
-def test_one_pass_is_fast_on_a_large_zone(small: Evaluation) -> None:
+def test_a_large_zone_is_grouped_and_capped(small: Evaluation) -> None:
     """A large cluster: 1000 members, 200 outside workloads, 200k flows across the
-    boundary (plus as many inside it)."""
+    boundary (plus as many inside it). Speed is `make bench`'s business."""
     members = [WorkloadRef(f"m{i % 20:02d}", f"w{i}", "Deployment") for i in range(1000)]
     outside = [WorkloadRef(f"o{i % 40:02d}", f"w{i}", "Deployment") for i in range(200)]
     ports = [PortSet.of("TCP", 8000 + i % 7) for i in range(10)]
@@ -602,13 +601,10 @@ def test_one_pass_is_fast_on_a_large_zone(small: Evaluation) -> None:
         graph=FlowGraph(flows=tuple(flows)),
         register=Register((), placement, dt.datetime(2026, 11, 26, tzinfo=dt.UTC)),
     )
-    start = time.perf_counter()
     b = zone_boundaries(ev)[zone.name]
-    elapsed = time.perf_counter() - start
     assert b.members == 1000
     assert sum(g.flows for g in b.inbound) == len(flows) // 2
     assert b.outbound == ()
     assert len(b.inbound) == 40  # grouped by namespace
-    assert elapsed < 5, elapsed
     root = parse(boundary_svg(b))
     assert "+ 989 more workloads" in texts(root)
