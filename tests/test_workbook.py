@@ -305,6 +305,7 @@ def test_flows_rows_match_the_results_flows() -> None:
     wb = _open(_bytes("pci-dss"))
     rows = _records(wb["Flows"])
     expected = Counter()
+    registers: dict[tuple[str, str], list[str]] = {}
     for flow in results_json(ev)["flows"]:
         if "workload" not in flow["src"] or "workload" not in flow["dst"]:
             continue
@@ -313,16 +314,18 @@ def test_flows_rows_match_the_results_flows() -> None:
         else:
             ranges = [(c["protocol"], lo, hi) for c in flow["connections"] for lo, hi in c["ports"]]
         for proto, lo, hi in ranges:
-            register = ", ".join(flow["register"]) or "not in register"
-            expected[
-                (flow["src"]["workload"], flow["dst"]["workload"], proto, lo, hi, register)
-            ] += 1
+            expected[(flow["src"]["workload"], flow["dst"]["workload"], proto, lo, hi)] += 1
+            registers[(flow["src"]["workload"], flow["dst"]["workload"])] = flow["register"]
     got = Counter(
-        (r["source"], r["destination"], r["protocol"], r["port_from"], r["port_to"], r["register"])
+        (r["source"], r["destination"], r["protocol"], r["port_from"], r["port_to"])
         for r in rows
         if r["source_kind"] and r["destination_kind"]
     )
     assert got == expected
+    for r in rows:  # a row names only entries that cover some part of its flow
+        named = r["register"].split(" covers part")[0]
+        if r["source_kind"] and r["destination_kind"] and named != "not in register":
+            assert set(named.split(", ")) <= set(registers[(r["source"], r["destination"])])
     assert any(r["register"].startswith("AF-") for r in rows)
     external = [r for r in rows if r["source_kind"] is None]
     assert external and all(r["source_zones"] is None for r in external)
@@ -335,6 +338,19 @@ def test_flows_rows_match_the_results_flows() -> None:
     for ref, names in ev.placement.zones_of.items():
         if ref.id in zones:
             assert zones[ref.id] == ", ".join(sorted(names))
+
+
+def test_each_flow_row_names_only_the_entries_covering_its_ports() -> None:
+    """AF-003 approves DNS (UDP 53) from the CDE to cluster DNS; the app may also reach
+    coredns on TCP 443, which no entry approves: that row must not cite AF-003."""
+    rows = _records(_open(_bytes("pci-dss"))["Flows"])
+    register = {
+        (r["source"], r["destination"], r["protocol"], r["port_from"]): r["register"] for r in rows
+    }
+    assert register[("production/app", "kube-system/coredns", "UDP", 53)] == "AF-003"
+    assert register[("production/app", "kube-system/coredns", "TCP", 443)] == "not in register"
+    app = ("ingress-nginx/ingress-nginx-controller", "production/app", "TCP", 8080)
+    assert register[app] == "AF-002"
 
 
 def test_workloads_policies_and_inputs() -> None:
@@ -506,7 +522,11 @@ def test_hostile_scope_values_land_as_text() -> None:
         for row in flows.iter_rows(min_row=2)
         if row[0].value == "other/client" and row[3].value == "pay/api"
     }
-    assert registers == {'=HYPERLINK("http://x"), \tAF\r2': "s"}
+    # pay/api is not isolated: every port is allowed, and the entries cover two TCP ports
+    assert registers == {
+        '=HYPERLINK("http://x"), \tAF\r2 covers part; the rest is not in register': "s",
+        "not in register": "s",
+    }
     core = zipfile.ZipFile(io.BytesIO(buf.getvalue())).read("docProps/core.xml").decode()
     assert "\x07" not in core and "=cmd|' /C calc'!A0" in core
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from compliance.checks.base import Register
 from compliance.evaluate import Evaluation
+from compliance.flows import Flow
+from compliance.ports import PortSet
 
 STATUS_LABELS = {
     "pass": "Pass",
@@ -19,6 +22,8 @@ STATUS_LABELS = {
     "manual": "Manual",
 }
 """How each status reads in the PDF and the spreadsheet."""
+
+NOT_IN_REGISTER = "not in register"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +73,21 @@ def policy_rows(ev: Evaluation) -> tuple[PolicyRow, ...]:
         )
         for p in sorted(ev.cluster.policies, key=lambda p: (p.namespace, p.name))
     )
+
+
+def register_text(register: Register, flow: Flow, ports: PortSet | None = None) -> tuple[str, bool]:
+    """The approved-flow entries that cover `ports` of a flow (all its ports when None), and
+    whether some of those ports are in no entry.
+
+    An entry covering the flow's UDP 53 says nothing about its TCP 443: a row or group that
+    named the entry without saying so would attest an approval that does not exist."""
+    covering = register.covering(flow)
+    if not covering:
+        return NOT_IN_REGISTER, True
+    wanted = flow.connections if ports is None else ports
+    refs = ", ".join(e.ref for e in covering if e.ports & wanted)
+    if not refs:
+        return NOT_IN_REGISTER, True
+    if any(part & wanted for _, part in register.uncovered(flow)):
+        return f"{refs} covers part; the rest is {NOT_IN_REGISTER}", True
+    return refs, False

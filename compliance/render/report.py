@@ -25,7 +25,7 @@ from compliance.render.diagram import (
     zone_boundaries,
     zone_diagram_svg,
 )
-from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows
+from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
 from compliance.render.results import TOOL_NAME, as_of_text
 
 PEERS_PER_GROUP = 12
@@ -34,7 +34,6 @@ PEER_RULES_PER_GROUP = 3
 """The peers' own allowing rules named per flow group."""
 FINDINGS_PER_CHECK = 60
 """Findings printed per check in the PDF; the rest are counted."""
-NOT_IN_REGISTER = "not in register"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +97,7 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
     its own allowing rules, the ports and the register entries. The peers' own rules are
     listed per group (the spreadsheet pairs each peer with its rule)."""
     wanted = set(scoped)
-    Key = tuple[Side, PortSet, tuple[str, ...], bool]
+    Key = tuple[Side, PortSet, tuple[str, bool]]
     groups: dict[tuple[WorkloadRef, str], dict[Key, tuple[set[Endpoint], set[Side]]]] = defaultdict(
         dict
     )
@@ -110,10 +109,7 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
             if own not in wanted:
                 continue
             assert isinstance(own, WorkloadRef)
-            covering = ev.register.covering(flow)
-            refs = tuple(e.ref for e in covering)
-            partial = bool(refs) and bool(ev.register.uncovered(flow))
-            key = (own_side, flow.connections, refs, partial)
+            key = (own_side, flow.connections, register_text(ev.register, flow))
             entry = groups[(own, direction)].get(key)
             if entry is None:
                 entry = groups[(own, direction)][key] = (set(), set())
@@ -129,7 +125,7 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
 
     def grouped(own: WorkloadRef, direction: str) -> tuple[FlowGroup, ...]:
         out = []
-        for (own_side, ports, refs, partial), (peers, peer_sides) in groups[
+        for (own_side, ports, (register, missing)), (peers, peer_sides) in groups[
             (own, direction)
         ].items():
             names = sorted(_peer_text(own, p) for p in peers)
@@ -142,8 +138,8 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
                     own_rules=text(own_side),
                     peer_rules="; ".join(shown),
                     ports=text(ports),
-                    register=_register_text(refs, partial),
-                    missing=partial or not refs,
+                    register=register,
+                    missing=missing,
                     peers=tuple(names[:PEERS_PER_GROUP]),
                     more_peers=max(0, len(names) - PEERS_PER_GROUP),
                 )
@@ -176,13 +172,6 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
             )
         )
     return tuple(result)
-
-
-def _register_text(refs: tuple[str, ...], partial: bool) -> str:
-    if not refs:
-        return NOT_IN_REGISTER
-    listed = ", ".join(refs)
-    return f"{listed} covers part; the rest is {NOT_IN_REGISTER}" if partial else listed
 
 
 def check_sections(ev: Evaluation) -> tuple[CheckSection, ...]:

@@ -55,7 +55,13 @@ from compliance.evaluate import Evaluation
 from compliance.flows import Endpoint
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
-from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows
+from compliance.render.evidence import (
+    NOT_IN_REGISTER,
+    STATUS_LABELS,
+    input_rows,
+    policy_rows,
+    register_text,
+)
 from compliance.render.flows import FlowTexts
 from compliance.render.results import TOOL_NAME, as_of_text, zoned_flows
 
@@ -77,7 +83,6 @@ STATUS_FILLS = {
 """Fill colour (RGB) of a status cell; a status not listed is left unfilled."""
 
 SUMMARY_STATUSES = ("pass", "fail", "warn", "waived", "unknown", "manual", "not_applicable")
-NOT_IN_REGISTER = "not in register"
 
 WIDTH_SAMPLE_ROWS = 200
 """Rows (after the header) that decide the column widths: enough to be representative,
@@ -236,20 +241,20 @@ def _flow_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
             return e.id, e.kind, ", ".join(sorted(ev.placement.zones(e))) or None
         return texts.endpoint(e), None, None
 
-    @functools.cache
-    def register(refs: tuple[str, ...]) -> str:
-        return ", ".join(refs) or NOT_IN_REGISTER
-
     port_rows = functools.cache(_port_rows)
+    port_set = functools.cache(PortSet.of)
     for flow in zoned_flows(ev):
         head = end(flow.src) + end(flow.dst)
-        tail = (
-            texts.side(flow.egress),
-            texts.side(flow.ingress),
-            register(tuple(e.ref for e in ev.register.covering(flow))),
-        )
+        sides = (texts.side(flow.egress), texts.side(flow.ingress))
+        approved = bool(ev.register.covering(flow))
         for ports in port_rows(flow.connections):
-            yield head + ports + tail
+            # Each row names only the entries that cover its own port range.
+            register = (
+                register_text(ev.register, flow, port_set(*ports))[0]
+                if approved
+                else NOT_IN_REGISTER
+            )
+            yield (*head, *ports, *sides, register)
 
 
 def _workload_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
