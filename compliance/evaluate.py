@@ -19,7 +19,9 @@ from compliance.checks import CHECKS, Context, Facts, Finding
 from compliance.checks.base import Register
 from compliance.checks.isolation import Enforcement, detect_enforcement
 from compliance.controls import Framework, Requirement
+from compliance.errors import InternalError
 from compliance.flows import FlowGraph
+from compliance.forked import Background
 from compliance.load import InputFile
 from compliance.model import Cluster, WorkloadRef
 from compliance.scope import Placement, Scope, Waiver, place
@@ -116,8 +118,12 @@ def evaluate(
     as_of: dt.datetime,
     inputs: Sequence[InputFile] = (),
     progress: Callable[[str], None] | None = None,
+    parallel: bool | None = None,
 ) -> Evaluation:
-    """Evaluate each framework; `progress`, when given, hears one line per framework."""
+    """Evaluate each framework; `progress`, when given, hears one line per framework.
+
+    `parallel` (default: when the machine can) runs the checks of different framework
+    scopes in a forked copy too; the results are the same either way."""
     placement = place(scope, cluster)
     facts = Facts(cluster, graph)
     enforcement = detect_enforcement(cluster)
@@ -129,9 +135,10 @@ def evaluate(
         for fw in frameworks
         if not any(fw.id in z.frameworks for z in scope.zones)
     ]
-    results = []
     # Checks never mention frameworks: frameworks with the same scope share their runs.
-    runs: dict[tuple[str, frozenset[WorkloadRef]], CheckResult] = {}
+    # Each (check, scope) runs once, with the context of the first framework that wants it.
+    plans = []
+    jobs: dict[tuple[str, frozenset[WorkloadRef]], Context] = {}
     for fw in frameworks:
         zones = {z.name for z in scope.zones if fw.id in z.frameworks}
         in_scope = frozenset(w for w, zs in placement.zones_of.items() if zs & zones)
@@ -147,12 +154,13 @@ def evaluate(
         wanted = sorted({c for r in fw.requirements for c in r.checks})
         if progress is not None:
             progress(f"{fw.id}: {len(in_scope)} in-scope workloads, {len(wanted)} checks")
-        checks = {}
         for cid in wanted:
-            key = (cid, in_scope)
-            if key not in runs:
-                runs[key] = _run(cid, ctx, active, enforcement)
-            checks[cid] = runs[key]
+            jobs.setdefault((cid, in_scope), ctx)
+        plans.append((fw, in_scope, wanted))
+    runs = _run_all(jobs, active, enforcement, parallel)
+    results = []
+    for fw, in_scope, wanted in plans:
+        checks = {cid: runs[(cid, in_scope)] for cid in wanted}
         requirements = tuple(
             RequirementResult(r, _rollup(r, checks, bool(in_scope))) for r in fw.requirements
         )
@@ -171,6 +179,40 @@ def evaluate(
         register=register,
         warnings=(*cluster.warnings, *graph.warnings, *placement.warnings, *warnings),
     )
+
+
+Job = tuple[str, frozenset[WorkloadRef]]
+
+
+def _run_all(
+    jobs: dict[Job, Context],
+    waivers: Sequence[Waiver],
+    enforcement: Enforcement,
+    parallel: bool | None,
+) -> dict[Job, CheckResult]:
+    """Every (check, scope) once. With several scopes, the scopes are split in two halves
+    of about equal work (in-scope workloads times checks) and a forked copy takes one."""
+    scopes: dict[frozenset[WorkloadRef], list[Job]] = {}
+    for job in jobs:
+        scopes.setdefault(job[1], []).append(job)
+    halves: tuple[list[Job], list[Job]] = ([], [])
+    weights = [0, 0]
+    for members, group in sorted(scopes.items(), key=lambda kv: -len(kv[0]) * len(kv[1])):
+        lighter = 0 if weights[0] <= weights[1] else 1
+        halves[lighter].extend(group)
+        weights[lighter] += len(members) * len(group)
+
+    def run(part: list[Job]) -> dict[Job, CheckResult]:
+        return {job: _run(job[0], jobs[job], waivers, enforcement) for job in part}
+
+    if not halves[1]:
+        return run(halves[0])
+    # The copy returns its results keyed by position: its scopes are large to pickle.
+    other = halves[1]
+    with Background(lambda: [run([job])[job] for job in other], InternalError, parallel) as copy:
+        mine = run(halves[0])
+        theirs = dict(zip(other, copy.result(), strict=True))
+    return {job: mine[job] if job in mine else theirs[job] for job in jobs}
 
 
 def _run(

@@ -27,6 +27,7 @@ from compliance import __version__
 from compliance.datafile import schema_problem
 from compliance.errors import InputError, RenderError
 from compliance.evaluate import Evaluation
+from compliance.forked import Background
 from compliance.render.evidence import input_rows
 from compliance.render.pdf import html_to_pdf, render_html
 from compliance.render.report import report_view
@@ -107,23 +108,20 @@ def render_files(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, bytes], str, int, tuple[str, ...]]:
     """Every pack file's bytes, the digest and the PDF's page count; no I/O but reading
-    the templates."""
+    the templates (and a scratch file for the spreadsheet written alongside)."""
     say = progress or (lambda _message: None)
-    results = render_json(ev).encode()
-    say(f"{RESULTS}: {len(results):,} bytes")
-    buffer = io.BytesIO()
-    try:
-        write_workbook(ev, buffer)
-    except Exception as exc:
-        raise RenderError(f"{WORKBOOK}: writing failed: {type(exc).__name__}: {exc}") from exc
-    workbook = buffer.getvalue()
+    with Background(lambda: _workbook_bytes(ev), RenderError) as spreadsheet:
+        results = render_json(ev).encode()
+        say(f"{RESULTS}: {len(results):,} bytes")
+        view = report_view(ev, title=title)
+        workbook = spreadsheet.result()
     say(f"{WORKBOOK}: {len(workbook):,} bytes")
     inputs = manifest_doc(ev, (), "")["inputs"]
     early = [PackFile.of(WORKBOOK, workbook), PackFile.of(RESULTS, results)]
     digest = pack_digest(
         inputs, ({"path": f.path, "sha256": f.sha256, "size": f.size} for f in early)
     )
-    html = render_html(report_view(ev, title=title, digest=digest), templates)
+    html = render_html({**view, "digest": digest}, templates)
     say(f"{REPORT}: laying out {len(html):,} characters of HTML")
     pdf = html_to_pdf(html, templates)
     say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
@@ -131,6 +129,15 @@ def render_files(
     listed = [PackFile.of(name, data) for name, data in sorted(files.items())]
     files[MANIFEST] = _dump(manifest_doc(ev, listed, digest))
     return files, digest, pdf.pages, pdf.warnings
+
+
+def _workbook_bytes(ev: Evaluation) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        write_workbook(ev, buffer)
+    except Exception as exc:
+        raise RenderError(f"{WORKBOOK}: writing failed: {type(exc).__name__}: {exc}") from exc
+    return buffer.getvalue()
 
 
 def build_pack(

@@ -294,3 +294,19 @@ def test_two_processes_write_byte_identical_packs(tmp_path: Path) -> None:
     for name in PACK_FILES:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert first.with_suffix(".zip").read_bytes() == second.with_suffix(".zip").read_bytes()
+
+
+def test_a_spreadsheet_failure_in_the_background_is_one_line_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compliance.pack
+
+    def broken(*_args: object) -> None:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(compliance.pack, "write_workbook", broken)
+    result = cli_run(report_args(tmp_path / "evidence"), capsys)
+    assert result.code == 3
+    assert result.err_lines[-1] == "error: evidence.xlsx: writing failed: ValueError: boom"
+    assert "Traceback" not in result.err
+    assert list(tmp_path.iterdir()) == []

@@ -315,6 +315,8 @@ class Register:
         self, flow: Flow, found: Sequence[ApprovedFlow]
     ) -> list[tuple[AddrSet | None, PortSet]]:
         ext = _external_side(flow)
+        if not found:  # most flows: nothing covers them, so all of the flow is left
+            return [(ext, flow.connections)]
         if ext is None:
             covered = PortSet.empty()
             for e in found:

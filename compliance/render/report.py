@@ -28,11 +28,12 @@ from compliance.render.diagram import (
 from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
 from compliance.render.results import TOOL_NAME, as_of_text
 
-PEERS_PER_GROUP = 12
-"""Peers named per flow group in the PDF; the rest are counted (the spreadsheet has all)."""
+PEERS_PER_GROUP = 8
+"""Peer entries per flow group in the PDF: workloads, or a namespace's workloads counted
+when a group has more peers than this; the rest are counted (the spreadsheet has all)."""
 PEER_RULES_PER_GROUP = 3
 """The peers' own allowing rules named per flow group."""
-FINDINGS_PER_CHECK = 60
+FINDINGS_PER_CHECK = 40
 """Findings printed per check in the PDF; the rest are counted."""
 
 
@@ -92,6 +93,30 @@ def _peer_text(own: WorkloadRef, peer: Endpoint) -> str:
     return "itself (between its pods)" if peer == own else str(peer)
 
 
+def _peer_entries(own: WorkloadRef, peers: set[Endpoint]) -> tuple[tuple[str, ...], int]:
+    """Up to PEERS_PER_GROUP entries and how many peers they leave out. A long list of
+    workloads reads as namespaces with counts: an assessor sampling one looks it up in
+    the spreadsheet."""
+    if len(peers) <= PEERS_PER_GROUP:
+        return tuple(sorted(_peer_text(own, p) for p in peers)), 0
+    by_namespace: dict[str, list[Endpoint]] = defaultdict(list)
+    others = []
+    for p in peers:
+        if isinstance(p, WorkloadRef) and p != own:
+            by_namespace[p.namespace].append(p)
+        else:
+            others.append(p)
+    entries = [(_peer_text(own, p), 1) for p in others]
+    for ns, members in by_namespace.items():
+        if len(members) == 1:
+            entries.append((str(members[0]), 1))
+        else:
+            entries.append((f"{ns} ({len(members)} workloads)", len(members)))
+    entries.sort()
+    shown = entries[:PEERS_PER_GROUP]
+    return tuple(text for text, _ in shown), len(peers) - sum(n for _, n in shown)
+
+
 def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[WorkloadFlows, ...]:
     """One pass over the flows: each in-scope workload's ingress and egress, grouped by
     its own allowing rules, the ports and the register entries. The peers' own rules are
@@ -128,7 +153,7 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
         for (own_side, ports, (register, missing)), (peers, peer_sides) in groups[
             (own, direction)
         ].items():
-            names = sorted(_peer_text(own, p) for p in peers)
+            names, more = _peer_entries(own, peers)
             rules = sorted({text(s) for s in peer_sides})
             shown = rules[:PEER_RULES_PER_GROUP]
             if len(rules) > len(shown):
@@ -140,8 +165,8 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
                     ports=text(ports),
                     register=register,
                     missing=missing,
-                    peers=tuple(names[:PEERS_PER_GROUP]),
-                    more_peers=max(0, len(names) - PEERS_PER_GROUP),
+                    peers=names,
+                    more_peers=more,
                 )
             )
         return tuple(sorted(out, key=lambda g: (g.own_rules, g.ports, g.register, g.peers)))
@@ -233,7 +258,8 @@ def _check_order(check_id: str) -> tuple[str, int]:
 def report_view(
     ev: Evaluation, *, title: str | None = None, digest: str | None = None
 ) -> dict[str, Any]:
-    """Everything `report.html.j2` reads."""
+    """Everything `report.html.j2` reads; the pack sets `digest` once the files it
+    covers are written."""
     scoped = sorted({ref for fw in ev.frameworks for ref in fw.in_scope})
     boundaries = zone_boundaries(ev)
     counts = [(fw.framework.title, fw.status_counts) for fw in ev.frameworks]
