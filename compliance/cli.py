@@ -28,10 +28,16 @@ from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
 from compliance.load import load_paths
 from compliance.model import build_cluster
-from compliance.pack import build_pack, check_destination, verify_pack, zip_path_for
+from compliance.pack import (
+    MANIFEST,
+    build_pack,
+    check_destination,
+    verify_pack,
+    zip_path_for,
+)
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
-from compliance.render.results import STATUS_WORDS
+from compliance.render.results import framework_line
 from compliance.scope import read_scope
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -336,18 +342,13 @@ def report(
     for message in pack.warnings:
         _warn(message)
     where = one_line(str(pack.folder))
-    click.echo(f"evidence pack written to {where}/ ({', '.join(f.path for f in pack.files)})")
+    names = sorted([*(f.path for f in pack.files), MANIFEST])
+    click.echo(f"evidence pack written to {where}/ ({', '.join(names)})")
     if pack.zip_path is not None:
         click.echo(f"zipped to {one_line(str(pack.zip_path))}")
     click.echo(f"report.pdf: {pack.pages} pages; pack digest (sha256): {pack.digest}")
     for fw in result.frameworks:
-        counts = ", ".join(f"{n} {STATUS_WORDS[s].lower()}" for s, n in fw.status_counts.items())
-        click.echo(
-            one_line(
-                f"{fw.framework.title} [{fw.framework.id}]: "
-                f"{len(fw.in_scope)} in-scope workloads; {counts}"
-            )
-        )
+        click.echo(one_line(framework_line(fw)))
     click.echo(f"check it with: compliance verify {where}")
     if result.failed and not exit_zero:
         click.get_current_context().exit(EXIT_FAIL)

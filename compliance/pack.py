@@ -101,14 +101,25 @@ def manifest_doc(ev: Evaluation, files: Iterable[PackFile], digest: str) -> dict
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    files: dict[str, bytes]
+    """Every pack file's bytes, the manifest included."""
+    listed: tuple[PackFile, ...]
+    """What the manifest lists: every file but itself."""
+    digest: str
+    pages: int
+    warnings: tuple[str, ...]
+
+
 def render_files(
     ev: Evaluation,
     title: str | None = None,
     templates: Path | None = None,
     progress: Callable[[str], None] | None = None,
-) -> tuple[dict[str, bytes], str, int, tuple[str, ...]]:
-    """Every pack file's bytes, the digest and the PDF's page count; no I/O but reading
-    the templates (and a scratch file for the spreadsheet written alongside)."""
+) -> Rendered:
+    """The pack in memory; no I/O but reading the templates (and a scratch file for the
+    spreadsheet written alongside)."""
     say = progress or (lambda _message: None)
     with Background(lambda: _workbook_bytes(ev), RenderError) as spreadsheet:
         results = render_json(ev).encode()
@@ -126,9 +137,9 @@ def render_files(
     pdf = html_to_pdf(html, templates)
     say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
     files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results}
-    listed = [PackFile.of(name, data) for name, data in sorted(files.items())]
+    listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
     files[MANIFEST] = _dump(manifest_doc(ev, listed, digest))
-    return files, digest, pdf.pages, pdf.warnings
+    return Rendered(files, listed, digest, pdf.pages, pdf.warnings)
 
 
 def _workbook_bytes(ev: Evaluation) -> bytes:
@@ -154,7 +165,8 @@ def build_pack(
     folder = Path(out)
     zip_path = zip_path_for(folder) if make_zip else None
     check_destination(folder, zip_path, force)
-    files, digest, pages, warnings = render_files(ev, title, templates, progress)
+    rendered = render_files(ev, title, templates, progress)
+    files = rendered.files
     parent = folder.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -178,8 +190,9 @@ def build_pack(
         shutil.rmtree(staging, ignore_errors=True)
         if staged_zip is not None:
             staged_zip.unlink(missing_ok=True)
-    listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
-    return Pack(folder, zip_path, digest, listed, pages, warnings)
+    return Pack(
+        folder, zip_path, rendered.digest, rendered.listed, rendered.pages, rendered.warnings
+    )
 
 
 def zip_path_for(folder: Path) -> Path:

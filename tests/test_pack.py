@@ -272,6 +272,10 @@ def test_report_exit_codes_follow_evaluate(
     assert result.code == 1  # the sample fails requirements; the pack is written anyway
     assert sorted(p.name for p in (tmp_path / "evidence").iterdir()) == PACK_FILES
     assert "pack digest (sha256): " in result.out
+    out = tmp_path / "evidence"
+    names = "evidence.xlsx, manifest.json, report.pdf, results.json"
+    assert f"evidence pack written to {out}/ ({names})" in result.out
+    assert f"check it with: compliance verify {out}" in result.out
     assert "PCI DSS v4.0.1 [pci-dss-4.0.1]: 10 in-scope workloads" in result.out
 
 

@@ -9,7 +9,7 @@ The spreadsheet and results.json carry every row; the PDF says so wherever it st
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,7 +304,3 @@ def report_view(
         "peers_per_group": PEERS_PER_GROUP,
         "findings_per_check": FINDINGS_PER_CHECK,
     }
-
-
-def status_counts_text(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {STATUS_LABELS[s].lower()}" for s, n in counts.items())

@@ -242,6 +242,15 @@ STATUS_WORDS = {
 MAX_FINDINGS_SHOWN = 5
 
 
+def framework_line(fw: FrameworkResult) -> str:
+    """`Title [id]: N in-scope workloads; 17 fail, 2 manual, ...`, as both the table and
+    `report` print it."""
+    counts = ", ".join(f"{n} {STATUS_WORDS[s].lower()}" for s, n in fw.status_counts.items())
+    return (
+        f"{fw.framework.title} [{fw.framework.id}]: {len(fw.in_scope)} in-scope workloads; {counts}"
+    )
+
+
 def render_table(ev: Evaluation) -> str:
     """A readable summary: per framework, each requirement, then failing checks' findings."""
     out = [
@@ -250,11 +259,7 @@ def render_table(ev: Evaluation) -> str:
         "",
     ]
     for fw in ev.frameworks:
-        counts = ", ".join(f"{n} {STATUS_WORDS[s].lower()}" for s, n in fw.status_counts.items())
-        out.append(
-            f"{fw.framework.title} [{fw.framework.id}]: "
-            f"{len(fw.in_scope)} in-scope workloads; {counts}"
-        )
+        out.append(framework_line(fw))
         checks = {c.id: c for c in fw.checks}
         width = max(len(r.requirement.id) for r in fw.requirements)
         for r in fw.requirements:
