@@ -314,3 +314,35 @@ def test_a_spreadsheet_failure_in_the_background_is_one_line_and_leaves_nothing(
     assert result.err_lines[-1] == "error: evidence.xlsx: writing failed: ValueError: boom"
     assert "Traceback" not in result.err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_readme_shows_what_make_demo_prints(tmp_path: Path) -> None:
+    """The quick start's example output is the demo's real output: same inputs (named as
+    `make demo` names them), same as-of, so the same digest."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "samples/shop-cluster --scope samples/pci-dss.scope.yaml" in makefile
+    out = tmp_path / "evidence"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compliance",
+            "report",
+            "samples/shop-cluster",
+            "--scope",
+            "samples/pci-dss.scope.yaml",
+            "--as-of",
+            AS_OF,
+            "--out",
+            str(out),
+            "--exit-zero",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    readme = (ROOT / "README.md").read_text()
+    for line in proc.stdout.splitlines():
+        if line.startswith(("report.pdf:", "PCI DSS")):
+            assert line in readme, line
