@@ -39,6 +39,7 @@ from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
 from compliance.scope import read_scope
+from compliance.text import visible
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 WRAP = 88
@@ -49,10 +50,9 @@ class _State:
 
 
 def one_line(text: str) -> str:
-    """Escape control characters: values from an export must not break the one-line form."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    """Escape control and format characters: values from an export must not break the
+    one-line form, move the cursor or reverse the text on a terminal."""
+    return visible(text)
 
 
 def _warn(message: str) -> None:

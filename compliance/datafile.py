@@ -30,9 +30,21 @@ def schema(name: str) -> dict[str, Any]:
     return loaded
 
 
+def _is_integer(_checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+"""JSON Schema counts 80.0 as an integer; the API server does not, and neither do we:
+a port written `80.0` is refused rather than printed as `TCP 80.0`."""
+
+
 @functools.cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema(name))
+def _validator(name: str) -> Any:
+    return _Validator(schema(name))
 
 
 def read_document(path: Path | str, display: str | None = None) -> Any:
@@ -85,8 +97,10 @@ def _type_name(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, int):
         return "a number"
+    if isinstance(value, float):
+        return f"the decimal number {value!r}"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):

@@ -6,6 +6,8 @@ class to the exit code documented in the README.
 
 from __future__ import annotations
 
+from compliance.text import visible
+
 
 class ComplianceError(Exception):
     """Base class: an error the user can act on, shown as one line."""
@@ -46,6 +48,7 @@ class InternalError(ComplianceError):
 
 
 def format_location(source: str | None, obj: str | None, field: str | None, message: str) -> str:
-    """Join file, object and field into the `file: Kind ns/name: field: message` form."""
+    """Join file, object and field into the `file: Kind ns/name: field: message` form,
+    one line whatever the input's names hold (they are shown escaped)."""
     parts = [p for p in (source, obj, field) if p]
-    return ": ".join([*parts, message])
+    return visible(": ".join([*parts, message]))

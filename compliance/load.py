@@ -35,10 +35,32 @@ _SEQ = "tag:yaml.org,2002:seq"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
+_INT = "tag:yaml.org,2002:int"
+_MERGE = "tag:yaml.org,2002:merge"
+MAX_INT_BITS = 64
+"""Widest integer accepted: Kubernetes numbers are int64, and a number thousands of
+digits long cannot even be printed (Python's int-to-text limit)."""
+
+
+class _FieldError(Exception):
+    """A value that cannot be built, on its way up to the document root; each mapping
+    and list it passes through adds its key or index, so the error names the field."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mark = mark
+        self.parts: list[str | int] = []
+
+
 class _Loader(_BaseLoader):
     """The safe loader with a lean constructor for the plain maps, lists and strings
-    that exports are made of, and one rule the stock loader lacks: a key repeated in
-    one map is an error (the stock loader keeps the last, silently dropping rules)."""
+    that exports are made of, and rules the stock loader lacks: a key repeated in one
+    map is an error (the stock loader keeps the last, silently dropping rules), a
+    value its tag cannot build (`!!int abc`) or an integer wider than 64 bits is an
+    input error naming the field, and merge keys (`<<`) are expanded here, by YAML
+    1.1's rule (explicit keys win; among merged maps the earlier wins), so that the
+    maps they build get the same checks and keep dates as text."""
 
     def construct_document(self, node: yaml.Node) -> Any:
         self._built: dict[int, Any] = {}
@@ -57,42 +79,74 @@ class _Loader(_BaseLoader):
         if tag == _SEQ and isinstance(node, yaml.SequenceNode):
             items: list[Any] = []
             self._built[id(node)] = items
-            items.extend(self._build(child) for child in node.value)
-            return items
-        if (
-            tag == _MAP
-            and isinstance(node, yaml.MappingNode)
-            and not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value)
-        ):
-            mapping: dict[Any, Any] = {}
-            self._built[id(node)] = mapping
-            for key_node, value_node in node.value:
-                key = self._build(key_node)
+            for index, child in enumerate(node.value):
                 try:
-                    duplicate = key in mapping
-                except TypeError:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        node.start_mark,
-                        "found an unhashable key",
-                        key_node.start_mark,
-                    ) from None
-                if duplicate:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        node.start_mark,
-                        f"found duplicate key {key!r}",
-                        key_node.start_mark,
-                    )
-                mapping[key] = self._build(value_node)
-            return mapping
+                    items.append(self._build(child))
+                except _FieldError as exc:
+                    exc.parts.insert(0, index)
+                    raise
+            return items
+        if tag == _MAP and isinstance(node, yaml.MappingNode):
+            return self._mapping(node)
         if tag == _TIMESTAMP and isinstance(node, yaml.ScalarNode):
             # Kept as text: an impossible date (2027-13-01) must be an input error where
             # it is used, not a crash while parsing; no export field needs a datetime.
             return node.value
-        value = self.construct_object(node, deep=True)  # numbers, booleans, null, merges
+        if tag == _INT and isinstance(node, yaml.ScalarNode):
+            digits = sum(ch.isdigit() for ch in node.value)
+            if digits > 40:  # refused before int() meets Python's int-to-text limit
+                raise _FieldError(f"integer too large ({digits} digits)", node.start_mark)
+        try:  # numbers, booleans, null, other tags
+            value = self.construct_object(node, deep=True)
+        except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+            short = tag.replace("tag:yaml.org,2002:", "!!")
+            raise _FieldError(
+                f"{short} cannot hold the value {_clip(str(node.value))!r}", node.start_mark
+            ) from None
+        if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+            raise _FieldError(
+                f"integer out of range (wider than {MAX_INT_BITS} bits)", node.start_mark
+            )
         self._built[id(node)] = value
         return value
+
+    def _mapping(self, node: yaml.MappingNode) -> dict[Any, Any]:
+        mapping: dict[Any, Any] = {}
+        self._built[id(node)] = mapping
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                if merges:
+                    raise _FieldError("found duplicate merge key '<<'", key_node.start_mark)
+                merges.append(value_node)
+                continue
+            key = self._build(key_node)
+            try:
+                duplicate = key in mapping
+            except TypeError:
+                raise _FieldError("found an unhashable key", key_node.start_mark) from None
+            if duplicate:
+                raise _FieldError(f"found duplicate key {_clip(str(key))!r}", key_node.start_mark)
+            try:
+                mapping[key] = self._build(value_node)
+            except _FieldError as exc:
+                exc.parts.insert(0, str(key))
+                raise
+        for merge in merges:
+            sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+            for source in sources:
+                merged = self._build(source)
+                if not isinstance(source, yaml.MappingNode) or not isinstance(merged, dict):
+                    raise _FieldError(
+                        "a merge key (<<) takes a map or a list of maps", source.start_mark
+                    )
+                for key, value in merged.items():
+                    mapping.setdefault(key, value)
+        return mapping
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -278,27 +332,125 @@ def _read_bytes(path: Path, display: str) -> bytes:
 
 
 def parse_documents(source: str, data: bytes) -> list[Any]:
-    """Parse one file's bytes into its documents (JSON when it looks like JSON)."""
+    """Parse one file's bytes into its documents.
+
+    A `.json` file is JSON; standard input is JSON when it parses as JSON and YAML
+    otherwise (a YAML flow map also starts with `{`); everything else is YAML.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
-    is_json = source.lower().endswith(".json")
-    if is_json or (source == "<stdin>" and text.lstrip()[:1] in ("{", "[")):
+    if source.lower().endswith(".json"):
         return [_parse_json(source, text)]
+    if source == "<stdin>" and text.lstrip()[:1] in ("{", "["):
+        try:
+            return [_parse_json(source, text)]
+        except _NotJSON:
+            pass
     return _parse_yaml(source, text)
 
 
+class _NotJSON(InputError):
+    """The text is not JSON at all (as opposed to JSON we refuse)."""
+
+
+class _Dict(dict[str, Any]):
+    """A JSON object that repeated a key; kept only until the path is reported."""
+
+    duplicate: str = ""
+
+
+class _BigInt(int):
+    """A JSON integer wider than MAX_INT_BITS; kept only until the path is reported."""
+
+
+_SUSPECT_JSON = re.compile(r"[0-9]{19}|\\u[dD][89a-fA-F]")
+"""Long digit runs and surrogate escapes: only then is the parsed JSON walked."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _parse_json(source: str, text: str) -> Any:
+    """JSON with the rules YAML files get: no repeated keys, no integers wider than 64
+    bits, and no lone surrogates (`"\\ud800"` is valid JSON but not Unicode text)."""
+    flagged = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal flagged
+        mapping = dict(items)
+        if len(mapping) == len(items):
+            return mapping
+        flagged = True
+        marked = _Dict(mapping)
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                marked.duplicate = key
+                break
+            seen.add(key)
+        return marked
+
+    def integer(digits: str) -> int:
+        nonlocal flagged
+        if len(digits) > 40:  # before int() meets Python's int-to-text limit
+            flagged = True
+            return _BigInt(0)
+        value = int(digits)
+        if value.bit_length() > MAX_INT_BITS:
+            flagged = True
+            return _BigInt(value)
+        return value
+
+    suspect = _SUSPECT_JSON.search(text) is not None
     try:
         with gc_paused():
-            return json.loads(text)
+            doc = json.loads(text, object_pairs_hook=pairs, parse_int=integer if suspect else None)
     except json.JSONDecodeError as exc:
-        raise InputError(
+        raise _NotJSON(
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
         ) from None
     except RecursionError:
         raise InputError("JSON nested too deeply; refused", source=source) from None
+    if flagged or suspect:
+        problem = _json_problem(doc, [])
+        if problem is not None:
+            parts, message = problem
+            raise InputError(message, source=source, field=path_text(parts) or None)
+    return doc
+
+
+def _json_problem(node: Any, parts: list[str | int]) -> tuple[list[str | int], str] | None:
+    """The first repeated key, over-wide integer or lone surrogate, with its path."""
+    if isinstance(node, dict):
+        if isinstance(node, _Dict):
+            return parts, f"found duplicate key {_clip(node.duplicate)!r}"
+        for key, value in node.items():
+            if _SURROGATE.search(key):
+                return parts, f"key {_clip(key)!a} holds a lone surrogate (not Unicode text)"
+            found = _json_problem(value, [*parts, key])
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found = _json_problem(value, [*parts, index])
+            if found is not None:
+                return found
+    elif isinstance(node, _BigInt):
+        return parts, f"integer out of range (wider than {MAX_INT_BITS} bits)"
+    elif isinstance(node, str) and _SURROGATE.search(node):
+        return parts, f"{_clip(node)!a} holds a lone surrogate (not Unicode text)"
+    return None
+
+
+def path_text(parts: Iterable[str | int]) -> str:
+    """`["spec", "ingress", 0]` -> `spec.ingress[0]`, as errors name a field."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
 
 
 _LEADING = re.compile(r"^[ \-?]*", re.MULTILINE)
@@ -351,6 +503,12 @@ def _parse_yaml(source: str, text: str) -> list[Any]:
     try:
         with gc_paused():
             docs = list(yaml.load_all(text, Loader=_Loader))
+    except _FieldError as exc:
+        mark = exc.mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(
+            f"invalid YAML{where}: {exc.problem}", source=source, field=path_text(exc.parts) or None
+        ) from None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(source, exc) from None
     except yaml.YAMLError as exc:

@@ -18,17 +18,17 @@ from typing import Any
 from compliance.addresses import AddrSet
 from compliance.errors import InputError
 from compliance.gcpause import gc_paused
-from compliance.load import K8sObject
+from compliance.load import K8sObject, path_text
 from compliance.ports import PROTOCOLS
 from compliance.selectors import LabelSelector, parse_labels, parse_selector
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 POLICY_TYPES = ("Ingress", "Egress")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
 # --------------------------------------------------------------------------- values
@@ -149,9 +149,47 @@ class Rule:
 def object_digest(body: dict[str, Any]) -> str:
     """sha256 of the object as canonical JSON (keys sorted, no spaces, UTF-8), so the YAML
     and JSON forms of one export agree and anyone can recompute it with
-    `jq -jcS . object.json | sha256sum`."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    `jq -jcS . object.json | sha256sum`.
+
+    Raises ValueError when the object has no JSON form (a YAML key that is not text
+    beside one that is, or a recursive alias); `json_obstacle` says where.
+    """
+    try:
+        text = json.dumps(
+            body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
+    except TypeError as exc:  # keys of mixed types cannot be sorted
+        raise ValueError(str(exc)) from None
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def json_obstacle(node: object, parts: tuple[str | int, ...] = ()) -> tuple[str, str] | None:
+    """(field, problem) for the first thing JSON cannot hold: a key that is not text, or
+    a map or list that contains itself (a recursive YAML alias)."""
+    stack: set[int] = set()
+
+    def walk(value: object, path: tuple[str | int, ...]) -> tuple[str, str] | None:
+        if not isinstance(value, dict | list):
+            return None
+        if id(value) in stack:
+            return path_text(path), "contains itself (a recursive YAML alias)"
+        stack.add(id(value))
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    return path_text(path), f"key {key!r} is not text"
+                found = walk(child, (*path, key))
+                if found is not None:
+                    return found
+        else:
+            for index, child in enumerate(value):
+                found = walk(child, (*path, index))
+                if found is not None:
+                    return found
+        stack.discard(id(value))
+        return None
+
+    return walk(node, parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +272,7 @@ class _Builder:
             self._check_name(obj.name, where)
             self.referenced_namespaces.add(obj.namespace)
         labels = parse_labels(obj.body["metadata"].get("labels"), where, "metadata.labels")
+        _check_annotations(obj.body["metadata"].get("annotations"), where)
         if obj.kind == "Namespace":
             labels[NAMESPACE_NAME_LABEL] = obj.name
             self.namespaces[obj.name] = Namespace(obj.name, tuple(sorted(labels.items())), True)
@@ -289,10 +328,10 @@ class _Builder:
         field: str = "metadata.name",
     ) -> None:
         if namespace:
-            ok = len(name) <= 63 and _DNS_LABEL.match(name)
+            ok = len(name) <= 63 and _DNS_LABEL.fullmatch(name)
             what = "a DNS label (lowercase alphanumerics and '-', at most 63)"
         else:
-            ok = len(name) <= 253 and _DNS_SUBDOMAIN.match(name)
+            ok = len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name)
             what = "a DNS subdomain (lowercase alphanumerics, '-' and '.')"
         if not ok:
             raise InputError(f"invalid name {name!r}: must be {what}", **where, field=field)
@@ -347,7 +386,7 @@ class _Builder:
                 for direction, rules in (("ingress", ingress), ("egress", egress))
                 if rules and direction.capitalize() not in types
             ),
-            digest=object_digest(obj.body),
+            digest=_digest(obj, where),
         )
 
     def _rules(
@@ -504,6 +543,33 @@ class _Builder:
         return None
 
 
+def _digest(obj: K8sObject, where: Mapping[str, str | None]) -> str:
+    try:
+        return object_digest(obj.body)
+    except ValueError:
+        field, problem = json_obstacle(obj.body) or ("", "cannot be written as JSON")
+        raise InputError(problem, **where, field=field or None) from None
+
+
+def _check_annotations(raw: object, where: Mapping[str, str | None]) -> None:
+    """Annotations are a map of text to text, as the API server keeps them: anything
+    else (a number or null as a key, a nested map, a recursive alias) is refused here,
+    before it reaches the policy digest or a report."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise InputError(f"expected a map, got {_type(raw)}", **where, field="metadata.annotations")
+    for key, value in raw.items():
+        if not isinstance(key, str):
+            raise InputError(
+                f"annotation key {key!r} is not text", **where, field="metadata.annotations"
+            )
+        if not isinstance(value, str):
+            raise InputError(
+                f"expected text, got {_type(value)}", **where, field=f"metadata.annotations.{key}"
+            )
+
+
 def _variant_key(v: PodVariant) -> tuple[Any, ...]:
     return (v.labels, tuple((p.port, p.protocol, p.name or "") for p in v.ports), v.host_network)
 
@@ -523,11 +589,11 @@ def _controller_ref(obj: K8sObject, where: Mapping[str, str | None]) -> tuple[st
         if ref.get("controller") is not True:
             continue
         kind, name = ref.get("kind"), ref.get("name")
-        if not isinstance(kind, str) or not _KIND.match(kind):
+        if not isinstance(kind, str) or not _KIND.fullmatch(kind):
             raise InputError(f"invalid kind {kind!r}", **where, field=f"{path}.kind")
         if not isinstance(name, str) or not name:
             raise InputError("name is required", **where, field=f"{path}.name")
-        if kind != "Node" and (len(name) > 253 or not _DNS_SUBDOMAIN.match(name)):
+        if kind != "Node" and (len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name)):
             raise InputError(f"invalid name {name!r}", **where, field=f"{path}.name")
         return (kind, name)
     return None
@@ -678,7 +744,7 @@ def _check_port_name(name: object, where: Mapping[str, str | None], path: str) -
     if (
         not isinstance(name, str)
         or len(name) > 15
-        or not _PORT_NAME.match(name)
+        or not _PORT_NAME.fullmatch(name)
         or "--" in name
         or not any(c.isalpha() for c in name)
     ):

@@ -19,8 +19,8 @@ T = TypeVar("T")
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
-_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def label_key_problem(key: object) -> str | None:
@@ -28,9 +28,9 @@ def label_key_problem(key: object) -> str | None:
     if not isinstance(key, str):
         return f"label key must be a string, got {type(key).__name__}"
     prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
         return f"invalid label key {key!r}: prefix must be a DNS subdomain"
-    if not name or len(name) > 63 or not _NAME.match(name):
+    if not name or len(name) > 63 or not _NAME.fullmatch(name):
         return (
             f"invalid label key {key!r}: name must be 1-63 characters of [A-Za-z0-9-_.], "
             "starting and ending with an alphanumeric"
@@ -44,7 +44,7 @@ def label_value_problem(value: object) -> str | None:
         return f"label value must be a string, got {type(value).__name__}"
     if value == "":
         return None
-    if len(value) > 63 or not _NAME.match(value):
+    if len(value) > 63 or not _NAME.fullmatch(value):
         return (
             f"invalid label value {value!r}: at most 63 characters of [A-Za-z0-9-_.], "
             "starting and ending with an alphanumeric"
