@@ -26,7 +26,7 @@ from compliance.evaluate import evaluate as run_evaluation
 from compliance.explain import Explanation
 from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
-from compliance.load import load_paths
+from compliance.load import DEFAULT_MAX_FILE_BYTES, load_paths, size_text
 from compliance.model import build_cluster
 from compliance.pack import (
     MANIFEST,
@@ -57,6 +57,39 @@ def one_line(text: str) -> str:
 
 def _warn(message: str) -> None:
     click.echo(f"warning: {one_line(message)}", err=True)
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+class _Size(click.ParamType):  # type: ignore[type-arg]
+    """A size in bytes: `1048576`, `64K`, `512M`, `2G` (powers of 1024)."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        number, unit = text.rstrip("KMGT"), text[len(text.rstrip("KMGT")) :]
+        if not number.isdigit() or len(number) > 15 or unit not in _UNITS or int(number) < 1:
+            self.fail(f"{value!r} is not a size such as 64K, 512M or 2G", param, ctx)
+        return int(number) * _UNITS[unit]
+
+
+def _size_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--max-file-size`: the bound on every input read (exports, scope, control files)."""
+    return click.option(
+        "--max-file-size",
+        "max_bytes",
+        type=_Size(),
+        default=DEFAULT_MAX_FILE_BYTES,
+        envvar="COMPLIANCE_MAX_FILE_SIZE",
+        show_envvar=True,
+        metavar="SIZE",
+        help=f"Refuse any input file larger than SIZE (e.g. 64K, 512M, 2G; default "
+        f"{size_text(DEFAULT_MAX_FILE_BYTES)}). Only regular files are read.",
+    )(command)
 
 
 EXPORT_COMMAND = (
@@ -114,6 +147,7 @@ def cli(debug: bool) -> None:
     "(namespace/name, namespace/name[Kind] or an IP address).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Report skipped kinds and timings on stderr.")
+@_size_option
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def flows(
     paths: tuple[str, ...],
@@ -121,6 +155,7 @@ def flows(
     show_rules: bool,
     explain: tuple[str, str] | None,
     verbose: bool,
+    max_bytes: int,
     debug: bool,
 ) -> None:
     """Compute every flow the NetworkPolicies allow, between workloads and to or from outside.
@@ -132,7 +167,7 @@ def flows(
     """
     _State.debug = _State.debug or debug
     started = time.perf_counter()
-    loaded = load_paths(paths)
+    loaded = load_paths(paths, max_bytes=max_bytes)
     cluster = build_cluster(loaded.objects)
     loaded_at = time.perf_counter()
     for message in (*loaded.warnings, *cluster.warnings):
@@ -178,8 +213,8 @@ def _parse_as_of(value: str | None) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
-def _catalog(controls: tuple[str, ...]) -> dict[str, Framework]:
-    return load_catalog(controls, CHECKS)
+def _catalog(controls: tuple[str, ...], max_bytes: int) -> dict[str, Framework]:
+    return load_catalog(controls, CHECKS, max_bytes=max_bytes)
 
 
 def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,6 +252,7 @@ def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "a file named like a shipped one replaces it.",
         ),
     ]
+    command = _size_option(command)
     for option in reversed(options):
         command = option(command)
     return command
@@ -254,6 +290,7 @@ def evaluate(
     as_of: str | None,
     fmt: str,
     controls_dirs: tuple[str, ...],
+    max_bytes: int,
     exit_zero: bool,
     verbose: bool,
     debug: bool,
@@ -267,7 +304,7 @@ def evaluate(
     """
     _State.debug = _State.debug or debug
     started = time.perf_counter()
-    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose)
+    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes)
     output = RESULT_FORMATS[fmt](result)
     if verbose:
         click.echo(f"evaluated in {time.perf_counter() - started:.2f}s", err=True)
@@ -302,6 +339,7 @@ def report(
     framework_ids: tuple[str, ...],
     as_of: str | None,
     controls_dirs: tuple[str, ...],
+    max_bytes: int,
     exit_zero: bool,
     verbose: bool,
     debug: bool,
@@ -323,7 +361,7 @@ def report(
     started = time.perf_counter()
     show = verbose or sys.stderr.isatty()
     check_destination(Path(out), zip_path_for(Path(out)) if make_zip else None, force)
-    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose)
+    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes)
 
     def progress(message: str) -> None:
         if show:
@@ -387,14 +425,15 @@ def _evaluation(
     as_of: str | None,
     controls_dirs: tuple[str, ...],
     verbose: bool,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Evaluation:
     """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
     moment = _parse_as_of(as_of)
     started = time.perf_counter()
-    catalog = _catalog(controls_dirs)
-    scope = read_scope(scope_path, catalog, CHECKS)
+    catalog = _catalog(controls_dirs, max_bytes)
+    scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
-    loaded = load_paths(paths)
+    loaded = load_paths(paths, max_bytes=max_bytes)
     for message in loaded.warnings:
         _warn(message)
     cluster = build_cluster(loaded.objects)
@@ -441,9 +480,10 @@ def controls() -> None:
 @click.option(
     "--controls", "controls_dirs", multiple=True, metavar="DIR", help="Also read DIR/*.yaml."
 )
-def controls_list(controls_dirs: tuple[str, ...]) -> None:
+@_size_option
+def controls_list(controls_dirs: tuple[str, ...], max_bytes: int) -> None:
     """List every framework: ID, title, requirement counts by automation."""
-    catalog = _catalog(controls_dirs)
+    catalog = _catalog(controls_dirs, max_bytes)
     width = max(len(i) for i in catalog)
     for fw in catalog.values():
         counts = {
@@ -466,11 +506,12 @@ def controls_list(controls_dirs: tuple[str, ...]) -> None:
 @click.option(
     "--controls", "controls_dirs", multiple=True, metavar="DIR", help="Also read DIR/*.yaml."
 )
+@_size_option
 def controls_show(
-    framework_id: str, requirement_id: str | None, controls_dirs: tuple[str, ...]
+    framework_id: str, requirement_id: str | None, controls_dirs: tuple[str, ...], max_bytes: int
 ) -> None:
     """Show a framework's requirements, or one requirement with its checks' documentation."""
-    catalog = _catalog(controls_dirs)
+    catalog = _catalog(controls_dirs, max_bytes)
     (fw,) = _frameworks(catalog, (framework_id,), ())
     if requirement_id is None:
         click.echo(f"{fw.title} ({fw.version}) [{fw.id}]")

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from compliance.datafile import read_document, validate
+from compliance.datafile import read_document_and_bytes, validate
 from compliance.errors import InputError
+from compliance.load import DEFAULT_MAX_FILE_BYTES
 
 _PACKAGE = Path(__file__).parent
 
@@ -56,10 +57,11 @@ class Framework:
         return next((r for r in self.requirements if r.id == rid), None)
 
 
-def read_framework(path: Path, known_checks: Iterable[str]) -> Framework:
+def read_framework(
+    path: Path, known_checks: Iterable[str], max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Framework:
     shown = path.as_posix()
-    doc = read_document(path, shown)
-    data = path.read_bytes()
+    doc, data = read_document_and_bytes(path, shown, max_bytes)
     validate(doc, "controls.schema.json", shown)
     checks = set(known_checks)
     seen: set[str] = set()
@@ -106,7 +108,10 @@ def read_framework(path: Path, known_checks: Iterable[str]) -> Framework:
 
 
 def load_catalog(
-    extra_dirs: Sequence[str] = (), known_checks: Iterable[str] = ()
+    extra_dirs: Sequence[str] = (),
+    known_checks: Iterable[str] = (),
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> dict[str, Framework]:
     """Every framework by ID: the shipped ones, then each `--controls DIR` in order."""
     checks = tuple(known_checks)
@@ -119,6 +124,6 @@ def load_catalog(
         if i > 0 and not files:
             raise InputError("folder holds no control files (*.yaml)", source=str(folder))
         for path in files:
-            fw = read_framework(path, checks)
+            fw = read_framework(path, checks, max_bytes)
             found[fw.id] = fw
     return dict(sorted(found.items()))

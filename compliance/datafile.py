@@ -17,7 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from compliance.errors import InputError
-from compliance.load import parse_documents
+from compliance.load import DEFAULT_MAX_FILE_BYTES, parse_documents, read_file
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -47,17 +47,24 @@ def _validator(name: str) -> Any:
     return _Validator(schema(name))
 
 
-def read_document(path: Path | str, display: str | None = None) -> Any:
+def read_document(
+    path: Path | str, display: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Any:
     """The single YAML or JSON document in a file (dates stay text: see `load`)."""
+    return read_document_and_bytes(path, display, max_bytes)[0]
+
+
+def read_document_and_bytes(
+    path: Path | str, display: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> tuple[Any, bytes]:
+    """The document and the bytes it was parsed from, read once: what is hashed is what
+    was evaluated. Only a regular file of at most `max_bytes` is read."""
     shown = display or str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=shown) from None
+    data = read_file(path, shown, max_bytes)
     docs = [d for d in parse_documents(shown, data) if d is not None]
     if len(docs) != 1:
         raise InputError(f"expected one YAML document, found {len(docs)}", source=shown)
-    return docs[0]
+    return docs[0], data
 
 
 def schema_problem(document: Any, schema_name: str) -> str | None:

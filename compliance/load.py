@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -230,8 +231,92 @@ def api_group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> LoadResult:
-    """Load every manifest under `paths`; `-` reads `stdin` (default: sys.stdin)."""
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+"""The most one input file (or standard input) may hold: far above a real export of a
+large cluster, far below what would exhaust memory. `--max-file-size` raises it."""
+
+
+def read_file(path: Path | str, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file, at most `max_bytes` of them.
+
+    A FIFO would block forever and a device (`/dev/zero`, also behind a symlink) never
+    ends, so anything but a regular file is refused before it is read; the file is
+    opened without blocking and checked again once open, and the read itself is
+    bounded, so a file that grows while read cannot exhaust memory either.
+    """
+    try:
+        before = os.stat(path)
+        if not stat.S_ISREG(before.st_mode):
+            raise _not_regular(display, before.st_mode)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=display) from None
+    with open(fd, "rb") as stream:
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise _not_regular(display, mode)
+            data = stream.read(max_bytes + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", source=display) from None
+    if len(data) > max_bytes:
+        raise _too_large(display, max_bytes)
+    return data
+
+
+def read_stream(stream: TextIO, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+    """Standard input, bounded like a file; bytes, so bad UTF-8 is our error to report."""
+    raw_stream = getattr(stream, "buffer", None)
+    if raw_stream is not None:
+        data: bytes = raw_stream.read(max_bytes + 1)
+    else:
+        data = stream.read(max_bytes + 1).encode()
+    if len(data) > max_bytes:
+        raise _too_large(display, max_bytes)
+    return data
+
+
+def _not_regular(display: str, mode: int) -> InputError:
+    kind = (
+        "a folder"
+        if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return InputError(f"{kind}, not a regular file; only regular files are read", source=display)
+
+
+def _too_large(display: str, max_bytes: int) -> InputError:
+    return InputError(
+        f"larger than the limit of {size_text(max_bytes)} per input file; raise it with "
+        "--max-file-size (or COMPLIANCE_MAX_FILE_SIZE) if the file is genuine",
+        source=display,
+    )
+
+
+def size_text(n: int) -> str:
+    """`512 MiB`, `64 KiB`, `100 bytes`: the limit as people set it."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor} {unit}"
+    return f"{n:,} bytes"
+
+
+def load_paths(
+    paths: Sequence[str],
+    stdin: TextIO | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> LoadResult:
+    """Load every manifest under `paths`; `-` reads `stdin` (default: sys.stdin).
+
+    Each file, and standard input, may hold at most `max_bytes`."""
     if not paths:
         raise InputError("no input given: name export files, folders, or - for standard input")
     files: list[tuple[str, bytes]] = []
@@ -242,11 +327,9 @@ def load_paths(paths: Sequence[str], stdin: TextIO | None = None) -> LoadResult:
                 continue
             seen.add("-")
             stream = stdin if stdin is not None else sys.stdin
-            raw_stream = getattr(stream, "buffer", None)  # bytes, so bad UTF-8 is our error
-            data = raw_stream.read() if raw_stream is not None else stream.read().encode()
-            files.append(("<stdin>", data))
+            files.append(("<stdin>", read_stream(stream, "<stdin>", max_bytes)))
             continue
-        for display, data in _read_path(raw):
+        for display, data in _read_path(raw, max_bytes):
             real = os.path.realpath(display)
             if real not in seen:  # a file named twice (folder and file) is read once
                 seen.add(real)
@@ -300,14 +383,12 @@ def load_texts(files: Iterable[tuple[str, bytes]]) -> LoadResult:
     )
 
 
-def _read_path(raw: str) -> list[tuple[str, bytes]]:
+def _read_path(raw: str, max_bytes: int) -> list[tuple[str, bytes]]:
     path = Path(raw)
     if not path.exists():
         raise InputError("no such file or directory", source=raw)
-    if path.is_file():
-        return [(raw, _read_bytes(path, raw))]
     if not path.is_dir():
-        raise InputError("not a file or directory", source=raw)
+        return [(raw, read_file(path, raw, max_bytes))]
     found: list[tuple[str, bytes]] = []
     for root, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -316,19 +397,12 @@ def _read_path(raw: str) -> list[tuple[str, bytes]]:
                 continue
             full = Path(root) / name
             display = full.as_posix()
-            found.append((display, _read_bytes(full, display)))
+            found.append((display, read_file(full, display, max_bytes)))
     if not found:
         raise InputError(
             "folder holds no manifests (no .yaml, .yml or .json files below it)", source=raw
         )
     return found
-
-
-def _read_bytes(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", source=display) from None
 
 
 def parse_documents(source: str, data: bytes) -> list[Any]:

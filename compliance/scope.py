@@ -22,8 +22,9 @@ from typing import Any
 
 from compliance import addresses
 from compliance.addresses import AddrSet
-from compliance.datafile import read_document, validate
+from compliance.datafile import read_document_and_bytes, validate
 from compliance.errors import InputError
+from compliance.load import DEFAULT_MAX_FILE_BYTES
 from compliance.model import Cluster, Peer, WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, parse_selector
@@ -163,12 +164,15 @@ class Scope:
 
 
 def read_scope(
-    path: str, known_frameworks: Iterable[str] | None = None, known_checks: Iterable[str] = ()
+    path: str,
+    known_frameworks: Iterable[str] | None = None,
+    known_checks: Iterable[str] = (),
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Scope:
     """Read and validate a scope file; every error names the file and the path in it."""
-    doc = read_document(Path(path), path)
+    doc, data = read_document_and_bytes(Path(path), path, max_bytes)
     scope = parse_scope(doc, path, known_frameworks, known_checks)
-    data = Path(path).read_bytes()
     return dataclasses.replace(scope, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
