@@ -55,6 +55,12 @@ def one_line(text: str) -> str:
     return visible(text)
 
 
+def _say(text: str = "") -> None:
+    """Print lines that hold text from input files (a user's control files), each line
+    with its control and format characters escaped."""
+    click.echo("\n".join(one_line(line) for line in text.split("\n")))
+
+
 def _warn(message: str) -> None:
     click.echo(f"warning: {one_line(message)}", err=True)
 
@@ -490,14 +496,14 @@ def controls_list(controls_dirs: tuple[str, ...], max_bytes: int) -> None:
             a: sum(r.automation == a for r in fw.requirements)
             for a in ("full", "partial", "manual")
         }
-        click.echo(
+        _say(
             f"{fw.id:<{width}}  {fw.title} ({fw.version}): {len(fw.requirements)} requirements, "
             f"{counts['full']} full, {counts['partial']} partial, {counts['manual']} manual"
         )
-    click.echo("")
-    click.echo("checks:")
+    _say("")
+    _say("checks:")
     for spec in CHECKS.values():
-        click.echo(f"  {spec.id}  {spec.title}")
+        _say(f"  {spec.id}  {spec.title}")
 
 
 @controls.command("show")
@@ -514,37 +520,37 @@ def controls_show(
     catalog = _catalog(controls_dirs, max_bytes)
     (fw,) = _frameworks(catalog, (framework_id,), ())
     if requirement_id is None:
-        click.echo(f"{fw.title} ({fw.version}) [{fw.id}]")
-        click.echo(f"source: {fw.source}")
-        click.echo(f"scope: {fw.scope}")
-        click.echo("")
+        _say(f"{fw.title} ({fw.version}) [{fw.id}]")
+        _say(f"source: {fw.source}")
+        _say(f"scope: {fw.scope}")
+        _say("")
         width = max(len(r.id) for r in fw.requirements)
         for r in fw.requirements:
             checks = ", ".join(r.checks) or "-"
-            click.echo(f"  {r.id:<{width}}  {r.automation:<7}  {r.title}  [{checks}]")
+            _say(f"  {r.id:<{width}}  {r.automation:<7}  {r.title}  [{checks}]")
         return
     req = fw.requirement(requirement_id)
     if req is None:
         raise click.BadParameter(
             f"{fw.id} has no requirement {requirement_id!r}", param_hint="'REQUIREMENT'"
         )
-    click.echo(f"{fw.title} {req.id}: {req.title}")
+    _say(f"{fw.title} {req.id}: {req.title}")
     if req.designation:
-        click.echo(f"designation: {req.designation}")
-    click.echo(f"automation: {req.automation}")
-    click.echo("")
-    click.echo(textwrap.fill(req.intent, WRAP))
+        _say(f"designation: {req.designation}")
+    _say(f"automation: {req.automation}")
+    _say("")
+    _say(textwrap.fill(req.intent, WRAP))
     if req.note:
-        click.echo("")
-        click.echo(textwrap.fill(f"note: {req.note}", WRAP))
+        _say("")
+        _say(textwrap.fill(f"note: {req.note}", WRAP))
     if req.evidence:
-        click.echo("\nevidence an assessor should ask for:")
+        _say("\nevidence an assessor should ask for:")
         for item in req.evidence:
-            click.echo(textwrap.fill(item, WRAP, initial_indent="  - ", subsequent_indent="    "))
+            _say(textwrap.fill(item, WRAP, initial_indent="  - ", subsequent_indent="    "))
     for cid in req.checks:
         spec = CHECKS[cid]
-        click.echo(f"\n{spec.id} {spec.title}")
-        click.echo(textwrap.indent(spec.description, "  "))
+        _say(f"\n{spec.id} {spec.title}")
+        _say(textwrap.indent(spec.description, "  "))
 
 
 def _explanation_text(ex: Explanation) -> str:
@@ -566,7 +572,7 @@ def _explanation_text(ex: Explanation) -> str:
     lines.append(
         f"verdict: allowed on {allowed.describe()}" if allowed else "verdict: denied on every port"
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(one_line(line) for line in lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -19,14 +19,15 @@ paragraph separators: none of them has a glyph a reader can see and trust."""
 def visible(text: str, *, keep_newlines: bool = False) -> str:
     """`text` with every hidden character replaced by its escape (`\\x07`, `\\u202e`).
 
-    `keep_newlines` keeps `\\n` and `\\t` as they are, for outputs where they are layout
-    (a paragraph of the PDF, a spreadsheet cell) rather than a break of a one-line form.
+    `keep_newlines` keeps `\\n`, `\\r` and `\\t` as they are, for outputs where they are
+    layout (a paragraph of the PDF, a spreadsheet cell) rather than a break of a one-line
+    form; a terminal line escapes them, since `\\r` would let a value overwrite the line.
     """
     if text.isprintable():  # the common case, at C speed
         return text
     out = []
     for ch in text:
-        if (keep_newlines and ch in "\n\t") or unicodedata.category(ch) not in HIDDEN_CATEGORIES:
+        if (keep_newlines and ch in "\n\r\t") or unicodedata.category(ch) not in HIDDEN_CATEGORIES:
             out.append(ch)
         else:
             out.append(escape(ch))

@@ -21,6 +21,7 @@ from compliance.flows import Endpoint, External
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.render.evidence import STATUS_LABELS
+from compliance.text import visible
 
 FONT = "DejaVu Sans, sans-serif"
 
@@ -96,7 +97,7 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 
 def fit(text: str, size: float, width: float, bold: bool = False, limit: int = MAX_CHARS) -> str:
     """`text`, cut with an ellipsis to at most `limit` characters and `width` units."""
-    text = " ".join(text.split())
+    text = visible(" ".join(text.split()))
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     while len(text) > 1 and text_width(text, size, bold) > width:
@@ -106,7 +107,7 @@ def fit(text: str, size: float, width: float, bold: bool = False, limit: int = M
 
 def _esc(text: str) -> str:
     """Text and attribute content: a cluster value is shown, never interpreted."""
-    return escape(_NOT_XML.sub("\ufffd", text), {'"': "&quot;", "'": "&apos;"})
+    return escape(_NOT_XML.sub("\ufffd", visible(text)), {'"': "&quot;", "'": "&apos;"})
 
 
 def _n(x: float) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from compliance.flows import Endpoint, Flow, FlowGraph, Side
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
+from compliance.text import visible
 
 
 def endpoint_json(e: Endpoint) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
             line += " (self)"
         if show_rules:
             line += f"  [egress: {t.side(f.egress)}; ingress: {t.side(f.ingress)}]"
-        lines.append(line)
+        lines.append(visible(line))
     return "".join(line + "\n" for line in lines)
 
 
@@ -143,7 +144,7 @@ def render_csv(graph: FlowGraph, show_rules: bool = False) -> str:
 
 def render_md(graph: FlowGraph, show_rules: bool = False) -> str:
     def cell(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+        return visible(text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " "))
 
     t = FlowTexts()
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]

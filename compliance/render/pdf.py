@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from compliance.errors import ComplianceError, RenderError
+from compliance.text import visible
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 ASSET_SUFFIXES = frozenset({".css", ".svg", ".png", ".ttf", ".otf", ".woff", ".woff2"})
@@ -46,7 +48,17 @@ def html_environment(folder: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=shown,
     )
+
+
+def shown(value: Any) -> Any:
+    """Every `{{ value }}` of a template: text from the inputs shows control and format
+    characters as escapes (a U+202E must not reverse an owner's name in the PDF); markup
+    the templates mark safe (the diagrams, which escape their own text) passes as is."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return visible(value, keep_newlines=True)
+    return value
 
 
 def render_html(view: Mapping[str, Any], folder: Path | None = None) -> str:

@@ -15,6 +15,7 @@ from compliance.evaluate import CheckResult, Evaluation, FrameworkResult
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
 from compliance.render.flows import FlowTexts, flow_json
+from compliance.text import visible
 
 TOOL_NAME = "compliance"
 
@@ -284,7 +285,8 @@ def render_table(ev: Evaluation) -> str:
                     f"    ... and {len(shown) - MAX_FINDINGS_SHOWN} more (see --format json)"
                 )
         out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
+    # Each entry is one line: a value from the inputs cannot break it or drive the terminal.
+    return "\n".join(visible(line) for line in out).rstrip("\n") + "\n"
 
 
 FORMATS: dict[str, Callable[[Evaluation], str]] = {"table": render_table, "json": render_json}

@@ -64,6 +64,7 @@ from compliance.render.evidence import (
 )
 from compliance.render.flows import FlowTexts
 from compliance.render.results import TOOL_NAME, as_of_text, zoned_flows
+from compliance.text import visible
 
 if TYPE_CHECKING:
     from _typeshed import SizedBuffer
@@ -128,6 +129,7 @@ def _escape(match: re.Match[str]) -> str:
 def _clean(text: str) -> str:
     """Text a cell can hold: visible escapes for what XML cannot carry, and a visible mark
     where Excel's cell limit cuts it (openpyxl would fail, or cut silently)."""
+    text = visible(text, keep_newlines=True)
     if _NOT_XML.search(text):
         text = _NOT_XML.sub(_escape, text)
     if len(text) > MAX_CELL_TEXT:
