@@ -341,3 +341,46 @@ def test_json_on_standard_input_keeps_json_rules() -> None:
 
 def test_invalid_flow_map_on_standard_input_is_a_yaml_error() -> None:
     refused("invalid YAML", load_texts, [("<stdin>", b"{apiVersion: v1, kind: [}\n")])
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+HOSTILE_EXPORTS = {
+    "tag.yaml": (policy_yaml(port="!!bool maybe"), "spec.ingress[0].ports[0].port"),
+    "digits.yaml": (policy_yaml(port="9" * 5000), "integer too large"),
+    "digits.json": (
+        policy_json('{"podSelector": {}, "x": %s}' % ("9" * 5000)),
+        "spec.x: integer out of range",
+    ),
+    "surrogate.json": (
+        policy_json('{"podSelector": {}}', annotations='{"a": "\\ud800"}'),
+        "metadata.annotations.a",
+    ),
+    "keys.yaml": (policy_yaml(annotations="{1: a, b: c}"), "annotation key 1 is not text"),
+    "alias.yaml": (policy_yaml(annotations="&x {a: *x}"), "metadata.annotations.a"),
+    "dup.json": (
+        policy_json('{"podSelector": {}, "ingress": [], "ingress": [{}]}'),
+        "spec: found duplicate key 'ingress'",
+    ),
+    "newline.yaml": (
+        'apiVersion: v1\nkind: Namespace\nmetadata: {name: "app\\n"}\n',
+        "invalid name 'app\\n'",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_EXPORTS))
+def test_hostile_export_is_one_line_and_exit_2(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compliance.cli import cli, run
+
+    text, fragment = HOSTILE_EXPORTS[name]
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    code = run(cli.main, ["flows", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {path}: "), err
+    assert fragment in err and "Traceback" not in err
