@@ -80,12 +80,12 @@ class _Loader(_BaseLoader):
         if tag == _SEQ and isinstance(node, yaml.SequenceNode):
             items: list[Any] = []
             self._built[id(node)] = items
-            for index, child in enumerate(node.value):
-                try:
+            try:
+                for child in node.value:
                     items.append(self._build(child))
-                except _FieldError as exc:
-                    exc.parts.insert(0, index)
-                    raise
+            except _FieldError as exc:
+                exc.parts.insert(0, len(items))  # the index of the child that failed
+                raise
             return items
         if tag == _MAP and isinstance(node, yaml.MappingNode):
             return self._mapping(node)
@@ -93,7 +93,7 @@ class _Loader(_BaseLoader):
             # Kept as text: an impossible date (2027-13-01) must be an input error where
             # it is used, not a crash while parsing; no export field needs a datetime.
             return node.value
-        if tag == _INT and isinstance(node, yaml.ScalarNode):
+        if tag == _INT and isinstance(node, yaml.ScalarNode) and len(node.value) > 40:
             digits = sum(ch.isdigit() for ch in node.value)
             if digits > 40:  # refused before int() meets Python's int-to-text limit
                 raise _FieldError(f"integer too large ({digits} digits)", node.start_mark)
