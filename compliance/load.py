@@ -99,7 +99,9 @@ class _Loader(_BaseLoader):
                 raise _FieldError(f"integer too large ({digits} digits)", node.start_mark)
         try:  # numbers, booleans, null, other tags
             value = self.construct_object(node, deep=True)
-        except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+        except yaml.MarkedYAMLError as exc:  # a tag the safe loader does not build
+            raise _FieldError(exc.problem or "cannot be built", node.start_mark) from None
+        except (ValueError, KeyError, TypeError, OverflowError):
             short = tag.replace("tag:yaml.org,2002:", "!!")
             raise _FieldError(
                 f"{short} cannot hold the value {_clip(str(node.value))!r}", node.start_mark
