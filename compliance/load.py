@@ -234,8 +234,9 @@ def api_group(api_version: str) -> str:
 
 
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
-"""The most one input file (or standard input) may hold: far above a real export of a
-large cluster, far below what would exhaust memory. `--max-file-size` raises it."""
+"""The most one input file (or standard input) may hold: well above the export of a
+large cluster, and a bound on what a single file can make the tool read into memory
+(a special file never ends). `--max-file-size` moves it either way."""
 
 
 def read_file(path: Path | str, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
