@@ -35,6 +35,7 @@ from compliance.pack import (
     verify_pack,
     zip_path_for,
 )
+from compliance.provenance import check_as_of
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
@@ -211,7 +212,8 @@ def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "as_of",
             metavar="ISO-8601",
             help="The moment the evaluation speaks for: decides which waivers and approved "
-            "flows have expired. Default: now.",
+            "flows have expired. Default: now. Refused when earlier than the export "
+            "(its capture start, or the newest time stamped on an object).",
         ),
         click.option(
             "--controls",
@@ -462,6 +464,8 @@ def _evaluation(
     scope = read_scope(scope_path, catalog, CHECKS)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
     loaded = load_paths(paths)
+    if as_of is not None:
+        check_as_of(moment, loaded.objects, loaded.captures)
     for message in loaded.warnings:
         _warn(message)
     cluster = build_cluster(loaded.objects)

@@ -312,3 +312,64 @@ def test_capture_times_come_from_the_clock() -> None:
     assert notes["compliance.io/capture-end"] == "2026-11-27T09:00:07Z"
     assert notes["compliance.io/cluster-id"] == "u-1"
     assert notes["compliance.io/context"] == "ctx"
+
+
+# --------------------------------------------------------------------------- honest dates
+
+SCOPE = ROOT / "samples" / "pci-dss.scope.yaml"
+
+
+def test_as_of_before_the_newest_object_time_is_refused(
+    compliance: Callable[..., Result],
+) -> None:
+    result = compliance("evaluate", SAMPLE_JSON, "--scope", SCOPE, "--as-of", "2020-01-01")
+    assert result.code == 2
+    assert result.out == ""
+    [line] = result.err_lines
+    assert line.startswith(
+        "error: --as-of: as-of 2020-01-01T00:00:00Z precedes the export "
+        "(newest object time 2024-11-18T09:02:11Z on "
+    )
+
+
+def test_as_of_after_the_newest_object_time_is_accepted(
+    compliance: Callable[..., Result],
+) -> None:
+    result = compliance(
+        "evaluate",
+        SAMPLE_JSON,
+        "--scope",
+        SCOPE,
+        "--as-of",
+        "2024-11-18T09:02:11Z",
+        "--format",
+        "json",
+        "--exit-zero",
+    )
+    assert result.code == 0, result.err
+    assert result.json()["as_of"].startswith("2024-11-18T09:02:11")
+
+
+def test_status_times_count(tmp_path: Path, compliance: Callable[..., Result]) -> None:
+    export = json.loads(SAMPLE_JSON.read_text(encoding="utf-8"))
+    pod = next(i for i in export["items"] if i["kind"] == "Pod")
+    pod["status"] = {
+        "conditions": [{"type": "Ready", "lastTransitionTime": "2025-06-30T12:00:00Z"}]
+    }
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    result = compliance("evaluate", path, "--scope", SCOPE, "--as-of", "2025-06-01")
+    assert result.code == 2
+    assert "newest object time 2025-06-30T12:00:00Z on Pod " in result.err
+    assert "status.conditions[0].lastTransitionTime" not in result.err  # the object, not noise
+
+
+def test_as_of_before_the_capture_is_refused(
+    recordings: Path, tmp_path: Path, compliance: Callable[..., Result]
+) -> None:
+    out = tmp_path / "export.json"
+    assert compliance("collect", "--out", out).code == 0
+    start = _annotations(out)["compliance.io/capture-start"]
+    result = compliance("evaluate", out, "--scope", SCOPE, "--as-of", "2026-01-01")
+    assert result.code == 2
+    assert f"(captured from {start} ({out}))" in result.err
