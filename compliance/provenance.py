@@ -86,9 +86,7 @@ def check_as_of(
     bounds: list[tuple[dt.datetime, str]] = []
     newest = newest_object_time(objects)
     if newest is not None:
-        bounds.append(
-            (newest.moment, f"newest object time {_iso(newest.moment)} on {newest.obj}")
-        )
+        bounds.append((newest.moment, f"newest object time {_iso(newest.moment)} on {newest.obj}"))
     for capture in captures:
         start = parse_time(capture.start)
         if start is not None:
