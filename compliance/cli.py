@@ -423,6 +423,114 @@ def collect(context: str | None, out_path: str | None, fmt: str, quiet: bool, de
         )
 
 
+@cli.command("probe-plan")
+@click.argument("paths", nargs=-1, required=True, metavar="EXPORT...")
+@click.option("--scope", "scope_path", required=True, metavar="FILE", help="Scope file: the zones.")
+@click.option(
+    "--out",
+    required=True,
+    metavar="DIR",
+    help="Folder for plan.json, netassert.yaml and run-probes.sh (created; must be empty).",
+)
+@click.option(
+    "--framework",
+    "framework_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only the zones that list this framework (repeatable). Default: every zone.",
+)
+@click.option(
+    "--max-probes",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="Most probes in the plan; one per zone boundary comes first.",
+)
+@click.option(
+    "--as-of", "as_of", metavar="ISO-8601", help="Date the plan speaks for (default: now)."
+)
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def probe_plan(
+    paths: tuple[str, ...],
+    scope_path: str,
+    out: str,
+    framework_ids: tuple[str, ...],
+    max_probes: int,
+    as_of: str | None,
+    debug: bool,
+) -> None:
+    """Plan a segmentation test: which connections to try in the live cluster.
+
+    Chooses probes from the flow graph that cover every zone boundary: each allowed flow
+    crossing a boundary (expected open), and the denied flows that matter most (expected
+    blocked): out-of-scope namespaces into cde and datastore workloads, the CDE to an
+    internet address (203.0.113.10:443), tenant to tenant, and an out-of-scope workload
+    on a port the CDE admits from others. Writes plan.json (each probe's reason and the
+    rules deciding it on each side), netassert.yaml (controlplaneio/netassert v2) and
+    run-probes.sh (kubectl only; writes probe-results.csv).
+    """
+    from compliance.probeplan import plan_probes
+    from compliance.render import probes as probe_files
+    from compliance.scope import place
+
+    _State.debug = _State.debug or debug
+    moment = _parse_as_of(as_of)
+    catalog = _catalog(())
+    scope = read_scope(scope_path, catalog, CHECKS)
+    unknown = sorted(set(framework_ids) - set(scope.frameworks))
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: no zone of {scope_path} lists it "
+            f"(zones list: {', '.join(scope.frameworks) or 'none'})",
+            param_hint="'--framework'",
+        )
+    zones = [
+        z.name
+        for z in scope.zones
+        if not framework_ids or any(f in z.frameworks for f in framework_ids)
+    ]
+    destination = Path(out)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise click.BadParameter(f"{out} exists and is not an empty folder", param_hint="'--out'")
+    loaded = load_paths(paths)
+    if as_of is not None:
+        check_as_of(moment, loaded.objects, loaded.captures)
+    for message in loaded.warnings:
+        _warn(message)
+    cluster = build_cluster(loaded.objects)
+    graph = compute_flows(cluster)
+    placement = place(scope, cluster)
+    for message in placement.warnings:
+        _warn(message)
+    plan = plan_probes(cluster, graph, scope, placement, zones, moment, max_probes)
+    document = probe_files.plan_document(plan, loaded.inputs, scope_path, scope.sha256)
+    files = {
+        "plan.json": probe_files.plan_json(document),
+        "netassert.yaml": probe_files.netassert_yaml(plan),
+        "run-probes.sh": probe_files.probe_script(plan, cluster),
+    }
+    probe_files.write_folder(destination, files)
+    cov = plan.coverage
+    expect = {e: sum(p.expect == e for p in plan.probes) for e in ("open", "blocked")}
+    click.echo(
+        f"probe plan written to {one_line(out)}: {len(plan.probes)} probes "
+        f"({expect['open']} expected open, {expect['blocked']} expected blocked); "
+        f"zone boundaries covered {cov.boundaries_covered}/{cov.boundaries_total}"
+    )
+    if cov.cut:
+        click.echo(
+            f"--max-probes {max_probes} cut the plan: {cov.candidates} candidate probes; "
+            f"uncovered: {one_line(', '.join(str(b) for b in cov.uncovered)) or 'none'}"
+        )
+    if cov.from_outside:
+        click.echo(
+            "crossed only from outside the cluster (test these from outside): "
+            + one_line(", ".join(str(b) for b in cov.from_outside))
+        )
+    script = one_line(str(destination / "run-probes.sh"))
+    click.echo(f"run it with: sh {script} (writes probe-results.csv)")
+
+
 @cli.command()
 @click.argument("pack_path", metavar="DIR|ZIP")
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")

@@ -94,7 +94,11 @@ def explain(cluster: Cluster, src_text: str, dst_text: str) -> Explanation:
     dst = resolve_target(cluster, dst_text)
     if isinstance(src, str) and isinstance(dst, str):
         raise InputError("at least one of SRC and DST must be a workload")
-    engine = Engine(cluster)
+    return explain_targets(Engine(cluster), src, dst)
+
+
+def explain_targets(engine: Engine, src: Target, dst: Target) -> Explanation:
+    """The same over an engine already built, for callers that explain many pairs."""
     eg: list[tuple[PortSet, str]]
     ing: list[tuple[PortSet, str]]
     if isinstance(src, str):
