@@ -527,6 +527,11 @@ def probe_plan(
             "crossed only from outside the cluster (test these from outside): "
             + one_line(", ".join(str(b) for b in cov.from_outside))
         )
+    if cov.from_host_network:
+        click.echo(
+            "crossed only by hostNetwork pods (not testable from the pod; review node access): "
+            + one_line(", ".join(str(b) for b in cov.from_host_network))
+        )
     script = one_line(str(destination / "run-probes.sh"))
     click.echo(f"run it with: sh {script} (writes probe-results.csv)")
 

@@ -84,6 +84,9 @@ class Coverage:
     from_outside: tuple[Boundary, ...] = ()
     """Boundaries that only sources outside the cluster cross: a probe from inside
     cannot test them; test them from outside (an external scan)."""
+    from_host_network: tuple[Boundary, ...] = ()
+    """Boundaries crossed by allowed flows from hostNetwork pods alone: such a probe
+    would leave with the node's address, which policies do not govern."""
 
     @property
     def cut(self) -> bool:
@@ -140,6 +143,7 @@ def plan_probes(
         chosen=len(chosen),
         uncovered=tuple(b for b in total if b not in covered),
         from_outside=tuple(planner.from_outside()),
+        from_host_network=tuple(b for b in planner.from_host_network() if b not in set(total)),
     )
     return ProbePlan(scope.cluster, as_of, tuple(sorted(zones)), max_probes, probes, coverage)
 
@@ -340,6 +344,14 @@ class _Planner:
         for flow in self.graph.flows:
             if isinstance(flow.src, External):
                 found.update(Boundary(z, "into") for z in self.zones_at(flow.dst))
+        return sorted(found)
+
+    def from_host_network(self) -> list[Boundary]:
+        """Zone edges crossed by allowed flows from hostNetwork workloads."""
+        found: set[Boundary] = set()
+        for flow in self.graph.flows:
+            if isinstance(flow.src, WorkloadRef) and self.workloads[flow.src].host_network:
+                found.update(self.crossed(flow.src, flow.dst))
         return sorted(found)
 
     def into_scope(self) -> Iterable[_Candidate]:

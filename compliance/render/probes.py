@@ -56,6 +56,7 @@ def plan_document(
             "cut": cov.cut,
             "uncovered": [str(b) for b in cov.uncovered],
             "from_outside": [str(b) for b in cov.from_outside],
+            "from_host_network": [str(b) for b in cov.from_host_network],
         },
         "probes": [_probe(p) for p in plan.probes],
     }
