@@ -24,9 +24,10 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from compliance.errors import InternalError
-from compliance.explain import explain_targets
+from compliance.explain import ClassIndex, engine_classes, explain_targets
 from compliance.flows import Engine, External, Flow, FlowGraph
 from compliance.model import Cluster, WorkloadRef
 from compliance.ports import PROTOCOLS, PortSet
@@ -38,6 +39,7 @@ the network can decide the probe, never a remote server."""
 INTERNET_PORT = 443
 DEFAULT_MAX_PROBES = 200
 
+_NO_ZONES: frozenset[str] = frozenset()
 KIND_ORDER = ("selector", "allowed", "into-scope", "internet", "tenant")
 """Probe kinds in the order a cut plan favours them after covering each boundary."""
 
@@ -103,8 +105,9 @@ class ProbePlan:
     coverage: Coverage
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """A probe before it is chosen (a tuple: hundreds of thousands are made)."""
+
     kind: str
     src: WorkloadRef
     dst: WorkloadRef | str
@@ -114,9 +117,16 @@ class _Candidate:
     reason: str
     boundaries: tuple[Boundary, ...]
 
-    @property
-    def key(self) -> tuple[int, str, str, str, int]:
-        return (KIND_ORDER.index(self.kind), str(self.src), str(self.dst), self.protocol, self.port)
+    def key(self, rank: dict[WorkloadRef, int]) -> tuple[int, int, int, int, str, str, int]:
+        """Kind, then source, destination (workloads before addresses), protocol, port."""
+        dst = self.dst
+        return (
+            KIND_ORDER.index(self.kind),
+            rank[self.src],
+            *((0, rank[dst], "") if isinstance(dst, WorkloadRef) else (1, 0, dst)),
+            self.protocol,
+            self.port,
+        )
 
 
 def plan_probes(
@@ -131,9 +141,12 @@ def plan_probes(
     """Choose and explain the probes for the chosen zones."""
     planner = _Planner(cluster, graph, scope, placement, frozenset(zones))
     candidates = planner.candidates()
-    chosen = _choose(candidates, max_probes)
+    chosen = _choose(candidates, max_probes, planner.rank)
     engine = Engine(cluster)
-    probes = tuple(_explained(engine, f"P-{i:04d}", c) for i, c in enumerate(chosen, start=1))
+    classes = engine_classes(engine)
+    probes = tuple(
+        _explained(engine, classes, f"P-{i:04d}", c) for i, c in enumerate(chosen, start=1)
+    )
     total = sorted({b for c in candidates for b in c.boundaries})
     covered = {b for c in chosen for b in c.boundaries}
     coverage = Coverage(
@@ -142,15 +155,17 @@ def plan_probes(
         candidates=len(candidates),
         chosen=len(chosen),
         uncovered=tuple(b for b in total if b not in covered),
-        from_outside=tuple(planner.from_outside()),
-        from_host_network=tuple(b for b in planner.from_host_network() if b not in set(total)),
+        from_outside=tuple(planner.outside),
+        from_host_network=tuple(b for b in planner.host_network_only if b not in set(total)),
     )
     return ProbePlan(scope.cluster, as_of, tuple(sorted(zones)), max_probes, probes, coverage)
 
 
-def _choose(candidates: Sequence[_Candidate], limit: int) -> list[_Candidate]:
+def _choose(
+    candidates: Sequence[_Candidate], limit: int, rank: dict[WorkloadRef, int]
+) -> list[_Candidate]:
     """One probe per boundary first, then every kind in turn, in a stable order."""
-    ordered = sorted(candidates, key=lambda c: c.key)
+    ordered = sorted(candidates, key=lambda c: c.key(rank))
     chosen: list[_Candidate] = []
     taken: set[int] = set()
     covered: set[Boundary] = set()
@@ -177,9 +192,9 @@ def _choose(candidates: Sequence[_Candidate], limit: int) -> list[_Candidate]:
     return sorted(chosen, key=lambda c: order[id(c)])
 
 
-def _explained(engine: Engine, probe_id: str, c: _Candidate) -> Probe:
+def _explained(engine: Engine, classes: ClassIndex, probe_id: str, c: _Candidate) -> Probe:
     """Attach each side's deciding rules, and check them against the graph's verdict."""
-    ex = explain_targets(engine, c.src, c.dst)
+    ex = explain_targets(engine, c.src, c.dst, classes)
     segment = next(s for s in ex.segments if s.protocol == c.protocol and s.lo <= c.port <= s.hi)
     if segment.allowed != (c.expect == "open"):
         raise InternalError(
@@ -216,41 +231,88 @@ class _Planner:
         self.role = {z.name: z.role for z in scope.zones}
         self.workloads = {w.ref: w for w in cluster.workloads}
         self.zones_of = {ref: placement.zones(ref) & zones for ref in sorted(self.workloads)}
+        self._crossed: dict[tuple[frozenset[str], frozenset[str]], tuple[Boundary, ...]] = {}
+        self._ports: dict[WorkloadRef, list[tuple[str, int]]] = {}
+        self.rank = {ref: i for i, ref in enumerate(self.zones_of)}
+        self.sources = frozenset(
+            ref for ref, w in self.workloads.items() if w.variants and not w.host_network
+        )
+        self._crossing_texts: dict[tuple[Boundary, ...], str] = {}
+        # Verdicts are looked up only for the sources the denied kinds probe from, and
+        # the flows into a workload only for CDE workloads: the rest need no index.
+        probing = set(self.out_of_scope_sources().values()) | {
+            r
+            for r, zs in self.zones_of.items()
+            if any(self.role[z] in ("cde", "tenant") for z in zs)
+        }
+        cde = set(self.with_role("cde"))
+        self._zones_any: dict[object, frozenset[str]] = {r: zs for r, zs in self.zones_of.items()}
         self.pairs: dict[tuple[WorkloadRef, WorkloadRef], PortSet] = {}
         self.to_external: dict[WorkloadRef, list[Flow]] = defaultdict(list)
         self.into: dict[WorkloadRef, list[Flow]] = defaultdict(list)
+        self.crossing: list[tuple[Flow, tuple[Boundary, ...]]] = []
+        """Allowed flows from a probeable source that cross a zone's edge."""
+        outside: set[Boundary] = set()
+        host: set[Boundary] = set()
+        zones_at = self._zones_any.get
+        # One pass over what may be millions of flows: each end is hashed as few times
+        # as possible.
         for flow in graph.flows:
-            if isinstance(flow.src, WorkloadRef) and isinstance(flow.dst, WorkloadRef):
-                self.pairs[(flow.src, flow.dst)] = flow.connections
-            elif isinstance(flow.src, WorkloadRef) and isinstance(flow.dst, External):
-                self.to_external[flow.src].append(flow)
-            if isinstance(flow.dst, WorkloadRef):
-                self.into[flow.dst].append(flow)
+            src, dst = flow.src, flow.dst
+            zs, zd = zones_at(src, _NO_ZONES), zones_at(dst, _NO_ZONES)
+            if src in probing:
+                if isinstance(dst, WorkloadRef):
+                    self.pairs[(src, dst)] = flow.connections
+                elif isinstance(dst, External):
+                    self.to_external[src].append(flow)
+            if zd and dst in cde:
+                self.into[dst].append(flow)
+            if zs == zd:
+                continue
+            if isinstance(src, External):
+                outside.update(Boundary(z, "into") for z in zd)
+            elif src in self.sources:
+                if not flow.self_flow:
+                    self.crossing.append((flow, self.crossed_sets(zs, zd)))
+            else:
+                host.update(self.crossed_sets(zs, zd))
+        self.outside = sorted(outside)
+        self.host_network_only = sorted(host)
 
     # ---------------------------------------------------------------- helpers
 
     def zones_at(self, end: object) -> frozenset[str]:
-        return self.zones_of.get(end, frozenset()) if isinstance(end, WorkloadRef) else frozenset()
+        return self._zones_any.get(end, _NO_ZONES)
 
     def crossed(self, src: object, dst: object) -> tuple[Boundary, ...]:
-        a, b = self.zones_at(src), self.zones_at(dst)
-        return tuple(
-            sorted([Boundary(z, "out of") for z in a - b] + [Boundary(z, "into") for z in b - a])
-        )
+        return self.crossed_sets(self.zones_at(src), self.zones_at(dst))
+
+    def crossed_sets(self, a: frozenset[str], b: frozenset[str]) -> tuple[Boundary, ...]:
+        if a == b:
+            return ()
+        found = self._crossed.get((a, b))
+        if found is None:
+            found = tuple(
+                sorted(
+                    [Boundary(z, "out of") for z in a - b] + [Boundary(z, "into") for z in b - a]
+                )
+            )
+            self._crossed[(a, b)] = found
+        return found
 
     def with_role(self, *roles: str) -> list[WorkloadRef]:
         return [r for r, zs in self.zones_of.items() if any(self.role[z] in roles for z in zs)]
 
     def probeable(self, ref: WorkloadRef) -> bool:
         """A source a probe can run from: it has pods, and policies apply to them."""
-        w = self.workloads[ref]
-        return bool(w.variants) and not w.host_network
+        return ref in self.sources
 
     def out_of_scope_sources(self) -> dict[str, WorkloadRef]:
         """One workload per namespace that no chosen zone holds (the first by name)."""
         found: dict[str, WorkloadRef] = {}
         for ref, zs in self.zones_of.items():
-            if not zs and self.probeable(ref) and ref.namespace not in found:
+            w = self.workloads[ref]
+            if not zs and w.variants and not w.host_network and ref.namespace not in found:
                 found[ref.namespace] = ref
         return found
 
@@ -266,8 +328,12 @@ class _Planner:
         )
 
     def ports_of(self, ref: WorkloadRef) -> list[tuple[str, int]]:
-        w = self.workloads[ref]
-        return sorted({(p.protocol, p.port) for v in w.variants for p in v.ports})
+        found = self._ports.get(ref)
+        if found is None:
+            w = self.workloads[ref]
+            found = sorted({(p.protocol, p.port) for v in w.variants for p in v.ports})
+            self._ports[ref] = found
+        return found
 
     def probe_ports(self, conns: PortSet, dst: WorkloadRef | None) -> list[tuple[str, int]]:
         """One port per range: a port the destination declares there, else the first.
@@ -291,37 +357,39 @@ class _Planner:
     # ---------------------------------------------------------------- candidates
 
     def candidates(self) -> list[_Candidate]:
-        found: dict[tuple[str, str, str, int], _Candidate] = {}
-        # The more specific reason wins when two kinds pick the same probe.
+        # An allowed pair is never a denied one; among the denied kinds the more
+        # specific reason wins when two pick the same probe.
+        found: dict[tuple[WorkloadRef, WorkloadRef | str, str, int], _Candidate] = {}
         for c in (
-            *self.allowed_crossings(),
             *self.selector_breaks(),
             *self.into_scope(),
             *self.to_internet(),
             *self.between_tenants(),
         ):
-            found.setdefault((str(c.src), str(c.dst), c.protocol, c.port), c)
-        return list(found.values())
+            found.setdefault((c.src, c.dst, c.protocol, c.port), c)
+        return [*self.allowed_crossings(), *found.values()]
+
+    def crossing_text(self, crossed: tuple[Boundary, ...]) -> str:
+        text = self._crossing_texts.get(crossed)
+        if text is None:
+            text = self._crossing_texts[crossed] = _crossing_text(crossed)
+        return text
 
     def allowed_crossings(self) -> Iterable[_Candidate]:
-        for flow in self.graph.flows:
-            if flow.self_flow or not isinstance(flow.src, WorkloadRef):
-                continue  # a source outside the cluster cannot be probed from inside it
-            if not self.probeable(flow.src):
-                continue
-            crossed = self.crossed(flow.src, flow.dst)
-            if not crossed:
-                continue
+        # A source outside the cluster, or on the host network, cannot be probed.
+        for flow, crossed in self.crossing:
+            src = flow.src
+            assert isinstance(src, WorkloadRef)
             if isinstance(flow.dst, WorkloadRef):
                 for protocol, port in self.probe_ports(flow.connections, flow.dst):
                     yield _Candidate(
                         "allowed",
-                        flow.src,
+                        src,
                         flow.dst,
                         protocol,
                         port,
                         "open",
-                        f"allowed flow {_crossing_text(crossed)}",
+                        f"allowed flow {self.crossing_text(crossed)}",
                         crossed,
                     )
             elif isinstance(flow.dst, External):
@@ -329,30 +397,14 @@ class _Planner:
                     for protocol, port in self.probe_ports(flow.connections, None):
                         yield _Candidate(
                             "allowed",
-                            flow.src,
+                            src,
                             address,
                             protocol,
                             port,
                             "open",
-                            f"allowed flow to an approved address {_crossing_text(crossed)}",
+                            f"allowed flow to an approved address {self.crossing_text(crossed)}",
                             crossed,
                         )
-
-    def from_outside(self) -> list[Boundary]:
-        """Zone edges crossed by allowed flows whose source is outside the cluster."""
-        found: set[Boundary] = set()
-        for flow in self.graph.flows:
-            if isinstance(flow.src, External):
-                found.update(Boundary(z, "into") for z in self.zones_at(flow.dst))
-        return sorted(found)
-
-    def from_host_network(self) -> list[Boundary]:
-        """Zone edges crossed by allowed flows from hostNetwork workloads."""
-        found: set[Boundary] = set()
-        for flow in self.graph.flows:
-            if isinstance(flow.src, WorkloadRef) and self.workloads[flow.src].host_network:
-                found.update(self.crossed(flow.src, flow.dst))
-        return sorted(found)
 
     def into_scope(self) -> Iterable[_Candidate]:
         sources = self.out_of_scope_sources()
