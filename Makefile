@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# WeasyPrint's system libraries; harfbuzz-subset is optional (faster font subsetting).
-DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# WeasyPrint's system libraries (harfbuzz-subset is optional: faster font subsetting), and
+# ssh-keygen for signing packs.
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openssh-client
 
 .PHONY: venv system-libs demo test bench lint format clean
 

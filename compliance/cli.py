@@ -35,6 +35,7 @@ from compliance.pack import (
     verify_pack,
     zip_path_for,
 )
+from compliance.provenance import check_as_of
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
@@ -99,20 +100,25 @@ def _size_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 EXPORT_COMMAND = (
-    "kubectl get namespaces,pods,deployments,statefulsets,daemonsets,replicasets,jobs,"
-    "cronjobs,networkpolicies -A -o yaml > export.yaml"
+    "kubectl get namespaces,nodes,pods,deployments,statefulsets,daemonsets,replicasets,"
+    "replicationcontrollers,jobs,cronjobs,networkpolicies -A -o json > export.json"
 )
 HELP = f"""Network segmentation evidence for PCI DSS, HIPAA and FedRAMP from a Kubernetes export.
 
 Export the cluster, list every allowed flow, then evaluate the controls for a scope:
 
 \b
-  {EXPORT_COMMAND}
-  compliance flows export.yaml
-  compliance evaluate export.yaml --scope scope.yaml
-  compliance report export.yaml --scope scope.yaml --out evidence
+  compliance collect --out export.json
+  compliance flows export.json
+  compliance evaluate export.json --scope scope.yaml
+  compliance report export.json --scope scope.yaml --out evidence
   compliance verify evidence
   compliance controls list
+
+Without access to the cluster from here, export by hand (no capture record then):
+
+\b
+  {EXPORT_COMMAND}
 
 Exit codes: 0 success, 1 a control fails (verify: the pack was altered), 2 bad input or
 usage, 3 internal or rendering error.
@@ -247,7 +253,8 @@ def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "as_of",
             metavar="ISO-8601",
             help="The moment the evaluation speaks for: decides which waivers and approved "
-            "flows have expired. Default: now.",
+            "flows have expired. Default: now. Refused when earlier than the export "
+            "(its capture start, or the newest time stamped on an object).",
         ),
         click.option(
             "--controls",
@@ -399,6 +406,183 @@ def report(
 
 
 @cli.command()
+@click.option(
+    "--context", metavar="NAME", help="kubectl context to export (default: the current one)."
+)
+@click.option(
+    "--out",
+    "out_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the export here (default: standard output).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default="json",
+    show_default=True,
+    help="JSON loads several times faster than YAML; every command reads both.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def collect(context: str | None, out_path: str | None, fmt: str, quiet: bool, debug: bool) -> None:
+    """Export the cluster with kubectl, recording when and where.
+
+    Reads every kind the tool uses (namespaces, nodes, pods, the workload kinds,
+    NetworkPolicies) and, when the API serves them, AdminNetworkPolicy,
+    BaselineAdminNetworkPolicy, ClusterNetworkPolicy, Calico and Cilium policies, into one
+    `List`. Its annotations record the context, server version, cluster identity (the
+    kube-system namespace UID), capture start and end, and the kinds collected and not
+    served. Environment values, secret volumes, managedFields and annotations are left
+    out; nodes keep only name, labels and addresses.
+
+    Exit codes: 0 written, 2 bad context or no kubectl, 3 a kubectl call failed. A failed
+    run leaves no file behind.
+    """
+    from compliance import collect as collector
+
+    _State.debug = _State.debug or debug
+    progress = None if quiet else (lambda message: click.echo(one_line(message), err=True))
+    document = collector.collect(
+        collector.kubectl_runner(),
+        context=context,
+        progress=progress,
+        tool=f"compliance {__version__}",
+    )
+    data = collector.serialise(document, fmt)
+    if out_path is None:
+        sys.stdout.buffer.write(data)
+        return
+    collector.write_atomically(Path(out_path), data)
+    if not quiet:
+        notes = document["metadata"]["annotations"]
+        click.echo(
+            one_line(
+                f"{out_path}: {len(document['items'])} objects from cluster "
+                f"{notes[collector.CLUSTER_ID]} (context {notes[collector.CONTEXT] or 'unknown'}), "
+                f"captured {notes[collector.CAPTURE_START]} to {notes[collector.CAPTURE_END]}"
+            ),
+            err=True,
+        )
+
+
+@cli.command("probe-plan")
+@click.argument("paths", nargs=-1, required=True, metavar="EXPORT...")
+@click.option("--scope", "scope_path", required=True, metavar="FILE", help="Scope file: the zones.")
+@click.option(
+    "--out",
+    required=True,
+    metavar="DIR",
+    help="Folder for plan.json, netassert.yaml and run-probes.sh (created; must be empty).",
+)
+@click.option(
+    "--framework",
+    "framework_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only the zones that list this framework (repeatable). Default: every zone.",
+)
+@click.option(
+    "--max-probes",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="Most probes in the plan; one per zone boundary comes first.",
+)
+@click.option(
+    "--as-of", "as_of", metavar="ISO-8601", help="Date the plan speaks for (default: now)."
+)
+@_size_option
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def probe_plan(
+    paths: tuple[str, ...],
+    scope_path: str,
+    out: str,
+    framework_ids: tuple[str, ...],
+    max_probes: int,
+    as_of: str | None,
+    max_bytes: int,
+    debug: bool,
+) -> None:
+    """Plan a segmentation test: which connections to try in the live cluster.
+
+    Chooses probes from the flow graph that cover every zone boundary: each allowed flow
+    crossing a boundary (expected open), and the denied flows that matter most (expected
+    blocked): out-of-scope namespaces into cde and datastore workloads, the CDE to an
+    internet address (203.0.113.10:443), tenant to tenant, and an out-of-scope workload
+    on a port the CDE admits from others. Writes plan.json (each probe's reason and the
+    rules deciding it on each side), netassert.yaml (controlplaneio/netassert v2) and
+    run-probes.sh (kubectl only; writes probe-results.csv).
+    """
+    from compliance.probeplan import plan_probes
+    from compliance.render import probes as probe_files
+    from compliance.scope import place
+
+    _State.debug = _State.debug or debug
+    moment = _parse_as_of(as_of)
+    catalog = _catalog((), max_bytes)
+    scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
+    unknown = sorted(set(framework_ids) - set(scope.frameworks))
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: no zone of {scope_path} lists it "
+            f"(zones list: {', '.join(scope.frameworks) or 'none'})",
+            param_hint="'--framework'",
+        )
+    zones = [
+        z.name
+        for z in scope.zones
+        if not framework_ids or any(f in z.frameworks for f in framework_ids)
+    ]
+    destination = Path(out)
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise click.BadParameter(f"{out} exists and is not an empty folder", param_hint="'--out'")
+    loaded = load_paths(paths, max_bytes=max_bytes)
+    if as_of is not None:
+        check_as_of(moment, loaded.objects, loaded.captures)
+    for message in loaded.warnings:
+        _warn(message)
+    cluster = build_cluster(loaded.objects)
+    graph = compute_flows(cluster)
+    placement = place(scope, cluster)
+    for message in placement.warnings:
+        _warn(message)
+    plan = plan_probes(cluster, graph, scope, placement, zones, moment, max_probes)
+    document = probe_files.plan_document(plan, loaded.inputs, scope_path, scope.sha256)
+    files = {
+        "plan.json": probe_files.plan_json(document),
+        "netassert.yaml": probe_files.netassert_yaml(plan),
+        "run-probes.sh": probe_files.probe_script(plan, cluster),
+    }
+    probe_files.write_folder(destination, files)
+    cov = plan.coverage
+    expect = {e: sum(p.expect == e for p in plan.probes) for e in ("open", "blocked")}
+    click.echo(
+        f"probe plan written to {one_line(out)}: {len(plan.probes)} probes "
+        f"({expect['open']} expected open, {expect['blocked']} expected blocked); "
+        f"zone boundaries covered {cov.boundaries_covered}/{cov.boundaries_total}"
+    )
+    if cov.cut:
+        click.echo(
+            f"--max-probes {max_probes} cut the plan: {cov.candidates} candidate probes; "
+            f"uncovered: {one_line(', '.join(str(b) for b in cov.uncovered)) or 'none'}"
+        )
+    if cov.from_outside:
+        click.echo(
+            "crossed only from outside the cluster (test these from outside): "
+            + one_line(", ".join(str(b) for b in cov.from_outside))
+        )
+    if cov.from_host_network:
+        click.echo(
+            "crossed only by hostNetwork pods (not testable from the pod; review node access): "
+            + one_line(", ".join(str(b) for b in cov.from_host_network))
+        )
+    script = one_line(str(destination / "run-probes.sh"))
+    click.echo(f"run it with: sh {script} (writes probe-results.csv)")
+
+
+@cli.command()
 @click.argument("pack_path", metavar="DIR|ZIP")
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def verify(pack_path: str, debug: bool) -> None:
@@ -440,6 +624,8 @@ def _evaluation(
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
     loaded = load_paths(paths, max_bytes=max_bytes)
+    if as_of is not None:
+        check_as_of(moment, loaded.objects, loaded.captures)
     for message in loaded.warnings:
         _warn(message)
     cluster = build_cluster(loaded.objects)

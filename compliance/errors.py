@@ -41,6 +41,12 @@ class RenderError(ComplianceError):
     exit_code = 3
 
 
+class CollectError(ComplianceError):
+    """A `kubectl` call failed while collecting an export (exit 3)."""
+
+    exit_code = 3
+
+
 class InternalError(ComplianceError):
     """A fault of the tool itself (exit 3)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections import defaultdict
 from dataclasses import dataclass
 
 from compliance.errors import InputError
@@ -94,7 +95,14 @@ def explain(cluster: Cluster, src_text: str, dst_text: str) -> Explanation:
     dst = resolve_target(cluster, dst_text)
     if isinstance(src, str) and isinstance(dst, str):
         raise InputError("at least one of SRC and DST must be a workload")
-    engine = Engine(cluster)
+    return explain_targets(Engine(cluster), src, dst)
+
+
+def explain_targets(
+    engine: Engine, src: Target, dst: Target, classes: ClassIndex | None = None
+) -> Explanation:
+    """The same over an engine already built; callers that explain many pairs pass the
+    pod classes of every workload (`engine_classes`) so each call skips the pod scan."""
     eg: list[tuple[PortSet, str]]
     ing: list[tuple[PortSet, str]]
     if isinstance(src, str):
@@ -103,8 +111,13 @@ def explain(cluster: Cluster, src_text: str, dst_text: str) -> Explanation:
     if isinstance(dst, str):
         ing = [(PortSet.all(), "outside the cluster")]
         ing_summary = f"{dst} is outside the cluster: no NetworkPolicy governs its ingress"
-    src_classes = _classes(engine, src) if isinstance(src, WorkloadRef) else []
-    dst_classes = _classes(engine, dst) if isinstance(dst, WorkloadRef) else []
+    index = classes if classes is not None else {}
+
+    def classes_of(ref: WorkloadRef) -> list[PodClass]:
+        return index[ref] if classes is not None else _classes(engine, ref)
+
+    src_classes = classes_of(src) if isinstance(src, WorkloadRef) else []
+    dst_classes = classes_of(dst) if isinstance(dst, WorkloadRef) else []
     if isinstance(src, WorkloadRef):
         eg_summary = _summary(engine, src, src_classes, egress=True)
         eg = []
@@ -140,6 +153,19 @@ def explain(cluster: Cluster, src_text: str, dst_text: str) -> Explanation:
         ingress_summary=ing_summary,
         segments=tuple(_segments(eg, ing)),
     )
+
+
+ClassIndex = dict[WorkloadRef, list[PodClass]]
+
+
+def engine_classes(engine: Engine) -> ClassIndex:
+    """Every workload's pod classes, in class order (what `_classes` finds for one)."""
+    seen: dict[WorkloadRef, dict[int, PodClass]] = {}
+    for i, pod in enumerate(engine.pods):
+        c = engine.class_of[i]
+        seen.setdefault(pod.workload, {})[c] = engine.classes[c]
+    found = {ref: [by[c] for c in sorted(by)] for ref, by in seen.items()}
+    return defaultdict(list, found)
 
 
 def _classes(engine: Engine, ref: WorkloadRef) -> list[PodClass]:

@@ -24,6 +24,7 @@ import yaml
 
 from compliance.errors import InputError
 from compliance.gcpause import gc_paused
+from compliance.provenance import Capture, captures_in
 
 try:  # libyaml is an order of magnitude faster; the pure loader is the fallback.
     from yaml import CSafeLoader as _BaseLoader
@@ -227,6 +228,8 @@ class LoadResult:
     warnings: tuple[str, ...] = ()
     skipped_kinds: tuple[tuple[str, int], ...] = ()
     """Kinds present but not used, with counts, sorted by kind."""
+    captures: tuple[Capture, ...] = ()
+    """Capture records of files that `compliance collect` wrote."""
 
 
 def api_group(api_version: str) -> str:
@@ -346,10 +349,12 @@ def load_texts(files: Iterable[tuple[str, bytes]]) -> LoadResult:
     inputs: list[InputFile] = []
     warnings: list[str] = []
     skipped: Counter[str] = Counter()
+    captures: list[Capture] = []
     seen: dict[tuple[str, str | None, str], str] = {}
     for source, data in files:
         inputs.append(InputFile(source, hashlib.sha256(data).hexdigest(), len(data)))
         docs = parse_documents(source, data)
+        captures.extend(captures_in(source, docs))
         found = list(_objects_in(source, docs))
         if not found:
             if any(d is not None for d in docs):
@@ -383,6 +388,7 @@ def load_texts(files: Iterable[tuple[str, bytes]]) -> LoadResult:
         inputs=tuple(inputs),
         warnings=tuple(warnings),
         skipped_kinds=tuple(sorted(skipped.items())),
+        captures=tuple(captures),
     )
 
 
