@@ -18,6 +18,7 @@ from compliance.checks.base import (
     nothing_in_scope,
 )
 from compliance.checks.register import register_snippet
+from compliance.matrix import labels
 from compliance.model import WorkloadRef
 
 
@@ -66,6 +67,56 @@ def tenant_isolation(ctx: Context) -> Verdict:
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} cross-tenant findings")
+
+
+@check("SEG-10", "Zone-matrix conformance")
+def zone_matrix_conformance(ctx: Context) -> Verdict:
+    """The zone-to-zone matrix allows no more than the scope file's `zone_policy`.
+
+    Collapses the allowed flows onto (from zone, to zone) cells, with
+    `outside-cluster` and `out-of-scope` (workloads in no zone) as extra rows
+    and columns; a workload in several zones counts in each. For every flow
+    touching scope, each cell it falls in that has a stated policy (`allow:
+    none`, `all`, or a list of ports) fails for the ports beyond it, naming the
+    flows. Cells the policy does not state are not judged; the summary counts
+    them. Not applicable when the scope file has no `zone_policy`.
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    if not ctx.scope.zone_policy:
+        return not_applicable("the scope file states no zone_policy (the intended zone matrix)")
+    intended = {(p.src, p.dst): p for p in ctx.scope.zone_policy}
+    groups = PeerGroups()
+    exceeding: set[tuple[str, str]] = set()
+    unstated: set[tuple[str, str]] = set()
+    for flow in ctx.touching():
+        inside = flow.src if ctx.is_in(flow.src) else flow.dst
+        assert isinstance(inside, WorkloadRef)
+        for src in sorted(labels(flow.src, ctx.placement)):
+            for dst in sorted(labels(flow.dst, ctx.placement)):
+                stated = intended.get((src, dst))
+                if stated is None:
+                    unstated.add((src, dst))
+                    continue
+                excess = flow.connections - stated.allow
+                if not excess:
+                    continue
+                exceeding.add((src, dst))
+                groups.add_flow(
+                    ctx,
+                    flow,
+                    inside,
+                    f"on {describe_ports(excess)} exceeds the zone policy {src} -> {dst} "
+                    f"(intended: {stated.text})",
+                    excess,
+                    "Narrow the allowing rules to the intended ports, or change zone_policy "
+                    "(with the approval behind it) if the matrix is wrong.",
+                )
+    return Verdict(
+        groups.findings(),
+        summary=f"{len(intended)} stated cells, {len(exceeding)} allow more than intended; "
+        f"{len(unstated)} cells with flows touching scope have no stated policy",
+    )
 
 
 @check("SEG-17", "Scope derivation and scope leak")
