@@ -46,6 +46,10 @@ class Finding:
     remediation: str = ""
     peers: tuple[str, ...] = ()
     """Every peer when the finding stands for several (`peer` then summarises them)."""
+    aspect: str = ""
+    """What about its subject the finding is, when the fields above do not tell two
+    findings apart (a waiver both expired and without a compensating control); part
+    of the finding's ID, never shown."""
 
     @property
     def scope_namespace(self) -> str | None:
@@ -75,6 +79,7 @@ def finding_id(check_id: str, finding: Finding) -> str:
             "\x1e".join(finding.peer_list),
             finding.ports or "",
             "\x1e".join(finding.policies),
+            finding.aspect,
         )
     )
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10].upper()

@@ -275,6 +275,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                 Finding(
                     f"{base} expired on {w.expires.isoformat()}: it no longer applies",
                     namespace=ns,
+                    direction="both",
+                    aspect="expired",
                     remediation="Renew it with a new approval, or fix the finding it covered.",
                 )
             )
@@ -284,6 +286,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} runs until {w.expires.isoformat()}, {(w.expires - today).days} days "
                     f"after the as-of date; at most {limit} are allowed, so it does not apply",
                     namespace=ns,
+                    direction="both",
+                    aspect="too-long",
                     remediation=f"Set expires to {(today + dt.timedelta(days=limit)).isoformat()} "
                     "or earlier and review it then.",
                 )
@@ -294,6 +298,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} names no compensating control",
                     severity="warn",
                     namespace=ns,
+                    direction="both",
+                    aspect="no-compensating-control",
                     remediation="Add compensating_control: what limits the risk meanwhile.",
                 )
             )
@@ -305,6 +311,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} names a workload the export does not hold",
                     severity="warn",
                     namespace=ns,
+                    direction="both",
+                    aspect="unknown-workload",
                     remediation="Remove the waiver or correct its workload.",
                 )
             )
@@ -314,6 +322,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} names a namespace the export does not hold",
                     severity="warn",
                     namespace=ns,
+                    direction="both",
+                    aspect="unknown-namespace",
                     remediation="Remove the waiver or correct its namespace.",
                 )
             )

@@ -133,6 +133,7 @@ def enforcement(ctx: Context) -> Verdict:
         found.statement,
         severity="fail" if found.status == "fail" else "warn",
         namespace="kube-system",
+        direction="both",
         remediation=remediation,
     )
     return Verdict((finding,), status=found.status, summary=found.statement)
@@ -288,6 +289,7 @@ def bypass(ctx: Context) -> Verdict:
                     "uses the host network (hostNetwork: true): NetworkPolicy does not "
                     "reliably apply to it and its traffic carries the node's address",
                     workload=ref,
+                    direction="both",
                     remediation="Run it without hostNetwork, or move it out of scope; "
                     "otherwise waive with a host firewall as the compensating control.",
                 )

@@ -16,10 +16,12 @@ from compliance.checks.base import (
     describe_ports,
     not_applicable,
     nothing_in_scope,
+    peer_summary,
 )
 from compliance.checks.register import register_snippet
 from compliance.matrix import labels
 from compliance.model import WorkloadRef
+from compliance.ports import PortSet, union_all
 
 
 def _zones_with_role(ctx: Context, ref: WorkloadRef, role: str) -> frozenset[str]:
@@ -133,16 +135,19 @@ def scope_leak(ctx: Context) -> Verdict:
     inbound: dict[WorkloadRef, set[WorkloadRef]] = {}
     outbound: dict[WorkloadRef, set[WorkloadRef]] = {}
     policies: dict[WorkloadRef, set[str]] = {}
+    ports: dict[tuple[WorkloadRef, bool], set[PortSet]] = {}
     for flow in ctx.touching():
         src, dst = flow.src, flow.dst
         if isinstance(src, WorkloadRef) and src not in ctx.in_scope and ctx.is_in(dst):
             assert isinstance(dst, WorkloadRef)
             inbound.setdefault(src, set()).add(dst)
             policies.setdefault(src, set()).update(ctx.facts.flow_policies(flow))
+            ports.setdefault((src, True), set()).add(flow.connections)
         elif isinstance(dst, WorkloadRef) and dst not in ctx.in_scope and ctx.is_in(src):
             assert isinstance(src, WorkloadRef)
             outbound.setdefault(dst, set()).add(src)
             policies.setdefault(dst, set()).update(ctx.facts.flow_policies(flow))
+            ports.setdefault((dst, False), set()).add(flow.connections)
     findings = []
     for ref in sorted(set(inbound) | set(outbound)):
         targets = sorted(inbound.get(ref, ()))
@@ -164,7 +169,11 @@ def scope_leak(ctx: Context) -> Verdict:
                 message,
                 severity="fail" if targets else "warn",
                 workload=ref,
-                peer=", ".join(str(t) for t in (targets or sources)),
+                peer=peer_summary([str(t) for t in (targets or sources)]),
+                peers=tuple(str(t) for t in (targets or sources))
+                if len(targets or sources) > 1
+                else (),
+                ports=describe_ports(union_all(ports[(ref, bool(targets))])),
                 direction="egress" if targets else "ingress",
                 policies=tuple(sorted(policies.get(ref, ()))),
                 remediation=f"Add {ref.id} to a zone (role connected) that lists this "
