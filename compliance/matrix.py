@@ -89,9 +89,13 @@ def zone_matrix(
     """One pass over the flows. Flows between two workloads in no zone fill only their
     cell's ports and count: the register is about scope, so their coverage is not asked."""
     cells: dict[tuple[str, str], Cell] = {}
+    zones_of = placement.zones_of
+    outside = frozenset((OUTSIDE,))
+    nowhere = frozenset((NO_ZONE,))
     for flow in flows:
-        srcs = labels(flow.src, placement)
-        dsts = labels(flow.dst, placement)
+        src, dst = flow.src, flow.dst
+        srcs = (zones_of.get(src) or nowhere) if isinstance(src, WorkloadRef) else outside
+        dsts = (zones_of.get(dst) or nowhere) if isinstance(dst, WorkloadRef) else outside
         judged = not (srcs <= {NO_ZONE, OUTSIDE} and dsts <= {NO_ZONE, OUTSIDE})
         state = coverage(register, flow) if judged else UNJUDGED
         for s in srcs:

@@ -17,7 +17,7 @@ from compliance import __version__
 from compliance.checks.base import finding_id
 from compliance.evaluate import CheckResult, Evaluation, FindingResult
 from compliance.flows import Endpoint, Side
-from compliance.matrix import COVERED, PARTLY, UNCOVERED, UNJUDGED, zone_matrix
+from compliance.matrix import COVERED, PARTLY, UNCOVERED, UNJUDGED
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.render.diagram import (
@@ -277,7 +277,7 @@ MATRIX_LABELS = {OUTSIDE: "outside the cluster", NO_ZONE: "out of scope (no zone
 
 def matrix_view(ev: Evaluation) -> dict[str, Any]:
     """Rows of the zone matrix, from-zone by to-zone, with labels for the two extras."""
-    m = zone_matrix(ev.graph.flows, [z.name for z in ev.scope.zones], ev.placement, ev.register)
+    m = ev.zone_matrix()
     intended = {(p.src, p.dst): p for p in ev.scope.zone_policy}
     rows = []
     for src in m.names:

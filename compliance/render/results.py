@@ -13,7 +13,6 @@ from compliance import __version__
 from compliance.checks.base import Finding, finding_id
 from compliance.evaluate import CheckResult, Evaluation, FrameworkResult
 from compliance.flows import Flow
-from compliance.matrix import zone_matrix
 from compliance.model import WorkloadRef
 from compliance.render.flows import FlowTexts, flow_json
 
@@ -65,7 +64,7 @@ def requirement_ids(fw: FrameworkResult, check_id: str) -> list[str]:
 
 def matrix_json(ev: Evaluation) -> list[dict[str, Any]]:
     """The zone matrix's cells that hold flows, in row then column order."""
-    m = zone_matrix(ev.graph.flows, [z.name for z in ev.scope.zones], ev.placement, ev.register)
+    m = ev.zone_matrix()
     out = []
     for src in m.names:
         for dst in m.names:

@@ -54,7 +54,6 @@ from compliance import __version__
 from compliance.checks.base import finding_id
 from compliance.evaluate import Evaluation, waiver_active
 from compliance.flows import Endpoint
-from compliance.matrix import zone_matrix
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.render.evidence import (
@@ -299,7 +298,7 @@ def _waiver_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
 def _matrix_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
     """Each zone-to-zone cell holding flows, with the intended ports where the scope file
     states them and what goes beyond them."""
-    m = zone_matrix(ev.graph.flows, [z.name for z in ev.scope.zones], ev.placement, ev.register)
+    m = ev.zone_matrix()
     intended = {(p.src, p.dst): p for p in ev.scope.zone_policy}
     for src in m.names:
         for dst in m.names:
