@@ -1230,6 +1230,13 @@ def test_zone_policy_names_a_known_zone() -> None:
         scope_from_yaml(SCOPE + "zone_policy:\n  - {from: nowhere, to: data, allow: all}\n")
     assert "zone_policy[0].from" in str(err.value)
     assert "unknown zone 'nowhere'" in str(err.value)
+    twice = "zone_policy:\n  - {from: cde, to: data, allow: all}\n  - {from: cde, to: data, allow: none}\n"
+    with _pytest.raises(InputError, match="stated twice"):
+        scope_from_yaml(SCOPE + twice)
+    with _pytest.raises(InputError, match="reserved for the zone matrix"):
+        scope_from_yaml(SCOPE.replace("name: dns", "name: out-of-scope"))
+    with _pytest.raises(InputError, match="zone_policy"):
+        scope_from_yaml(SCOPE + "zone_policy:\n  - {from: cde, to: data, allow: some}\n")
 
 
 # --------------------------------------------------------------------------- contradictions
