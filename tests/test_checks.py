@@ -1235,8 +1235,9 @@ def test_zone_policy_names_a_known_zone() -> None:
         scope_from_yaml(SCOPE + twice)
     with _pytest.raises(InputError, match="reserved for the zone matrix"):
         scope_from_yaml(SCOPE.replace("name: dns", "name: out-of-scope"))
-    with _pytest.raises(InputError, match="zone_policy"):
+    with _pytest.raises(InputError) as bad:
         scope_from_yaml(SCOPE + "zone_policy:\n  - {from: cde, to: data, allow: some}\n")
+    assert "zone_policy[0].allow: expected none, all, or the ports" in str(bad.value)
 
 
 # --------------------------------------------------------------------------- contradictions
