@@ -18,7 +18,7 @@ from compliance.checks.base import (
     nothing_in_scope,
     peer_summary,
 )
-from compliance.checks.register import register_snippet
+from compliance.checks.register import register_remediation
 from compliance.matrix import labels
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
@@ -65,7 +65,7 @@ def tenant_isolation(ctx: Context) -> Verdict:
                 inside,
                 f"on {describe_ports(ports)} {why}",
                 ports,
-                functools.partial(register_snippet, flow, None, ports),
+                functools.partial(register_remediation, ctx, flow, None, ports),
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} cross-tenant findings")
@@ -222,7 +222,7 @@ def management_plane(ctx: Context) -> Verdict:
                 other,
                 f"(management plane) on {describe_ports(ports)} without an approved-flow entry",
                 ports,
-                functools.partial(register_snippet, flow, None, ports),
+                functools.partial(register_remediation, ctx, flow, None, ports),
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} management-plane findings")
