@@ -1303,3 +1303,25 @@ def test_finding_ids_are_stable_and_ignore_the_wording() -> None:
     assert finding_id("SEG-11", replace(f, message="reworded")) == ids[0]
     assert finding_id("SEG-11", replace(f, ports="TCP 1")) != ids[0]
     assert ids[0].startswith("SEG-11-")
+
+
+def test_a_host_network_side_is_a_reason_to_narrow_first() -> None:
+    from compliance.checks.base import Facts, wide_reasons
+    from compliance.flows import compute_flows
+    from tests.helpers import cluster_from_yaml
+
+    agent = daemonset("agent", "kube-system", {"app": "agent"}, host_network=True)
+    cluster = cluster_from_yaml(NO_DNS_POLICY + agent)
+    graph = compute_flows(cluster)
+    facts = Facts(cluster, graph)
+    (flow,) = [
+        f
+        for f in graph.flows
+        if str(f.src) == "kube-system/agent[DaemonSet]" and str(f.dst) == "kube-system/coredns[Pod]"
+    ]
+    reasons = wide_reasons(facts, flow)
+    assert (
+        "kube-system/agent[DaemonSet] uses the host network: no policy reliably limits its egress"
+        in reasons
+    )
+    assert "kube-system/coredns[Pod] is not isolated for ingress: it allows every source" in reasons

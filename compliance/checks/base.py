@@ -557,9 +557,10 @@ def own_policies(flow: Flow, direction: str) -> tuple[str, ...]:
 
 def wide_reasons(facts: Facts, flow: Flow) -> tuple[str, ...]:
     """Why a flow may exist by accident rather than by design: a side that no policy
-    isolates (it allows every peer), or a rule whose peers are every pod of the cluster
-    (`from`/`to` omitted, `namespaceSelector: {}` alone). Such a flow is first a rule to
-    narrow; recording it in the register would approve an accident."""
+    isolates (it allows every peer) or that uses the host network, or a rule whose
+    peers are every pod of the cluster (`from`/`to` omitted, `namespaceSelector: {}`
+    alone). Such a flow is first a rule to narrow; recording it in the register would
+    approve an accident."""
     out = []
     for direction, side, owner in (
         ("egress", flow.egress, flow.src),
@@ -567,9 +568,11 @@ def wide_reasons(facts: Facts, flow: Flow) -> tuple[str, ...]:
     ):
         if not isinstance(owner, WorkloadRef):
             continue
+        word = "destination" if direction == "egress" else "source"
         if side.not_isolated:
-            word = "destination" if direction == "egress" else "source"
             out.append(f"{owner} is not isolated for {direction}: it allows every {word}")
+        if side.host_network:
+            out.append(f"{owner} uses the host network: no policy reliably limits its {direction}")
         for r in side.rules:
             info = facts.rule_info.get(r)
             if info is not None and info.peers is None:
