@@ -172,6 +172,8 @@ def describe_error(error: ValidationError) -> str:
         return f"expected at most {value} characters"
     if v == "uniqueItems":
         return "expected no repeated entries"
+    if v in ("oneOf", "anyOf") and described:
+        return f"expected {described}; got {_short(instance)}"
     if v == "not":
         return "these fields cannot be used together: " + ", ".join(
             sorted(value.get("required", []))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from compliance.checks import CHECKS, Context, Facts, Finding
 from compliance.checks.base import Register
@@ -23,6 +23,7 @@ from compliance.errors import InternalError
 from compliance.flows import FlowGraph
 from compliance.forked import Background
 from compliance.load import InputFile
+from compliance.matrix import Matrix, zone_matrix
 from compliance.model import Cluster, WorkloadRef
 from compliance.scope import Placement, Scope, Waiver, place
 
@@ -86,10 +87,21 @@ class Evaluation:
     frameworks: tuple[FrameworkResult, ...]
     register: Register
     warnings: tuple[str, ...] = ()
+    _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def failed(self) -> bool:
         return any(f.failed for f in self.frameworks)
+
+    def zone_matrix(self) -> Matrix:
+        """The zone-to-zone matrix, computed once: the JSON, the spreadsheet and the PDF
+        each show it, and on a large cluster it is a pass over every flow."""
+        found = self._memo.get("zone_matrix")
+        if found is None:
+            zones = [z.name for z in self.scope.zones]
+            found = zone_matrix(self.graph.flows, zones, self.placement, self.register)
+            self._memo["zone_matrix"] = found
+        return found
 
 
 def waiver_active(waiver: Waiver, as_of: dt.datetime, max_days: int) -> bool:

@@ -105,6 +105,24 @@ class ApprovedFlow:
         return f"{self.ref} ({self.ticket})" if self.ticket not in self.ref else self.ref
 
 
+OUTSIDE = "outside-cluster"
+"""The zone matrix's row and column for addresses outside the cluster."""
+NO_ZONE = "out-of-scope"
+"""The zone matrix's row and column for workloads in no zone."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZonePolicy:
+    """One intended cell of the zone matrix: what may flow from one zone to another."""
+
+    src: str
+    dst: str
+    allow: PortSet
+    """Every port the cell may allow: empty for `none`, all for `all`."""
+    text: str
+    """As the scope file says it: `none`, `all`, or the ports."""
+
+
 @dataclass(frozen=True, slots=True)
 class Waiver:
     ref: str
@@ -152,6 +170,7 @@ class Scope:
     waivers: tuple[Waiver, ...] = ()
     parameters: Parameters = field(default_factory=Parameters)
     description: str = ""
+    zone_policy: tuple[ZonePolicy, ...] = ()
     sha256: str = ""
     size: int = 0
 
@@ -277,6 +296,34 @@ def parse_scope(
             )
         )
 
+    matrix_names = zone_names | {OUTSIDE, NO_ZONE}
+    for name in sorted(zone_names & {OUTSIDE, NO_ZONE}):
+        index = next(i for i, z in enumerate(zones) if z.name == name)
+        raise fail(f"zone name {name!r} is reserved for the zone matrix", f"zones[{index}].name")
+    policy: list[ZonePolicy] = []
+    cells: set[tuple[str, str]] = set()
+    for i, raw in enumerate(doc.get("zone_policy", [])):
+        path = f"zone_policy[{i}]"
+        for key in ("from", "to"):
+            if raw[key] not in matrix_names:
+                known = ", ".join(sorted(matrix_names))
+                raise fail(f"unknown zone {raw[key]!r} (known: {known})", f"{path}.{key}")
+        if raw["from"] == OUTSIDE and raw["to"] == OUTSIDE:
+            raise fail("no flow goes from outside the cluster to outside it", f"{path}.to")
+        cell = (raw["from"], raw["to"])
+        if cell in cells:
+            raise fail(f"the cell {cell[0]} -> {cell[1]} is stated twice", path)
+        cells.add(cell)
+        allow = raw["allow"]
+        if allow == "none":
+            ports, text = PortSet.empty(), "none"
+        elif allow == "all":
+            ports, text = PortSet.all(), "all"
+        else:
+            ports = _ports(allow, fail, f"{path}.allow")
+            text = ports.describe()
+        policy.append(ZonePolicy(raw["from"], raw["to"], ports, text))
+
     return Scope(
         source=source,
         cluster=doc["cluster"],
@@ -285,6 +332,7 @@ def parse_scope(
         waivers=tuple(waivers),
         parameters=_parameters(doc.get("parameters", {}), fail),
         description=doc.get("description", ""),
+        zone_policy=tuple(policy),
     )
 
 

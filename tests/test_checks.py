@@ -156,7 +156,18 @@ approved_flows:
     owner: web
     ticket: T-4
     expires: 2027-06-30
+  - id: AF-5
+    from: {workload: pay/api}
+    to: {zone: data}
+    ports: [{protocol: TCP, port: 5432}]
+    justification: the API reads and writes the database
+    owner: payments
+    ticket: T-5
+    expires: 2027-06-30
 """
+REGISTER = REGISTER.replace(
+    "    expires: 2027-06-30\n", "    approved_by: CISO\n    expires: 2027-06-30\n"
+)
 SCOPE = ZONES + REGISTER
 
 
@@ -855,7 +866,14 @@ def test_seg20_dangling_and_ineffective_rules() -> None:
     assert "pay/legacy: spec.podSelector app=gone selects no pods" in text
     assert "pay/metrics: its 1 ingress rule(s) are ignored: policyTypes [Egress]" in text
     assert "pay/nobody ingress[0]: its peers select no pods" in text
-    assert "pay/db-gw ingress[0] never allows a flow" in text
+    assert (
+        "pay/db-gw ingress[0] admits edge/gw[Pod] on TCP 5432, but gw's egress denies it "
+        "(edge/default-deny, edge/gw): gw cannot reach pay/db[Pod]; the rule never allows a flow"
+    ) in text
+    # every finding names the workload the rule or policy was meant for, and a direction
+    named = [f.finding for f in result.findings if "legacy" not in f.finding.message]
+    assert {str(f.workload) for f in named} == {"pay/db[Pod]"}
+    assert all(f.direction in ("ingress", "egress") for f in named)
 
 
 def test_seg20_rule_with_no_effect_for_one_peer() -> None:
@@ -873,8 +891,10 @@ def test_seg20_rule_with_no_effect_for_one_peer() -> None:
     assert result.status == "fail"
     (finding,) = result.findings
     assert finding.finding.message.startswith(
-        "pay/db-two ingress[0] admits edge/gw[Pod], whose own egress never allows it"
+        "pay/db-two ingress[0] admits edge/gw[Pod] on TCP 5432, but gw's egress denies it"
     )
+    assert str(finding.finding.workload) == "pay/db[Pod]"
+    assert finding.finding.peer == "edge/gw[Pod]"
 
 
 def test_seg20_named_port_nobody_declares() -> None:
@@ -886,6 +906,54 @@ def test_seg20_named_port_nobody_declares() -> None:
     )
     result = run_check(SECURE + named, SCOPE, "SEG-20")
     assert "named ports are declared by no matching container" in messages(result)
+
+
+def test_seg20_names_the_backup_that_cannot_reach_the_database() -> None:
+    """The seed's lesson: the database admits its backup job, whose egress the namespace's
+    default deny blocks; the finding names both and the policy that denies it."""
+    cluster = (
+        namespace("production")
+        + pod("postgres-0", "production", {"app": "postgres"}, ports="pg:5432/TCP")
+        + pod("backup", "production", {"app": "postgres-backup"})
+        + policy(
+            "default-deny-all",
+            "production",
+            "podSelector: {}\npolicyTypes: [Ingress, Egress]",
+        )
+        + policy(
+            "postgres-access",
+            "production",
+            """
+            podSelector: {matchLabels: {app: postgres}}
+            policyTypes: [Ingress]
+            ingress:
+            - from: [{podSelector: {matchLabels: {app: app}}}]
+              ports: [{port: 5432, protocol: TCP}]
+            - from: [{podSelector: {matchLabels: {app: postgres-backup}}}]
+              ports: [{port: 5432, protocol: TCP}]
+            """,
+        )
+    )
+    scope = (
+        "cluster: t\nzones:\n  - name: cde\n    role: cde\n    frameworks: [fw]\n"
+        "    selectors: [{namespaceSelector: {matchLabels: "
+        "{kubernetes.io/metadata.name: production}}}]\n"
+    )
+    result = run_check(cluster, scope, "SEG-20")
+    found = [f.finding for f in result.findings if "ingress[1]" in f.finding.message]
+    assert [f.message for f in found] == [
+        "production/postgres-access ingress[1] admits production/backup[Pod] on TCP 5432, but "
+        "backup's egress denies it (production/default-deny-all): backup cannot reach "
+        "production/postgres-0[Pod]; the rule never allows a flow"
+    ]
+    (f,) = found
+    assert (str(f.workload), f.direction, f.peer, f.ports) == (
+        "production/postgres-0[Pod]",
+        "ingress",
+        "production/backup[Pod]",
+        "TCP 5432",
+    )
+    assert "production/default-deny-all" in f.policies
 
 
 def test_seg20_outside_scope_namespaces_only_warn() -> None:
@@ -1071,3 +1139,189 @@ def test_register_snippet_is_valid_yaml_for_the_whole_flow() -> None:
     assert entry["to"]["cidrs"] == list(addrs.to_cidrs())
     assert len(entry["ports"]) == 11  # every range, none dropped
     assert {"protocol": "TCP", "port": 8000, "endPort": 8010} in entry["ports"]
+
+
+# --------------------------------------------------------------------------- SEG-27
+
+
+def test_seg27_flow_inside_scope_needs_a_register_entry() -> None:
+    """PCI DSS 1.2.5 covers every allowed service, not only those crossing the boundary:
+    api -> db inside the CDE without an entry fails."""
+    without_db = SCOPE.replace("  - id: AF-5", "  - id: AF-5-gone").replace(
+        "to: {zone: data}", "to: {workload: pay/nothing}"
+    )
+    result = run_check(SECURE, without_db, "SEG-27")
+    assert result.status == "fail"
+    (f,) = [fr.finding for fr in result.findings if fr.status == "fail"]
+    assert f.message == "egress to pay/db[Pod] on TCP 5432 is not in the approved-flow register"
+    assert (str(f.workload), f.direction, f.ports) == ("pay/api[Pod]", "egress", "TCP 5432")
+    assert "approved_flows:" in f.remediation and "approved_by: <approver>" in f.remediation
+    assert run_check(SECURE, SCOPE, "SEG-27").status == "pass"
+
+
+def test_seg27_entry_without_approver_warns() -> None:
+    unapproved = SCOPE.replace(
+        "    approved_by: CISO\n    expires: 2027-06-30\n  - id: AF-5",
+        "    expires: 2027-06-30\n  - id: AF-5",
+    )
+    result = run_check(SECURE, unapproved, "SEG-27")
+    assert result.status == "warn"
+    (f,) = [fr.finding for fr in result.findings]
+    assert f.message.startswith("approved-flow entry AF-4 (T-4) (zone edge -> pay/api, TCP 8443)")
+    assert f.message.endswith("names no approved_by: its approval cannot be shown")
+
+
+def test_seg27_expired_entry_no_longer_covers() -> None:
+    result = run_check(SECURE, SCOPE, "SEG-27", as_of="2027-07-01T00:00:00+00:00")
+    assert result.status == "fail"
+    assert "egress to pay/db[Pod] on TCP 5432 is not in the approved-flow register" in messages(
+        result
+    )
+
+
+# --------------------------------------------------------------------------- SEG-10
+
+
+def test_seg10_not_applicable_without_zone_policy() -> None:
+    assert run_check(SECURE, SCOPE, "SEG-10").status == "not_applicable"
+
+
+def test_seg10_cell_allowing_more_than_intended_fails_and_lists_the_flow() -> None:
+    intended = SCOPE + (
+        "zone_policy:\n"
+        "  - {from: cde, to: data, allow: [{protocol: TCP, port: 5432}]}\n"
+        "  - {from: outside-cluster, to: edge, allow: [{protocol: TCP, port: 443}]}\n"
+    )
+    assert run_check(SECURE, intended, "SEG-10").status == "pass"
+    strict = SCOPE + "zone_policy:\n  - {from: cde, to: data, allow: none}\n"
+    result = run_check(SECURE, strict, "SEG-10")
+    assert result.status == "fail"
+    (fr,) = result.findings
+    assert fr.finding.message == (
+        "egress to pay/db[Pod] on TCP 5432 exceeds the zone policy cde -> data (intended: none)"
+    )
+    assert str(fr.finding.workload) == "pay/api[Pod]"
+    assert "1 stated cells, 1 allow more than intended" in result.summary
+
+
+def test_seg10_out_of_scope_row() -> None:
+    """A workload in no zone is the matrix's out-of-scope row."""
+    open_db = policy(
+        "db-open",
+        "pay",
+        "podSelector: {matchLabels: {app: db}}\ningress:\n"
+        "- from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}}}]",
+    )
+    opened = policy("tool-out", "other", "podSelector: {}\npolicyTypes: [Egress]\negress: [{}]")
+    scope = SCOPE + "zone_policy:\n  - {from: out-of-scope, to: data, allow: none}\n"
+    result = run_check(SECURE + open_db + opened, scope, "SEG-10")
+    assert result.status == "fail"
+    assert "ingress from other/tool[Pod] on " in messages(result)
+    assert "exceeds the zone policy out-of-scope -> data (intended: none)" in messages(result)
+
+
+def test_zone_policy_names_a_known_zone() -> None:
+    import pytest as _pytest
+
+    from compliance.errors import InputError
+    from tests.helpers import scope_from_yaml
+
+    with _pytest.raises(InputError) as err:
+        scope_from_yaml(SCOPE + "zone_policy:\n  - {from: nowhere, to: data, allow: all}\n")
+    assert "zone_policy[0].from" in str(err.value)
+    assert "unknown zone 'nowhere'" in str(err.value)
+    twice = "zone_policy:\n  - {from: cde, to: data, allow: all}\n  - {from: cde, to: data, allow: none}\n"
+    with _pytest.raises(InputError, match="stated twice"):
+        scope_from_yaml(SCOPE + twice)
+    with _pytest.raises(InputError, match="reserved for the zone matrix"):
+        scope_from_yaml(SCOPE.replace("name: dns", "name: out-of-scope"))
+    with _pytest.raises(InputError) as bad:
+        scope_from_yaml(SCOPE + "zone_policy:\n  - {from: cde, to: data, allow: some}\n")
+    assert "zone_policy[0].allow: expected none, all, or the ports" in str(bad.value)
+
+
+# --------------------------------------------------------------------------- contradictions
+
+NO_DNS_POLICY = BASE + DENY_ALL + EDGE_DENY + ALLOW
+
+
+def test_seg04_and_seg12_count_an_unisolated_workload_as_a_wildcard() -> None:
+    """coredns is in scope and no policy selects it: it accepts every source on every port,
+    which is what an allow-all rule or a wildcard peer would do."""
+    seg04 = run_check(NO_DNS_POLICY, SCOPE, "SEG-04")
+    assert seg04.status == "fail"
+    assert {(str(f.finding.workload), f.finding.direction) for f in seg04.findings} == {
+        ("kube-system/coredns[Pod]", "ingress"),
+        ("kube-system/coredns[Pod]", "egress"),
+    }
+    seg12 = run_check(NO_DNS_POLICY, SCOPE, "SEG-12")
+    assert seg12.status == "fail"
+    (f,) = [fr.finding for fr in seg12.findings]
+    assert str(f.workload) == "kube-system/coredns[Pod]"
+    assert f.message.startswith("not isolated for ingress: every source")
+    assert run_check(SECURE, SCOPE, "SEG-12").status == "pass"
+
+
+def test_seg06_says_reachable_per_policy_not_from_the_internet() -> None:
+    result = run_check(NO_DNS_POLICY, SCOPE, "SEG-06")
+    text = messages(result)
+    assert "reachable per policy from addresses outside the cluster" in text
+    assert "reachable from the internet" not in text
+
+
+def test_seg11_and_seg18_propose_narrowing_an_accidental_flow_first() -> None:
+    """tool (out of scope, unisolated) reaches coredns (in scope, unisolated) on every
+    port: an accident to narrow, not a flow to register."""
+    for check_id in ("SEG-11", "SEG-18"):
+        result = run_check(NO_DNS_POLICY, SCOPE, check_id)
+        rems = [
+            fr.finding.remediation
+            for fr in result.findings
+            if "other/tool" in fr.finding.message and fr.finding.direction == "ingress"
+        ]
+        assert rems, check_id
+        rem = rems[0]
+        assert rem.startswith("# Narrow first: ")
+        assert "# Narrow first: kube-system/coredns[Pod] is not isolated for ingress" in rem
+        # pasteable: every line is YAML (comments included)
+        import yaml
+
+        assert yaml.safe_load(rem)["approved_flows"][0]["to"] == {"workload": "kube-system/coredns"}
+
+
+def test_finding_ids_are_stable_and_ignore_the_wording() -> None:
+    from dataclasses import replace
+
+    from compliance.checks.base import finding_id
+
+    result = run_check(NO_DNS_POLICY, SCOPE, "SEG-11")
+    ids = [finding_id("SEG-11", fr.finding) for fr in result.findings]
+    assert len(set(ids)) == len(ids)
+    again = run_check(NO_DNS_POLICY, SCOPE, "SEG-11")
+    assert ids == [finding_id("SEG-11", fr.finding) for fr in again.findings]
+    f = result.findings[0].finding
+    assert finding_id("SEG-11", replace(f, message="reworded")) == ids[0]
+    assert finding_id("SEG-11", replace(f, ports="TCP 1")) != ids[0]
+    assert ids[0].startswith("SEG-11-")
+
+
+def test_a_host_network_side_is_a_reason_to_narrow_first() -> None:
+    from compliance.checks.base import Facts, wide_reasons
+    from compliance.flows import compute_flows
+    from tests.helpers import cluster_from_yaml
+
+    agent = daemonset("agent", "kube-system", {"app": "agent"}, host_network=True)
+    cluster = cluster_from_yaml(NO_DNS_POLICY + agent)
+    graph = compute_flows(cluster)
+    facts = Facts(cluster, graph)
+    (flow,) = [
+        f
+        for f in graph.flows
+        if str(f.src) == "kube-system/agent[DaemonSet]" and str(f.dst) == "kube-system/coredns[Pod]"
+    ]
+    reasons = wide_reasons(facts, flow)
+    assert (
+        "kube-system/agent[DaemonSet] uses the host network: no policy reliably limits its egress"
+        in reasons
+    )
+    assert "kube-system/coredns[Pod] is not isolated for ingress: it allows every source" in reasons

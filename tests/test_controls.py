@@ -163,6 +163,37 @@ def test_fedramp_high_contains_every_moderate_requirement() -> None:
 # --------------------------------------------------------------------------- user control folders
 
 
+def _checks_of(name: str) -> dict[str, list[str]]:
+    return {r["id"]: r["checks"] for r in load(CONTROLS / f"{name}.yaml")["requirements"]}
+
+
+def test_register_coverage_and_zone_matrix_are_mapped_where_the_reference_says() -> None:
+    """SEG-27 (every allowed service registered) and SEG-10 (zone matrix) per the check
+    catalog: PCI DSS 1.2.5 covers every allowed port, not only scope-crossing ones."""
+    pci = _checks_of("pci-dss-4.0.1")
+    assert "SEG-27" in pci["1.2.5"]
+    for req in ("1.2.1", "1.3.1", "1.3.2", "12.5.2"):
+        assert "SEG-10" in pci[req], req
+    hipaa = _checks_of("hipaa-security-rule")
+    assert {"SEG-10", "SEG-27"} <= set(hipaa["164.308(a)(4)(ii)(B)"])
+    for name in ("fedramp-rev5-moderate", "fedramp-rev5-high"):
+        fed = _checks_of(name)
+        assert "SEG-27" in fed["CM-7"] and "SEG-27" in fed["SC-7(4)"], name
+        for req in ("AC-4", "SC-7", "CA-9"):
+            assert "SEG-10" in fed[req], (name, req)
+
+
+def test_pci_142_does_not_claim_seg06_sees_load_balancers() -> None:
+    """SEG-06 reads NetworkPolicy, not Services: 1.4.2 must not say it covers load
+    balancers or NodePorts."""
+    (req,) = [
+        r for r in load(CONTROLS / "pci-dss-4.0.1.yaml")["requirements"] if r["id"] == "1.4.2"
+    ]
+    claim = req["intent"].split("SEG-06 checks", 1)[1].split(";", 1)[0]
+    assert "load balancer" not in claim and "NodePort" not in claim
+    assert "not read" in req["intent"]
+
+
 def framework_yaml(
     title: str = "My framework", requirements: list[dict[str, Any]] | None = None
 ) -> str:

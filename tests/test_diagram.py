@@ -310,12 +310,12 @@ def test_boundary_groups_match_the_flows_by_hand(small: Evaluation) -> None:
     assert b.members == 2 and b.member_names == ("pay/api", "pay/db")
     # Addresses first, then workloads; pay/api -> pay/db is inside the zone.
     assert b.inbound == (
-        PeerGroup("10.0.0.0/8", "TCP 5432", 1, False),
-        PeerGroup("edge/gw", "TCP 8443", 1, True),
+        PeerGroup("10.0.0.0/8", "TCP 5432", 1, False, "not in register: TCP 5432"),
+        PeerGroup("edge/gw", "TCP 8443", 1, True, "AF-1: TCP 8443"),
     )
     assert b.outbound == (
-        PeerGroup("203.0.113.0/24", "TCP 443", 1, False),
-        PeerGroup("kube-system/coredns", "TCP 53; UDP 53", 1, True),
+        PeerGroup("203.0.113.0/24", "TCP 443", 1, False, "not in register: TCP 443"),
+        PeerGroup("kube-system/coredns", "TCP 53; UDP 53", 1, True, "AF-2: TCP 53; UDP 53"),
     )
     assert b.external == frozenset({"10.0.0.0/8", "203.0.113.0/24"})
     labels = {g.label for g in (*b.inbound, *b.outbound)}
@@ -326,8 +326,8 @@ def test_flows_inside_one_zone_cross_another(small: Evaluation) -> None:
     b = zone_boundary_summary(small, "data")
     assert b.member_names == ("pay/db",)
     assert b.inbound == (
-        PeerGroup("10.0.0.0/8", "TCP 5432", 1, False),
-        PeerGroup("pay/api", "TCP 5432", 1, False),
+        PeerGroup("10.0.0.0/8", "TCP 5432", 1, False, "not in register: TCP 5432"),
+        PeerGroup("pay/api", "TCP 5432", 1, False, "not in register: TCP 5432"),
     )
     assert b.outbound == ()  # default deny, no egress rule
 
@@ -336,14 +336,17 @@ def test_partly_approved_flows_are_not_covered() -> None:
     ev = evaluation_from_yaml(CLUSTER, scope("[{protocol: UDP, port: 53}]"))
     b = zone_boundary_summary(ev, "cde")
     dns = next(g for g in b.outbound if g.label == "kube-system/coredns")
-    assert dns == PeerGroup("kube-system/coredns", "TCP 53; UDP 53", 1, False)
+    # the register column says which port the entry covers and which it does not
+    assert dns == PeerGroup(
+        "kube-system/coredns", "TCP 53; UDP 53", 1, False, "AF-2: UDP 53; not in register: TCP 53"
+    )
 
 
 def test_boundary_of_the_other_side(small: Evaluation) -> None:
     b = zone_boundary_summary(small, "edge-zone")
     # The gateway accepts HTTPS from anywhere (IPv4 only) and sends only to pay/api.
-    assert b.inbound == (PeerGroup("0.0.0.0/0", "TCP 443", 1, False),)
-    assert b.outbound == (PeerGroup("pay/api", "TCP 8443", 1, True),)
+    assert [g[:4] for g in b.inbound] == [("0.0.0.0/0", "TCP 443", 1, False)]
+    assert [g[:4] for g in b.outbound] == [("pay/api", "TCP 8443", 1, True)]
 
 
 def test_single_pass_agrees_with_one_zone_at_a_time(small: Evaluation) -> None:
@@ -367,24 +370,34 @@ def test_sample_boundaries_show_the_register() -> None:
     # AF-002 approves the ingress controller into the app; AF-006 (analytics into
     # Kafka) expired on 2026-09-30, so that flow is not in the register.
     assert cde.inbound == (
-        PeerGroup("analytics/data-pipeline", "TCP 9092", 1, False),
-        PeerGroup("ingress-nginx/ingress-nginx-controller", "TCP 8080", 1, True),
+        PeerGroup("analytics/data-pipeline", "TCP 9092", 1, False, "not in register: TCP 9092"),
+        PeerGroup(
+            "ingress-nginx/ingress-nginx-controller", "TCP 8080", 1, True, "AF-002: TCP 8080"
+        ),
     )
     # AF-001: internet HTTP(S) into the ingress tier.
-    assert PeerGroup("0.0.0.0/0, ::/0", "TCP 80, 443", 1, True) in every["ingress-tier"].inbound
+    assert (
+        PeerGroup("0.0.0.0/0, ::/0", "TCP 80, 443", 1, True, "AF-001: TCP 80, 443")
+        in every["ingress-tier"].inbound
+    )
+    # AF-004 covers app -> logging on 24224 only: the group says so per port range.
+    cde_out = {g.label: g for g in cde.outbound}
+    assert cde_out["shared-services/logging"].register == (
+        "AF-004: TCP 24224; not in register: TCP 443"
+    )
     # Unisolated shared services: everything reaches them on every port.
     shared_in = {g.label: g for g in every["shared-services"].inbound}
-    assert shared_in["0.0.0.0/0, ::/0"] == PeerGroup("0.0.0.0/0, ::/0", "all ports", 2, False)
+    assert shared_in["0.0.0.0/0, ::/0"][:4] == ("0.0.0.0/0, ::/0", "all ports", 2, False)
 
 
 def test_many_peers_are_grouped_by_namespace() -> None:
     ev = evaluation_from_yaml(many_namespaces(15), MANY_SCOPE)
     b = zone_boundary_summary(ev, "target")
     # 30 workloads and the internet do not fit: workloads collapse into namespaces.
-    expected = [PeerGroup("0.0.0.0/0, ::/0", "all ports", 1, False)] + [
-        PeerGroup(f"n{i:02d} (2 workloads)", "all ports", 2, False) for i in range(15)
+    expected = [("0.0.0.0/0, ::/0", "all ports", 1, False)] + [
+        (f"n{i:02d} (2 workloads)", "all ports", 2, False) for i in range(15)
     ]
-    assert list(b.inbound) == expected
+    assert [g[:4] for g in b.inbound] == expected
     assert b.external == frozenset({"0.0.0.0/0, ::/0"})
 
 

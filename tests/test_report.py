@@ -305,3 +305,39 @@ def test_missing_pango_is_one_line_naming_the_packages_and_writes_nothing(
 def test_missing_pango_raises_a_render_error(no_pango: None) -> None:
     with pytest.raises(RenderError, match=re.escape("libpango-1.0-0 libpangoft2-1.0-0")):
         html_to_pdf("<p>x</p>")
+
+
+def test_zone_table_cites_register_entries_per_port_range(text: str) -> None:
+    """app -> logging allows TCP 443 and 24224; AF-004 covers 24224 only. The row must
+    name AF-004 for 24224 and say 443 is not in the register, not mark it all missing."""
+    assert (
+        "shared-services/logging TCP 443, 24224 1 AF-004: TCP 24224; not in register: TCP 443"
+        in text
+    )
+
+
+def test_zone_matrix_with_intended_cells_and_what_goes_beyond(pages: list[str]) -> None:
+    (page,) = [flat(p) for p in pages if "Zone-to-zone matrix Every allowed flow" in flat(p)]
+    assert "from \\ to cde cardholder-data ingress-tier shared-services outside the cluster" in page
+    assert "out of scope (no zone)" in page
+    # cde -> shared-services: registered DNS and logging, but TCP 443 beyond the policy
+    assert "intended: TCP 53, 24224; UDP 53 beyond: TCP 443" in page
+    assert "intended: none beyond: TCP 9092" in page  # analytics -> kafka (out of scope -> cde)
+    assert "zone_policy, 8 cells" in page
+
+
+def test_multi_line_remediation_prints_as_a_block(pages: list[str]) -> None:
+    """YAML remediations keep their lines, so they paste: `kind:` starts a line."""
+    joined = "\n".join(pages)
+    assert "Remediation (paste as YAML):" in flat(joined)
+    assert "\nkind: NetworkPolicy\n" in joined
+    assert "\n# then allow only the ingress flows it needs\n" in joined
+
+
+def test_findings_print_their_stable_ids(text: str, evaluation) -> None:  # type: ignore[no-untyped-def]
+    from compliance.checks.base import finding_id
+
+    (fw,) = evaluation.frameworks
+    for check in fw.checks:
+        for fr in check.findings:
+            assert f"Finding {finding_id(check.id, fr.finding)}" in text

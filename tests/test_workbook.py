@@ -61,7 +61,9 @@ HEADERS = {
         "waived_findings",
     ],
     "Findings": [
+        "finding_id",
         "framework",
+        "requirements",
         "check",
         "status",
         "workload",
@@ -75,6 +77,34 @@ HEADERS = {
         "remediation",
         "waived_by",
     ],
+    "Register": [
+        "id",
+        "from",
+        "to",
+        "ports",
+        "justification",
+        "owner",
+        "ticket",
+        "approved_by",
+        "expires",
+        "status",
+        "security_feature",
+        "flows_covered",
+    ],
+    "Waivers": [
+        "id",
+        "check",
+        "applies_to",
+        "reason",
+        "compensating_control",
+        "owner",
+        "approved_by",
+        "ticket",
+        "expires",
+        "state",
+        "findings_waived",
+    ],
+    "Zone matrix": ["from", "to", "ports", "flows", "register", "intended", "beyond_intended"],
     "Flows": [
         "source",
         "source_kind",
@@ -193,7 +223,7 @@ def test_sheets_headers_panes_filters_and_widths(name: str) -> None:
     ev = _evaluation(name)
     assert wb["Summary"].auto_filter.ref == f"A1:K{1 + len(ev.frameworks)}"
     assert wb["Flows"].auto_filter.ref == f"A1:L{1 + _port_ranges(ev)}"
-    assert wb["Findings"].auto_filter.ref == f"A1:M{wb['Findings'].max_row}"
+    assert wb["Findings"].auto_filter.ref == f"A1:O{wb['Findings'].max_row}"
 
 
 def test_widths_follow_the_content_but_are_capped() -> None:
@@ -296,8 +326,74 @@ def test_findings_rows() -> None:
         fr.status for c in _evaluation("pci-dss").frameworks[0].checks for fr in c.findings
     )
     grouped = next(f for f in findings if f["message"].startswith("egress to 3 peers"))
-    assert grouped["peers"].count("; ") == 2  # every peer, not the summary
+    assert grouped["peers"].count("\n") == 2  # every peer, one per line, not the summary
     assert grouped["direction"] == "egress"
+
+
+def test_findings_ids_requirements_and_filled_columns() -> None:
+    """Every finding has a stable ID (the same in results.json), its requirement IDs, and
+    a namespace and direction whatever the check; SEG-17 rows carry their ports; long
+    text wraps."""
+    ev = _evaluation("pci-dss")
+    wb = _open(_bytes("pci-dss"))
+    findings = _records(wb["Findings"])
+    doc = results_json(ev, with_flows=False)
+    by_id = {f["id"]: f for c in doc["checks"] for f in c["findings"]}
+    assert [f["finding_id"] for f in findings] == [
+        f["id"] for c in doc["checks"] for f in c["findings"]
+    ]
+    assert len(by_id) == len(findings)  # one framework here: IDs are unique
+    assert all(f["finding_id"].startswith(f["check"] + "-") for f in findings)
+    seg27 = [f for f in findings if f["check"] == "SEG-27"]
+    assert seg27 and all(f["requirements"] == "1.2.5" for f in seg27)
+    missing = [f for f in findings if not (f["namespace"] and f["direction"])]
+    assert missing == []
+    seg20 = [f for f in findings if f["check"] == "SEG-20" and "ingress[2]" in f["message"]]
+    assert {f["workload"] for f in seg20} >= {"production/kafka", "production/redis"}
+    seg17 = [f for f in findings if f["check"] == "SEG-17"]
+    assert seg17 and all(f["ports"] for f in seg17)
+    prom = next(f for f in seg17 if f["workload"] == "monitoring/prometheus")
+    assert prom["peers"].split("\n") == [
+        "kube-system/coredns[Deployment]",
+        "shared-services/logging[Deployment]",
+    ]
+    cells = {c.value: c for c in wb["Findings"]["M"]}
+    assert cells[findings[0]["message"]].alignment.wrap_text
+
+
+def test_register_waivers_and_zone_matrix_sheets() -> None:
+    ev = _evaluation("pci-dss")
+    wb = _open(_bytes("pci-dss"))
+    register = {r["id"]: r for r in _records(wb["Register"])}
+    assert list(register) == [e.ref for e in ev.scope.approved_flows]
+    assert register["AF-004"]["to"] == "shared-services/logging"
+    assert register["AF-004"]["ports"] == "TCP 24224"
+    assert register["AF-004"]["approved_by"] == "CISO"
+    assert register["AF-004"]["flows_covered"] == 1
+    assert register["AF-006"]["status"] == "expired"
+    assert register["AF-006"]["flows_covered"] == 0
+    assert register["AF-001"]["status"] == "active"
+    (waiver,) = _records(wb["Waivers"])
+    assert (waiver["id"], waiver["check"], waiver["state"], waiver["findings_waived"]) == (
+        "WV-001",
+        "SEG-26",
+        "active",
+        sum(fr.waived_by == "WV-001" for c in ev.frameworks[0].checks for fr in c.findings),
+    )
+    assert waiver["findings_waived"] > 0
+    matrix = {(r["from"], r["to"]): r for r in _records(wb["Zone matrix"])}
+    inside = matrix[("cde", "cardholder-data")]
+    assert (inside["ports"], inside["intended"], inside["beyond_intended"]) == (
+        "TCP 5432",
+        "TCP 5432",
+        "none",
+    )
+    assert inside["register"] == "not in register"
+    to_shared = matrix[("cde", "shared-services")]
+    assert "TCP 443" in to_shared["beyond_intended"]
+    assert to_shared["register"] == "partly covered"
+    assert matrix[("outside-cluster", "ingress-tier")]["intended"] == "TCP 80, 443"
+    assert ("out-of-scope", "cde") in matrix
 
 
 def test_flows_rows_match_the_results_flows() -> None:
@@ -388,7 +484,7 @@ def test_workloads_policies_and_inputs() -> None:
 def test_status_cells_are_coloured_by_status() -> None:
     wb = _open(_bytes("pci-dss"))
     seen = set()
-    for sheet, column in (("Requirements", 5), ("Checks", 3), ("Findings", 2)):
+    for sheet, column in (("Requirements", 5), ("Checks", 3), ("Findings", 4)):
         for row in wb[sheet].iter_rows(min_row=2):
             cell = row[column]
             if cell.value in FILL:
@@ -396,9 +492,9 @@ def test_status_cells_are_coloured_by_status() -> None:
                 assert cell.fill.fgColor.rgb == "00" + FILL[cell.value], (sheet, cell.coordinate)
                 seen.add(cell.value)
     assert seen == {"fail", "pass", "warn", "waived"}
-    fail = next(r[2] for r in wb["Findings"].iter_rows(min_row=2) if r[2].value == "fail")
+    fail = next(r[4] for r in wb["Findings"].iter_rows(min_row=2) if r[4].value == "fail")
     assert fail.fill.fgColor.rgb == "00FFC7CE"
-    plain = wb["Findings"]["K2"]
+    plain = wb["Findings"]["N2"]
     assert plain.fill.fill_type is None
 
 

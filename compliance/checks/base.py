@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import inspect
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,10 +46,44 @@ class Finding:
     remediation: str = ""
     peers: tuple[str, ...] = ()
     """Every peer when the finding stands for several (`peer` then summarises them)."""
+    aspect: str = ""
+    """What about its subject the finding is, when the fields above do not tell two
+    findings apart (a waiver both expired and without a compensating control); part
+    of the finding's ID, never shown."""
 
     @property
     def scope_namespace(self) -> str | None:
         return self.workload.namespace if self.workload is not None else self.namespace
+
+    @property
+    def peer_list(self) -> tuple[str, ...]:
+        """Every peer, one per item (`peer` alone when the finding has one)."""
+        if self.peers:
+            return self.peers
+        return (self.peer,) if self.peer else ()
+
+
+def finding_id(check_id: str, finding: Finding) -> str:
+    """A finding's stable ID: the same finding gets the same ID in every run and pack.
+
+    Derived from what the finding is about (check, workload, namespace, direction,
+    peers, ports, rules), never from its wording, so rewording a message does not
+    break an auditor's sample list or a ticket that cites it."""
+    w = finding.workload
+    key = "\x1f".join(
+        (
+            check_id,
+            f"{w}" if w is not None else "",
+            finding.scope_namespace or "",
+            finding.direction or "",
+            "\x1e".join(finding.peer_list),
+            finding.ports or "",
+            "\x1e".join(finding.policies),
+            finding.aspect,
+        )
+    )
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10].upper()
+    return f"{check_id}-{digest}"
 
 
 PEERS_SHOWN = 5
@@ -406,6 +441,11 @@ class Facts:
                 used[r].add(f.src if isinstance(f.src, WorkloadRef) else "external")
         return used
 
+    @functools.cached_property
+    def rule_info(self) -> dict[RuleRef, RuleInfo]:
+        """RuleRef -> what the rule selects and admits."""
+        return {r.ref: r for r in self.graph.rules}
+
     def ingress_rules_of(self, ref: WorkloadRef) -> list[RuleInfo]:
         """Ingress rules of the policies that select the workload (switched-off rules are
         dropped by the model)."""
@@ -513,6 +553,45 @@ def flow_policies(flow: Flow) -> tuple[str, ...]:
 def own_policies(flow: Flow, direction: str) -> tuple[str, ...]:
     """The in-scope side's rules: its egress when it sends, its ingress when it receives."""
     return side_text(direction, flow.egress if direction == "egress" else flow.ingress)
+
+
+def wide_reasons(facts: Facts, flow: Flow) -> tuple[str, ...]:
+    """Why a flow may exist by accident rather than by design: a side that no policy
+    isolates (it allows every peer) or that uses the host network, or a rule whose
+    peers are every pod of the cluster (`from`/`to` omitted, `namespaceSelector: {}`
+    alone). Such a flow is first a rule to narrow; recording it in the register would
+    approve an accident."""
+    out = []
+    for direction, side, owner in (
+        ("egress", flow.egress, flow.src),
+        ("ingress", flow.ingress, flow.dst),
+    ):
+        if not isinstance(owner, WorkloadRef):
+            continue
+        word = "destination" if direction == "egress" else "source"
+        if side.not_isolated:
+            out.append(f"{owner} is not isolated for {direction}: it allows every {word}")
+        if side.host_network:
+            out.append(f"{owner} uses the host network: no policy reliably limits its {direction}")
+        for r in side.rules:
+            info = facts.rule_info.get(r)
+            if info is not None and info.peers is None:
+                out.append(f"{r} matches every pod of the cluster")
+    return tuple(out)
+
+
+def narrow_first(reasons: Sequence[str], snippet: str) -> str:
+    """A remediation that narrows the rule first and registers the flow only if it is
+    needed; every line of it is YAML (the advice as comments), so it pastes as is."""
+    if not reasons:
+        return snippet
+    lines = [f"# Narrow first: {r}." for r in reasons]
+    lines.append(
+        "# Name the peers (podSelector plus a namespaceSelector on kubernetes.io/metadata.name)"
+    )
+    lines.append("# and ports, or isolate that side with a default deny. Only if the flow has a")
+    lines.append("# business need, record it:")
+    return "\n".join(lines) + "\n" + snippet
 
 
 def default_deny(namespace: str, directions: Sequence[str]) -> str:

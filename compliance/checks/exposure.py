@@ -15,6 +15,7 @@ from compliance.checks.base import (
     Verdict,
     address_text,
     check,
+    default_deny,
     describe_ports,
     not_applicable,
     nothing_in_scope,
@@ -39,7 +40,9 @@ def internet_ingress(ctx: Context) -> Verdict:
 
     Looks at every allowed flow from outside the cluster into an in-scope
     workload, keeping the public part of its source addresses (private,
-    link-local and documentation ranges are not the internet). Fails when the
+    link-local and documentation ranges are not the internet). This is what the
+    policies allow: Services, load balancers and NodePorts are not read, so it
+    says "reachable per policy", not that a route from the internet exists. Fails when the
     destination is not in a zone with role `public`, or when it is but the
     approved-flow register does not cover those sources and ports.
     """
@@ -57,8 +60,9 @@ def internet_ingress(ctx: Context) -> Verdict:
             if not public_tier:
                 findings.append(
                     Finding(
-                        f"reachable from the internet ({address_text(exposed)}) on "
-                        f"{flow.connections.describe()}, but it is not in a public-tier zone",
+                        "reachable per policy from addresses outside the cluster "
+                        f"({address_text(exposed)}) on {describe_ports(flow.connections)}, "
+                        "but it is not in a public-tier zone",
                         workload=ref,
                         peer=address_text(exposed),
                         ports=flow.connections.describe(),
@@ -232,12 +236,27 @@ def wildcard_peers(ctx: Context) -> Verdict:
     the rule has no `from` (any source), or a peer that is every namespace
     (`namespaceSelector: {}`), every pod of a namespace holding out-of-scope
     workloads, or an ipBlock wider than `parameters.max_source_prefix` (/16 for
-    IPv4, /48 for IPv6 by default).
+    IPv4, /48 for IPv6 by default). An in-scope workload that no policy isolates
+    for ingress admits every source: it fails as a wildcard too.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
     findings = []
     for ref in ctx.scoped():
+        if not ctx.graph.isolation[ref].ingress:
+            findings.append(
+                Finding(
+                    "not isolated for ingress: every source, every pod of the cluster and "
+                    "every address outside it, is admitted",
+                    workload=ref,
+                    peer="any",
+                    direction="ingress",
+                    policies=("ingress: not isolated (no policy selects it)",),
+                    remediation=default_deny(ref.namespace, ("Ingress",))
+                    + "# then admit only the named sources it needs\n",
+                )
+            )
+            continue
         for info in ctx.facts.ingress_rules_of(ref):
             pol = ctx.facts.policies[f"{info.ref.namespace}/{info.ref.policy}"]
             rule = pol.ingress[info.ref.index]

@@ -4,13 +4,15 @@ that anyone with edit rights could set."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from compliance.checks.base import (
+    PEERS_SHOWN,
     Context,
     Finding,
     Verdict,
     check,
+    describe_ports,
     not_applicable,
     nothing_in_scope,
     peer_summary,
@@ -53,16 +55,22 @@ def ineffective(ctx: Context) -> Verdict:
             remediation: str,
             peers: Sequence[str] = (),
             pol: Policy = pol,
+            workload: WorkloadRef | None = None,
+            direction: str = "both",
+            ports: str | None = None,
         ) -> None:
             findings.append(
                 Finding(
                     message,
                     severity=_severity(ctx, pol),
+                    workload=workload,
                     namespace=pol.namespace,
                     policies=policies,
                     remediation=remediation,
                     peer=peer_summary(peers) if peers else None,
                     peers=tuple(peers) if len(peers) > 1 else (),
+                    direction=direction,
+                    ports=ports,
                 )
             )
 
@@ -73,60 +81,141 @@ def ineffective(ctx: Context) -> Verdict:
                 "Fix the podSelector to match the pods it should protect, or delete the policy.",
             )
             continue
-        for direction, count in pol.ignored:
+        for (direction, count), ref in (
+            (d, r) for d in pol.ignored for r in ctx.graph.policy_selects.get(pol.id, ())
+        ):
             kind = direction.capitalize()
-            add(
+            add(  # one per selected workload: whose traffic the rules seem to control
                 f"{pol.id}: its {count} {direction} rule(s) are ignored: policyTypes "
                 f"[{', '.join(pol.policy_types)}] leaves out {kind}, so rules that look "
                 f"like they control {direction} do nothing",
                 (f"{pol.id} {direction}[0..{count - 1}]",),
                 f"Add {kind} to spec.policyTypes (which also isolates the selected pods "
                 f"for {direction}), or delete the rules.",
+                workload=ref,
+                direction=direction,
             )
         for info in by_policy.get(pol.id, ()):
             rule_ref = str(info.ref)
             used = reach.get(info.ref, set())
+            direction = info.ref.direction
+            ports = _rule_ports(info)
             if info.peers == () and not info.addresses:
-                add(
-                    f"{rule_ref}: its peers select no pods, so it allows nothing",
-                    (rule_ref,),
-                    "Fix the selectors (labels, namespace labels) or delete the rule.",
-                )
+                for ref in info.selects:
+                    add(
+                        f"{rule_ref}: its peers select no pods, so it allows nothing",
+                        (rule_ref,),
+                        "Fix the selectors (labels, namespace labels) or delete the rule.",
+                        workload=ref,
+                        direction=direction,
+                        ports=ports,
+                    )
                 continue
             if not used:
-                why = (
-                    "its named ports are declared by no matching container"
-                    if info.ports.is_empty()
-                    and not info.all_ports
-                    and not _named_resolve(ctx, info)
-                    else "the other side denies every flow it would allow"
-                )
-                add(
-                    f"{rule_ref} never allows a flow: {why}",
-                    (rule_ref,),
-                    "Delete the rule, or allow the flow on the other side as well.",
-                )
+                if info.ports.is_empty() and not info.all_ports and not _named_resolve(ctx, info):
+                    for ref in info.selects:
+                        add(
+                            f"{rule_ref} never allows a flow: its named ports are declared by "
+                            "no matching container",
+                            (rule_ref,),
+                            "Delete the rule, or allow the flow on the other side as well.",
+                            workload=ref,
+                            direction=direction,
+                            ports=ports,
+                        )
+                    continue
+                peers = info.peers if info.peers is not None else ()
+                _denied(ctx, add, info, peers, ports, never=True)
                 continue
             if info.peers is None or not _pod_specific(pol, info):
                 continue
-            other = "egress" if info.ref.direction == "ingress" else "ingress"
-            verb = "admits" if info.ref.direction == "ingress" else "allows traffic to"
-            idle = [str(peer) for peer in info.peers if peer not in used]
-            if not idle:
-                continue
-            summary = peer_summary(idle)
-            add(
-                f"{rule_ref} {verb} {summary}, whose own {other} never allows it: "
-                "the rule has no effect for " + ("that peer" if len(idle) == 1 else "those peers"),
-                (rule_ref,),
-                f"Either allow the flow in the peers' {other} policies too, or narrow the "
-                "rule's selectors so they match only the workloads that use it.",
-                idle,
-            )
+            idle = [peer for peer in info.peers if peer not in used]
+            if idle:
+                _denied(ctx, add, info, idle, ports, never=False)
     return Verdict(
         tuple(findings),
         summary=f"{len(ctx.cluster.policies)} policies, {len(findings)} ineffective parts",
     )
+
+
+def _rule_ports(info: RuleInfo) -> str:
+    if info.all_ports:
+        return "every port"
+    parts = [describe_ports(info.ports)] if not info.ports.is_empty() else []
+    parts += [f"{proto} {name}" for proto, name in info.named]
+    return ", ".join(parts) or "no port"
+
+
+def _short(ref: WorkloadRef) -> str:
+    return ref.name
+
+
+def _denied(
+    ctx: Context,
+    add: Callable[..., None],
+    info: RuleInfo,
+    peers: Sequence[WorkloadRef],
+    ports: str,
+    never: bool,
+) -> None:
+    """Findings that name whom a rule was meant for and which policy on the other side
+    stops it: intent versus effect, the finding the app team can act on.
+
+    For an ingress rule, each admitted peer's egress; for an egress rule, each
+    destination's ingress. One finding per workload the rule protects."""
+    rule_ref = str(info.ref)
+    ingress = info.ref.direction == "ingress"
+    other = "egress" if ingress else "ingress"
+    verb = "admits" if ingress else "allows traffic to"
+    blocked: list[tuple[WorkloadRef, tuple[str, ...]]] = []
+    for peer in peers:
+        iso = ctx.graph.isolation.get(peer)
+        if iso is None:
+            continue
+        isolated = iso.egress if ingress else iso.ingress
+        blockers = iso.egress_policies if ingress else iso.ingress_policies
+        blocked.append((peer, tuple(blockers) if isolated else ()))
+    names = [str(p) for p, _ in blocked]
+    for ref in info.selects:
+        if blocked:
+            who = peer_summary(names)
+            because = "; ".join(
+                f"{_short(p)}'s {other} denies it ({', '.join(b)})"
+                if b
+                else f"{_short(p)}'s {other} allows it, but not on these ports"
+                for p, b in blocked[:PEERS_SHOWN]
+            )
+            if len(blocked) == 1 and blocked[0][0] == ref:
+                effect = f"{ref}'s pods cannot reach each other"
+            elif ingress:
+                effect = (
+                    f"{_short(blocked[0][0])} cannot reach {ref}"
+                    if len(blocked) == 1
+                    else f"these peers cannot reach {ref}"
+                )
+            else:
+                effect = f"{ref} cannot reach " + (
+                    _short(blocked[0][0]) if len(blocked) == 1 else "these peers"
+                )
+            message = f"{rule_ref} {verb} {who} on {ports}, but {because}: {effect}"
+            if never:
+                message += "; the rule never allows a flow"
+            policies = (rule_ref, *sorted({x for _, b in blocked for x in b}))
+        else:
+            message = (
+                f"{rule_ref} never allows a flow: the other side denies every flow it would allow"
+            )
+            policies = (rule_ref,)
+        add(
+            message,
+            policies,
+            f"Either allow the flow in the peers' {other} policies too (if it is needed), or "
+            "narrow or delete the rule so it names only the workloads that use it.",
+            names,
+            workload=ref,
+            direction=info.ref.direction,
+            ports=ports,
+        )
 
 
 def _pod_specific(pol: Policy, info: RuleInfo) -> bool:
@@ -186,6 +275,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                 Finding(
                     f"{base} expired on {w.expires.isoformat()}: it no longer applies",
                     namespace=ns,
+                    direction="both",
+                    aspect="expired",
                     remediation="Renew it with a new approval, or fix the finding it covered.",
                 )
             )
@@ -195,6 +286,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} runs until {w.expires.isoformat()}, {(w.expires - today).days} days "
                     f"after the as-of date; at most {limit} are allowed, so it does not apply",
                     namespace=ns,
+                    direction="both",
+                    aspect="too-long",
                     remediation=f"Set expires to {(today + dt.timedelta(days=limit)).isoformat()} "
                     "or earlier and review it then.",
                 )
@@ -205,6 +298,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} names no compensating control",
                     severity="warn",
                     namespace=ns,
+                    direction="both",
+                    aspect="no-compensating-control",
                     remediation="Add compensating_control: what limits the risk meanwhile.",
                 )
             )
@@ -216,6 +311,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} names a workload the export does not hold",
                     severity="warn",
                     namespace=ns,
+                    direction="both",
+                    aspect="unknown-workload",
                     remediation="Remove the waiver or correct its workload.",
                 )
             )
@@ -225,6 +322,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     f"{base} names a namespace the export does not hold",
                     severity="warn",
                     namespace=ns,
+                    direction="both",
+                    aspect="unknown-namespace",
                     remediation="Remove the waiver or correct its namespace.",
                 )
             )

@@ -133,6 +133,7 @@ def enforcement(ctx: Context) -> Verdict:
         found.statement,
         severity="fail" if found.status == "fail" else "warn",
         namespace="kube-system",
+        direction="both",
         remediation=remediation,
     )
     return Verdict((finding,), status=found.status, summary=found.statement)
@@ -165,7 +166,7 @@ def _coverage(ctx: Context, direction: str) -> Verdict:
                 direction=direction,
                 policies=policies,
                 remediation=default_deny(ref.namespace, (kind,))
-                + f"# then allow only the {direction} flows it needs",
+                + f"# then allow only the {direction} flows it needs\n",
             )
         )
     return Verdict(
@@ -213,16 +214,38 @@ def allow_all(ctx: Context) -> Verdict:
     Fails for each effective rule, of a policy selecting an in-scope workload,
     that matches every peer (`from`/`to` omitted or empty, or selectors that
     match every pod of the cluster) with no port restriction: `ingress: [{}]`
-    undoes a default deny. The finding names the policy and rule index.
+    undoes a default deny. The finding names the policy and rule index. An
+    in-scope workload that no policy isolates in a direction allows every peer
+    on every port there, exactly as an allow-all rule would, and fails too.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
     findings = []
     for ref in ctx.scoped():
-        for direction, rules in (
-            ("ingress", ctx.facts.ingress_rules_of(ref)),
-            ("egress", ctx.facts.egress_rules_of(ref)),
+        iso = ctx.graph.isolation[ref]
+        for direction, rules, isolated in (
+            ("ingress", ctx.facts.ingress_rules_of(ref), iso.ingress),
+            ("egress", ctx.facts.egress_rules_of(ref), iso.egress),
         ):
+            if not isolated:
+                # No rule to blame, but the effect of `ingress: [{}]`: every peer, every port.
+                peer_word = (
+                    "from every source" if direction == "ingress" else "to every destination"
+                )
+                findings.append(
+                    Finding(
+                        f"not isolated for {direction}: it allows {direction} {peer_word}, "
+                        "inside and outside the cluster, on every port, as an allow-all rule would",
+                        workload=ref,
+                        direction=direction,
+                        peer="any",
+                        ports="all",
+                        policies=(f"{direction}: not isolated (no policy selects it)",),
+                        remediation=default_deny(ref.namespace, (direction.capitalize(),))
+                        + f"# then allow only the {direction} flows it needs\n",
+                    )
+                )
+                continue
             for rule in rules:
                 what = _allow_all(rule)
                 if what is None:
@@ -266,6 +289,7 @@ def bypass(ctx: Context) -> Verdict:
                     "uses the host network (hostNetwork: true): NetworkPolicy does not "
                     "reliably apply to it and its traffic carries the node's address",
                     workload=ref,
+                    direction="both",
                     remediation="Run it without hostNetwork, or move it out of scope; "
                     "otherwise waive with a host firewall as the compensating control.",
                 )

@@ -8,11 +8,14 @@ import functools
 from compliance.addresses import AddrSet
 from compliance.checks.base import (
     Context,
+    Finding,
     PeerGroups,
     Verdict,
     check,
     describe_ports,
+    narrow_first,
     nothing_in_scope,
+    wide_reasons,
 )
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
@@ -54,9 +57,16 @@ def register_snippet(flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
         "    justification: <business need>",
         "    owner: <team>",
         "    ticket: <change ticket>",
+        "    approved_by: <approver>",
         "    expires: <YYYY-MM-DD>",
     ]
     return "\n".join(lines) + "\n"
+
+
+def register_remediation(ctx: Context, flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
+    """A register entry to fill in, after the advice to narrow the rule when the flow
+    comes from a wildcard peer or an unisolated side."""
+    return narrow_first(wide_reasons(ctx.facts, flow), register_snippet(flow, addrs, ports))
 
 
 def _inside(ctx: Context, flow: Flow) -> WorkloadRef:
@@ -113,12 +123,73 @@ def scope_crossing(ctx: Context) -> Verdict:
                 f"on {describe_ports(ports)} crosses the scope boundary and is not in the "
                 f"approved-flow register{note}",
                 ports,
-                functools.partial(register_snippet, flow, addrs, ports),
+                functools.partial(register_remediation, ctx, flow, addrs, ports),
                 addrs,
             )
     return Verdict(
         groups.findings(),
         summary=f"{crossing} scope-crossing flows, {parts} parts not in the register",
+    )
+
+
+@check("SEG-27", "Register coverage inside scope")
+def register_coverage(ctx: Context) -> Verdict:
+    """Every allowed flow touching scope is covered by a current register entry.
+
+    PCI DSS 1.2.5 asks that every allowed service, protocol and port is
+    identified, approved and has a business need, not only those crossing the
+    scope boundary: app -> database inside the CDE counts too. For each allowed
+    flow with an in-scope end (flows between a workload's own replicas
+    included), each part (ports, and addresses for external peers) that no
+    active `approved_flows` entry covers fails. An active entry covering such a
+    flow that names no `approved_by` is a warning: the approval cannot be shown.
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    groups = PeerGroups()
+    flows = parts = 0
+    unapproved: dict[str, list[str]] = {}
+    for flow in ctx.touching():
+        flows += 1
+        for e in ctx.register.covering(flow):
+            if not e.approved_by:
+                inside = _inside(ctx, flow)
+                unapproved.setdefault(e.ref, []).append(str(inside))
+        for addrs, ports in ctx.register.uncovered(flow):
+            parts += 1
+            expired = [e for e in ctx.register.expired_covering(flow) if e.ports & ports]
+            note = "".join(f"; {e.label()} expired on {e.expires.isoformat()}" for e in expired)
+            groups.add_flow(
+                ctx,
+                flow,
+                _inside(ctx, flow),
+                f"on {describe_ports(ports)} is not in the approved-flow register{note}",
+                ports,
+                functools.partial(register_remediation, ctx, flow, addrs, ports),
+                addrs,
+            )
+    found = list(groups.findings())
+    entries = {e.ref: e for e in ctx.register.active}
+    for ref, users in sorted(unapproved.items()):
+        e = entries[ref]
+        names = sorted(set(users))
+        found.append(
+            Finding(
+                f"approved-flow entry {e.label()} ({e.src.text} -> {e.dst.text}, "
+                f"{describe_ports(e.ports)}) names no approved_by: its approval cannot be shown",
+                severity="warn",
+                namespace=names[0].split("/")[0],
+                peer=e.ref,
+                ports=describe_ports(e.ports),
+                direction="both",
+                remediation="Add approved_by: who approved the business need (a role or name), "
+                "as recorded on the ticket.",
+            )
+        )
+    return Verdict(
+        tuple(found),
+        summary=f"{flows} flows touching scope, {parts} parts not in the register, "
+        f"{len(unapproved)} entries without an approver",
     )
 
 
@@ -244,6 +315,6 @@ def cross_namespace(ctx: Context) -> Verdict:
                         ref,
                         f"(other namespaces, outside its zones) on {describe_ports(ports)}",
                         ports,
-                        functools.partial(register_snippet, flow, None, ports),
+                        functools.partial(register_remediation, ctx, flow, None, ports),
                     )
     return Verdict(groups.findings(), summary=f"{flows} cross-namespace flows outside the zone")

@@ -16,9 +16,12 @@ from compliance.checks.base import (
     describe_ports,
     not_applicable,
     nothing_in_scope,
+    peer_summary,
 )
-from compliance.checks.register import register_snippet
+from compliance.checks.register import register_remediation
+from compliance.matrix import labels
 from compliance.model import WorkloadRef
+from compliance.ports import PortSet, union_all
 
 
 def _zones_with_role(ctx: Context, ref: WorkloadRef, role: str) -> frozenset[str]:
@@ -62,10 +65,60 @@ def tenant_isolation(ctx: Context) -> Verdict:
                 inside,
                 f"on {describe_ports(ports)} {why}",
                 ports,
-                functools.partial(register_snippet, flow, None, ports),
+                functools.partial(register_remediation, ctx, flow, None, ports),
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} cross-tenant findings")
+
+
+@check("SEG-10", "Zone-matrix conformance")
+def zone_matrix_conformance(ctx: Context) -> Verdict:
+    """The zone-to-zone matrix allows no more than the scope file's `zone_policy`.
+
+    Collapses the allowed flows onto (from zone, to zone) cells, with
+    `outside-cluster` and `out-of-scope` (workloads in no zone) as extra rows
+    and columns; a workload in several zones counts in each. For every flow
+    touching scope, each cell it falls in that has a stated policy (`allow:
+    none`, `all`, or a list of ports) fails for the ports beyond it, naming the
+    flows. Cells the policy does not state are not judged; the summary counts
+    them. Not applicable when the scope file has no `zone_policy`.
+    """
+    if (na := nothing_in_scope(ctx)) is not None:
+        return na
+    if not ctx.scope.zone_policy:
+        return not_applicable("the scope file states no zone_policy (the intended zone matrix)")
+    intended = {(p.src, p.dst): p for p in ctx.scope.zone_policy}
+    groups = PeerGroups()
+    exceeding: set[tuple[str, str]] = set()
+    unstated: set[tuple[str, str]] = set()
+    for flow in ctx.touching():
+        inside = flow.src if ctx.is_in(flow.src) else flow.dst
+        assert isinstance(inside, WorkloadRef)
+        for src in sorted(labels(flow.src, ctx.placement)):
+            for dst in sorted(labels(flow.dst, ctx.placement)):
+                stated = intended.get((src, dst))
+                if stated is None:
+                    unstated.add((src, dst))
+                    continue
+                excess = flow.connections - stated.allow
+                if not excess:
+                    continue
+                exceeding.add((src, dst))
+                groups.add_flow(
+                    ctx,
+                    flow,
+                    inside,
+                    f"on {describe_ports(excess)} exceeds the zone policy {src} -> {dst} "
+                    f"(intended: {stated.text})",
+                    excess,
+                    "Narrow the allowing rules to the intended ports, or change zone_policy "
+                    "(with the approval behind it) if the matrix is wrong.",
+                )
+    return Verdict(
+        groups.findings(),
+        summary=f"{len(intended)} stated cells, {len(exceeding)} allow more than intended; "
+        f"{len(unstated)} cells with flows touching scope have no stated policy",
+    )
 
 
 @check("SEG-17", "Scope derivation and scope leak")
@@ -82,16 +135,19 @@ def scope_leak(ctx: Context) -> Verdict:
     inbound: dict[WorkloadRef, set[WorkloadRef]] = {}
     outbound: dict[WorkloadRef, set[WorkloadRef]] = {}
     policies: dict[WorkloadRef, set[str]] = {}
+    ports: dict[tuple[WorkloadRef, bool], set[PortSet]] = {}
     for flow in ctx.touching():
         src, dst = flow.src, flow.dst
         if isinstance(src, WorkloadRef) and src not in ctx.in_scope and ctx.is_in(dst):
             assert isinstance(dst, WorkloadRef)
             inbound.setdefault(src, set()).add(dst)
             policies.setdefault(src, set()).update(ctx.facts.flow_policies(flow))
+            ports.setdefault((src, True), set()).add(flow.connections)
         elif isinstance(dst, WorkloadRef) and dst not in ctx.in_scope and ctx.is_in(src):
             assert isinstance(src, WorkloadRef)
             outbound.setdefault(dst, set()).add(src)
             policies.setdefault(dst, set()).update(ctx.facts.flow_policies(flow))
+            ports.setdefault((dst, False), set()).add(flow.connections)
     findings = []
     for ref in sorted(set(inbound) | set(outbound)):
         targets = sorted(inbound.get(ref, ()))
@@ -113,7 +169,11 @@ def scope_leak(ctx: Context) -> Verdict:
                 message,
                 severity="fail" if targets else "warn",
                 workload=ref,
-                peer=", ".join(str(t) for t in (targets or sources)),
+                peer=peer_summary([str(t) for t in (targets or sources)]),
+                peers=tuple(str(t) for t in (targets or sources))
+                if len(targets or sources) > 1
+                else (),
+                ports=describe_ports(union_all(ports[(ref, bool(targets))])),
                 direction="egress" if targets else "ingress",
                 policies=tuple(sorted(policies.get(ref, ()))),
                 remediation=f"Add {ref.id} to a zone (role connected) that lists this "
@@ -162,7 +222,7 @@ def management_plane(ctx: Context) -> Verdict:
                 other,
                 f"(management plane) on {describe_ports(ports)} without an approved-flow entry",
                 ports,
-                functools.partial(register_snippet, flow, None, ports),
+                functools.partial(register_remediation, ctx, flow, None, ports),
             )
     found = groups.findings()
     return Verdict(found, summary=f"{len(found)} management-plane findings")

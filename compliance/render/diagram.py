@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from xml.sax.saxutils import escape
 
+from compliance.checks.base import Register
 from compliance.evaluate import Evaluation
-from compliance.flows import Endpoint, External
+from compliance.flows import Endpoint, External, Flow
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.render.evidence import STATUS_LABELS
@@ -238,6 +239,10 @@ class PeerGroup(NamedTuple):
     flows: int
     covered: bool
     """Every part of every flow is in the approved-flow register (as SEG-11 reads it)."""
+    register: str = ""
+    """The entries covering the group's flows, each with the ports it covers, then the
+    ports no entry covers: `AF-004: TCP 24224; not in register: TCP 443`. Per port range,
+    so an entry covering one port is never read as approving the others."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,16 +267,46 @@ class _Acc:
     ports: set[PortSet] = field(default_factory=set)
     flows: int = 0
     covered: bool = True
+    cited: dict[str, set[PortSet]] = field(default_factory=dict)
+    missing: set[PortSet] = field(default_factory=set)
 
-    def add(self, ports: PortSet, covered: bool) -> None:
+    def add(self, ports: PortSet, covered: bool, cover: _Cover) -> None:
         self.ports.add(ports)
         self.flows += 1
         self.covered = self.covered and covered
+        for ref, part in cover[0]:
+            self.cited.setdefault(ref, set()).add(part)
+        if cover[1] is not None:
+            self.missing.add(cover[1])
 
     def merge(self, other: _Acc) -> None:
         self.ports |= other.ports
         self.flows += other.flows
         self.covered = self.covered and other.covered
+        for ref, parts in other.cited.items():
+            self.cited.setdefault(ref, set()).update(parts)
+        self.missing |= other.missing
+
+    def register(self) -> str:
+        parts = [f"{ref}: {union_all(p).describe()}" for ref, p in sorted(self.cited.items())]
+        if self.missing:
+            parts.append(f"not in register: {_ports_text(self.missing)}")
+        return "; ".join(parts)
+
+
+_Cover = tuple[tuple[tuple[str, PortSet], ...], PortSet | None]
+"""A flow's register entries with the ports each covers, and the ports none covers."""
+
+
+def _cover(register: Register, flow: Flow) -> _Cover:
+    covering = register.covering(flow)
+    if not covering:
+        return (), flow.connections
+    cited = tuple(
+        (e.ref, e.ports & flow.connections) for e in covering if e.ports & flow.connections
+    )
+    rest = union_all(ports for _, ports in register.uncovered(flow))
+    return cited, rest if rest else None
 
 
 def _ports_text(ports: Iterable[PortSet]) -> str:
@@ -295,13 +330,13 @@ def _groups(side: Mapping[Endpoint, _Acc]) -> tuple[tuple[PeerGroup, ...], set[s
         acc = side[e]
         label = str(e)
         external.add(label)
-        out.append(PeerGroup(label, _ports_text(acc.ports), acc.flows, acc.covered))
+        out.append(_group(label, acc))
     if len(side) <= MAX_PEER_GROUPS:
         ids = [w.id for w in workloads]
         for w in workloads:
             acc = side[w]
             label = str(w) if ids.count(w.id) > 1 else w.id
-            out.append(PeerGroup(label, _ports_text(acc.ports), acc.flows, acc.covered))
+            out.append(_group(label, acc))
     else:
         by_ns: dict[str, tuple[list[WorkloadRef], _Acc]] = {}
         for w in workloads:
@@ -310,8 +345,12 @@ def _groups(side: Mapping[Endpoint, _Acc]) -> tuple[tuple[PeerGroup, ...], set[s
             acc.merge(side[w])
         for ns, (refs, acc) in by_ns.items():
             label = refs[0].id if len(refs) == 1 else f"{ns} ({len(refs)} workloads)"
-            out.append(PeerGroup(label, _ports_text(acc.ports), acc.flows, acc.covered))
+            out.append(_group(label, acc))
     return tuple(out), external
+
+
+def _group(label: str, acc: _Acc) -> PeerGroup:
+    return PeerGroup(label, _ports_text(acc.ports), acc.flows, acc.covered, acc.register())
 
 
 def _scan(ev: Evaluation, wanted: Sequence[str]) -> dict[str, ZoneBoundary]:
@@ -334,16 +373,17 @@ def _scan(ev: Evaluation, wanted: Sequence[str]) -> dict[str, ZoneBoundary]:
         if not (leaving or entering):
             continue
         covered = bool(register.covering(f)) and not register.uncovered(f)
+        cover = _cover(register, f)
         for z in leaving:
             acc = outbound[z].get(dst)
             if acc is None:
                 acc = outbound[z][dst] = _Acc()
-            acc.add(f.connections, covered)
+            acc.add(f.connections, covered, cover)
         for z in entering:
             acc = inbound[z].get(src)
             if acc is None:
                 acc = inbound[z][src] = _Acc()
-            acc.add(f.connections, covered)
+            acc.add(f.connections, covered, cover)
     roles = {z.name: z.role for z in ev.scope.zones}
     members: dict[str, list[str]] = {z: [] for z in wanted}
     for ref, zones in zones_of.items():

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from compliance import __version__
+from compliance.checks.base import finding_id
 from compliance.evaluate import CheckResult, Evaluation, FindingResult
 from compliance.flows import Endpoint, Side
+from compliance.matrix import COVERED, PARTLY, UNCOVERED, UNJUDGED
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.render.diagram import (
@@ -27,6 +29,7 @@ from compliance.render.diagram import (
 )
 from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
 from compliance.render.results import TOOL_NAME, as_of_text
+from compliance.scope import NO_ZONE, OUTSIDE
 
 PEERS_PER_GROUP = 8
 """Peer entries per flow group in the PDF: workloads, or a namespace's workloads counted
@@ -250,6 +253,60 @@ def check_sections(ev: Evaluation) -> tuple[CheckSection, ...]:
     return tuple(sections)
 
 
+@dataclass(frozen=True, slots=True)
+class MatrixCell:
+    """One cell of the PDF's zone matrix: the ports summarised, coloured by register
+    coverage, and what goes beyond the scope file's intended matrix."""
+
+    ports: str
+    flows: int
+    register: str
+    css: str
+    beyond: str
+    intended: str
+
+
+MATRIX_CSS = {
+    COVERED: "mx-covered",
+    PARTLY: "mx-partly",
+    UNCOVERED: "mx-missing",
+    UNJUDGED: "mx-unjudged",
+}
+MATRIX_LABELS = {OUTSIDE: "outside the cluster", NO_ZONE: "out of scope (no zone)"}
+
+
+def matrix_view(ev: Evaluation) -> dict[str, Any]:
+    """Rows of the zone matrix, from-zone by to-zone, with labels for the two extras."""
+    m = ev.zone_matrix()
+    intended = {(p.src, p.dst): p for p in ev.scope.zone_policy}
+    rows = []
+    for src in m.names:
+        cells: list[MatrixCell | None] = []
+        for dst in m.names:
+            cell = m.cell(src, dst)
+            stated = intended.get((src, dst))
+            if cell is None:
+                cells.append(MatrixCell("", 0, "", "mx-empty", "", stated.text if stated else ""))
+                continue
+            excess = cell.ports - stated.allow if stated is not None else None
+            cells.append(
+                MatrixCell(
+                    ports=cell.ports_text,
+                    flows=cell.flows,
+                    register=cell.register,
+                    css=MATRIX_CSS[cell.register],
+                    beyond=excess.describe() if excess else "",
+                    intended=stated.text if stated else "",
+                )
+            )
+        rows.append((MATRIX_LABELS.get(src, src), cells))
+    return {
+        "columns": [MATRIX_LABELS.get(n, n) for n in m.names],
+        "rows": rows,
+        "stated": len(intended),
+    }
+
+
 def _check_order(check_id: str) -> tuple[str, int]:
     prefix, _, number = check_id.rpartition("-")
     return (prefix, int(number)) if number.isdigit() else (check_id, 0)
@@ -288,6 +345,13 @@ def report_view(
         "crossing_groups": crossing,
         "scoped": workload_flows(ev, scoped),
         "checks": check_sections(ev),
+        "matrix": matrix_view(ev),
+        "finding_ids": {
+            fr.finding: finding_id(c.id, fr.finding)
+            for fw in ev.frameworks
+            for c in fw.checks
+            for fr in c.findings
+        },
         "check_titles": {c.id: c.title for fw in ev.frameworks for c in fw.checks},
         "check_status": {
             (fw.framework.id, c.id): c.status for fw in ev.frameworks for c in fw.checks

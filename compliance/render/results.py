@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from compliance import __version__
-from compliance.checks.base import Finding
+from compliance.checks.base import Finding, finding_id
 from compliance.evaluate import CheckResult, Evaluation, FrameworkResult
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
@@ -24,9 +24,11 @@ def as_of_text(ev: Evaluation) -> str:
     return ev.as_of.isoformat().replace("+00:00", "Z")
 
 
-def finding_json(fr: Any) -> dict[str, Any]:
+def finding_json(fr: Any, check_id: str, requirements: list[str]) -> dict[str, Any]:
     f: Finding = fr.finding
     return {
+        "id": finding_id(check_id, f),
+        "requirements": requirements,
         "status": fr.status,
         "workload": f.workload.id if f.workload else None,
         "kind": f.workload.kind if f.workload else None,
@@ -43,6 +45,7 @@ def finding_json(fr: Any) -> dict[str, Any]:
 
 
 def check_json(fw: FrameworkResult, c: CheckResult) -> dict[str, Any]:
+    reqs = requirement_ids(fw, c.id)
     return {
         "id": c.id,
         "framework": fw.framework.id,
@@ -51,8 +54,34 @@ def check_json(fw: FrameworkResult, c: CheckResult) -> dict[str, Any]:
         "status": c.status,
         "summary": c.summary,
         "enforcement": c.enforcement,
-        "findings": [finding_json(f) for f in c.findings],
+        "findings": [finding_json(f, c.id, reqs) for f in c.findings],
     }
+
+
+def requirement_ids(fw: FrameworkResult, check_id: str) -> list[str]:
+    """The framework's requirements that a check evidences, in the control file's order."""
+    return [r.id for r in fw.framework.requirements if check_id in r.checks]
+
+
+def matrix_json(ev: Evaluation) -> list[dict[str, Any]]:
+    """The zone matrix's cells that hold flows, in row then column order."""
+    m = ev.zone_matrix()
+    out = []
+    for src in m.names:
+        for dst in m.names:
+            cell = m.cell(src, dst)
+            if cell is None:
+                continue
+            out.append(
+                {
+                    "from": src,
+                    "to": dst,
+                    "ports": cell.ports_text,
+                    "flows": cell.flows,
+                    "register": cell.register,
+                }
+            )
+    return out
 
 
 def zoned_flows(ev: Evaluation) -> Iterator[Flow]:
@@ -123,7 +152,11 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
                 }
                 for w in scope.waivers
             ],
+            "zone_policy": [
+                {"from": p.src, "to": p.dst, "allow": p.text} for p in scope.zone_policy
+            ],
         },
+        "zone_matrix": matrix_json(ev),
         "enforcement": {
             "status": ev.enforcement.status,
             "qualifier": ev.enforcement.qualifier,

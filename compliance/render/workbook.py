@@ -46,12 +46,13 @@ from typing import IO, TYPE_CHECKING, BinaryIO, NamedTuple
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from compliance import __version__
-from compliance.evaluate import Evaluation
+from compliance.checks.base import finding_id
+from compliance.evaluate import Evaluation, waiver_active
 from compliance.flows import Endpoint
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
@@ -63,7 +64,7 @@ from compliance.render.evidence import (
     register_text,
 )
 from compliance.render.flows import FlowTexts
-from compliance.render.results import TOOL_NAME, as_of_text, zoned_flows
+from compliance.render.results import TOOL_NAME, as_of_text, requirement_ids, zoned_flows
 from compliance.text import visible
 
 if TYPE_CHECKING:
@@ -203,26 +204,120 @@ def _check_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
             )
 
 
+def _wrap(text: str | None) -> Styled | None:
+    """Long text (messages, remediation YAML, lists) in a cell that wraps its lines."""
+    return Styled(text, "wrap") if text else None
+
+
 def _finding_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """One row per finding and framework. Peers and rules are one per line in their cell
+    (peer texts hold commas themselves); the finding ID is the same in every framework
+    and every run, so an auditor's sample can cite it."""
     for fw in ev.frameworks:
         for c in fw.checks:
+            requirements = ", ".join(requirement_ids(fw, c.id))
             for fr in c.findings:
                 f = fr.finding
                 yield (
+                    finding_id(c.id, f),
                     fw.framework.id,
+                    requirements,
                     c.id,
                     _status(fr.status),
                     f.workload.id if f.workload else None,
                     f.workload.kind if f.workload else None,
                     f.scope_namespace,
                     f.direction,
-                    "; ".join(f.peers) if f.peers else f.peer,
+                    _wrap("\n".join(f.peer_list)),
                     f.ports,
-                    "; ".join(f.policies),
-                    f.message,
-                    f.remediation,
+                    _wrap("\n".join(f.policies)),
+                    _wrap(f.message),
+                    _wrap(f.remediation.rstrip("\n")),
                     fr.waived_by,
                 )
+
+
+def _register_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """Every approved-flow entry, with its status at the as-of time and how many of the
+    flows touching a zone it covers some part of (an active entry covering none is a
+    candidate for removal)."""
+    used: Counter[str] = Counter()
+    for flow in zoned_flows(ev):
+        for e in ev.register.covering(flow):
+            used[e.ref] += 1
+    for e in ev.scope.approved_flows:
+        active = e.active(ev.as_of)
+        yield (
+            e.ref,
+            e.src.text,
+            e.dst.text,
+            e.ports.describe(),
+            _wrap(e.justification),
+            e.owner,
+            e.ticket,
+            e.approved_by,
+            e.expires.isoformat(),
+            Styled("active", "pass") if active else Styled("expired", "fail"),
+            e.security_feature,
+            used[e.ref] if active else 0,
+        )
+
+
+def _waiver_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """Every waiver, whether it applies at the as-of time, and the findings it waives."""
+    waived: Counter[str] = Counter()
+    for fw in ev.frameworks:
+        for c in fw.checks:
+            for fr in c.findings:
+                if fr.waived_by:
+                    waived[fr.waived_by] += 1
+    limit = ev.scope.parameters.max_waiver_days
+    for w in ev.scope.waivers:
+        applies = waiver_active(w, ev.as_of, limit)
+        today = ev.as_of.date()
+        state = (
+            "active"
+            if applies
+            else "expired"
+            if w.expires < today
+            else f"runs longer than {limit} days"
+        )
+        yield (
+            w.ref,
+            w.check,
+            w.target(),
+            _wrap(w.reason),
+            _wrap(w.compensating_control),
+            w.owner,
+            w.approved_by,
+            w.ticket,
+            w.expires.isoformat(),
+            state,
+            waived[w.ref],
+        )
+
+
+def _matrix_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """Each zone-to-zone cell holding flows, with the intended ports where the scope file
+    states them and what goes beyond them."""
+    m = ev.zone_matrix()
+    intended = {(p.src, p.dst): p for p in ev.scope.zone_policy}
+    for src in m.names:
+        for dst in m.names:
+            cell = m.cell(src, dst)
+            if cell is None:
+                continue
+            stated = intended.get((src, dst))
+            excess = cell.ports - stated.allow if stated is not None else None
+            yield (
+                src,
+                dst,
+                _wrap(cell.ports_text),
+                cell.flows,
+                cell.register,
+                stated.text if stated is not None else None,
+                (excess.describe() if excess else "none") if excess is not None else None,
+            )
 
 
 def _port_rows(ports: PortSet) -> tuple[tuple[str, int, int], ...]:
@@ -335,10 +430,27 @@ SHEETS = (
     ),
     Sheet(
         "Findings",
-        "framework check status workload kind namespace direction peers ports policies "
-        "message remediation waived_by",
+        "finding_id framework requirements check status workload kind namespace direction "
+        "peers ports policies message remediation waived_by",
         _finding_rows,
         bulk=True,
+    ),
+    Sheet(
+        "Register",
+        "id from to ports justification owner ticket approved_by expires status "
+        "security_feature flows_covered",
+        _register_rows,
+    ),
+    Sheet(
+        "Waivers",
+        "id check applies_to reason compensating_control owner approved_by ticket expires "
+        "state findings_waived",
+        _waiver_rows,
+    ),
+    Sheet(
+        "Zone matrix",
+        "from to ports flows register intended beyond_intended",
+        _matrix_rows,
     ),
     Sheet(
         "Flows",
@@ -368,6 +480,7 @@ SHEETS = (
 
 
 BOLD = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
 FILLS = {s: PatternFill("solid", start_color=c, end_color=c) for s, c in STATUS_FILLS.items()}
 
 
@@ -405,6 +518,8 @@ class _Cells:
         cell.data_type = "s"  # after the value: openpyxl infers formulas and errors from it
         if style == "header":
             cell.font = BOLD
+        elif style == "wrap":
+            cell.alignment = WRAP
         elif style in FILLS:
             cell.fill = FILLS[style]
         return cell
