@@ -140,6 +140,22 @@ class Parameters:
     insecure_ports: tuple[InsecurePort, ...] = ()
     cluster_dns: tuple[str, ...] | None = None
     max_waiver_days: int = 180
+    max_waiver_source: str = "parameters.max_waiver_days"
+    """What set max_waiver_days: the scope file, or a framework's review period."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Who the evidence is for and who signs it: the cover's sign-off block, and the
+    entity type that decides which PCI DSS requirements apply (service providers only)."""
+
+    entity: str = ""
+    entity_type: str | None = None  # merchant | service_provider
+    prepared_by: str = ""
+    assessor: str = ""
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +169,7 @@ class Scope:
     description: str = ""
     sha256: str = ""
     size: int = 0
+    assessment: Assessment = field(default_factory=Assessment)
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -281,6 +298,24 @@ def parse_scope(
         waivers=tuple(waivers),
         parameters=_parameters(doc.get("parameters", {}), fail),
         description=doc.get("description", ""),
+        assessment=_assessment(doc.get("assessment", {}), fail),
+    )
+
+
+def _assessment(raw: dict[str, Any], fail: Any) -> Assessment:
+    period = raw.get("period", {})
+    start = _date(period["start"], fail, "assessment.period.start") if "start" in period else None
+    end = _date(period["end"], fail, "assessment.period.end") if "end" in period else None
+    if start is not None and end is not None and end < start:
+        raise fail(f"the period ends ({end}) before it starts ({start})", "assessment.period.end")
+    return Assessment(
+        entity=raw.get("entity", ""),
+        entity_type=raw.get("entity_type"),
+        prepared_by=raw.get("prepared_by", ""),
+        assessor=raw.get("assessor", ""),
+        period_start=start,
+        period_end=end,
+        description=raw.get("description", ""),
     )
 
 

@@ -137,7 +137,11 @@ def datastore_access(ctx: Context) -> Verdict:
                 remediation="Admit only the application tier to the data store: narrow the "
                 "ingress rule's podSelector/namespaceSelector to the in-scope clients.",
             )
-    return Verdict(groups.findings(), summary=f"{len(stores)} data stores, {paths} untrusted flows")
+    return Verdict(
+        groups.findings(),
+        summary=f"{len(stores)} data store{'s' if len(stores) != 1 else ''}, "
+        f"{paths} untrusted flow{'s' if paths != 1 else ''}",
+    )
 
 
 @check("SEG-08", "Internet egress allowlist")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from xml.sax.saxutils import escape
 
-from compliance.evaluate import Evaluation
+from compliance.evaluate import REQUIREMENT_STATUSES, Evaluation
 from compliance.flows import Endpoint, External
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
@@ -24,7 +24,7 @@ from compliance.render.evidence import STATUS_LABELS
 
 FONT = "DejaVu Sans, sans-serif"
 
-STATUS_ORDER = ("fail", "unknown", "warn", "waived", "pass", "manual", "not_applicable")
+STATUS_ORDER = REQUIREMENT_STATUSES
 """Worst first, so the eye meets the failures at the start of every bar."""
 
 STATUS_COLOURS: dict[str, str] = {
@@ -32,6 +32,7 @@ STATUS_COLOURS: dict[str, str] = {
     "unknown": "#6c757d",
     "warn": "#e0a100",
     "waived": "#2e6da4",
+    "supported": "#8cc9c0",
     "pass": "#2e7d32",
     "manual": "#b8c2cc",
     "not_applicable": "#e3e7ea",
@@ -43,6 +44,7 @@ STATUS_TEXT_COLOURS: dict[str, str] = {
     "unknown": "#ffffff",
     "warn": "#1b1b1b",
     "waived": "#ffffff",
+    "supported": "#1b1b1b",
     "pass": "#ffffff",
     "manual": "#1b1b1b",
     "not_applicable": "#1b1b1b",

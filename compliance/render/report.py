@@ -26,7 +26,7 @@ from compliance.render.diagram import (
     zone_diagram_svg,
 )
 from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
-from compliance.render.results import TOOL_NAME, as_of_text
+from compliance.render.results import TOOL_NAME, as_of_text, out_of_scope, plural
 
 PEERS_PER_GROUP = 8
 """Peer entries per flow group in the PDF: workloads, or a namespace's workloads counted
@@ -278,6 +278,13 @@ def report_view(
         "status_order": STATUS_ORDER,
         "chart_svg": status_chart_svg(counts),
         "enforcement": ev.enforcement,
+        "assessment": ev.scope.assessment,
+        "out_of_scope": out_of_scope(ev),
+        "waiver_limit": (
+            ev.scope.parameters.max_waiver_days,
+            ev.scope.parameters.max_waiver_source,
+        ),
+        "plural": plural,
         "enforcement_sentence": ev.enforcement.statement.rstrip(".") + ".",
         "scope": ev.scope,
         "zone_members": {z.name: ev.placement.members(z.name) for z in ev.scope.zones},
