@@ -58,7 +58,7 @@ def internet_ingress(ctx: Context) -> Verdict:
                 findings.append(
                     Finding(
                         f"reachable from the internet ({address_text(exposed)}) on "
-                        f"{flow.connections.describe()}, but it is not in a public-tier zone",
+                        f"{describe_ports(flow.connections)}, but it is not in a public-tier zone",
                         workload=ref,
                         peer=address_text(exposed),
                         ports=flow.connections.describe(),
@@ -75,7 +75,8 @@ def internet_ingress(ctx: Context) -> Verdict:
                     findings.append(
                         Finding(
                             f"public-tier entry point open to {address_text(part)} on "
-                            f"{ports.describe()}, which the approved-flow register does not list",
+                            f"{describe_ports(ports)}, which the approved-flow register does "
+                            "not list",
                             workload=ref,
                             peer=address_text(part),
                             ports=ports.describe(),
@@ -168,8 +169,8 @@ def internet_egress(ctx: Context) -> Verdict:
                 what = address_text(part)
                 findings.append(
                     Finding(
-                        f"may send to {what} on {ports.describe()} with no approved destination "
-                        "in the register",
+                        f"may send to {what} on {describe_ports(ports)} with no approved "
+                        "destination in the register",
                         workload=ref,
                         peer=address_text(part),
                         ports=ports.describe(),
