@@ -491,6 +491,7 @@ def controls_show(
     if req.designation:
         click.echo(f"designation: {req.designation}")
     click.echo(f"automation: {req.automation}")
+    click.echo(f"applies to: {req.applicability}")
     click.echo("")
     click.echo(textwrap.fill(req.intent, WRAP))
     if req.note:

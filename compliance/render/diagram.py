@@ -497,7 +497,7 @@ def _member_lines(b: ZoneBoundary) -> list[tuple[str, bool]]:
     if len(names) > MAX_MEMBER_LINES:
         more = len(names) - (MAX_MEMBER_LINES - 1)
         lines = [(fit(n, _NAME_FONT, _COL_W - 16), False) for n in names[: MAX_MEMBER_LINES - 1]]
-        return [*lines, (f"+ {more} more workloads", True)]
+        return [*lines, (f"+ {more} more workload{'s' if more != 1 else ''}", True)]
     return [(fit(n, _NAME_FONT, _COL_W - 16), False) for n in names]
 
 
