@@ -433,6 +433,46 @@ def test_pdf_wording_plurals_full_stops_and_every_port(pdf_pages: list[str]) -> 
     assert "on every port" in text
 
 
+@pytest.fixture(scope="module")
+def fedramp_pages(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The FedRAMP sample's report: two frameworks, and a page break that once fell
+    between a workload's heading and its flows."""
+    import pypdf
+
+    from compliance import cli as cli_module
+
+    out = tmp_path_factory.mktemp("fedramp") / "pack"
+    args = [
+        "report",
+        str(ROOT / "samples/shop-cluster"),
+        "--scope",
+        str(ROOT / "samples/fedramp.scope.yaml"),
+        "--as-of",
+        "2026-11-26T00:00:00Z",
+        "--out",
+        str(out),
+        "--exit-zero",
+    ]
+    assert cli_module.run(cli_module.cli.main, args) == 0
+    return [page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages]
+
+
+def test_pdf_never_ends_a_page_with_a_workload_heading(fedramp_pages: list[str]) -> None:
+    for page in fedramp_pages:
+        body = [
+            line
+            for line in page.splitlines()
+            if line.strip() and not line.startswith(("Cluster shop-prod ·", "Pack digest"))
+        ]
+        assert not body[-1].startswith("Zones: "), body[-1]
+
+
+def test_pdf_summary_headers_for_two_frameworks(fedramp_pages: list[str]) -> None:
+    summary = _flat(next(p for p in fedramp_pages if "Requirement results per framework" in p))
+    assert "Fail Unknown Warning Waived Supported Pass Manual Not applicable" in summary
+    assert "a waiver may run at most 90 days (FedRAMP Rev. 5 High SC-7(4))" in summary
+
+
 def test_pdf_keeps_each_check_heading_with_its_findings(pdf_pages: list[str]) -> None:
     """A check's heading never ends a page while its findings start the next."""
     import re
