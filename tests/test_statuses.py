@@ -487,3 +487,31 @@ def test_pdf_keeps_each_check_heading_with_its_findings(pdf_pages: list[str]) ->
         body = [line for line in lines if line.strip()]
         assert not (body and heading.match(body[-1])), body[-1]
         assert not (len(body) > 1 and heading.match(body[-2]) and "Evidences:" in body[-1])
+
+
+def test_status_chart_draws_supported_in_its_own_colour() -> None:
+    from compliance.render.diagram import STATUS_COLOURS, status_chart_svg
+
+    svg = status_chart_svg([("PCI DSS", {"supported": 5, "pass": 1, "fail": 2})])
+    assert STATUS_COLOURS["supported"] not in (STATUS_COLOURS["pass"], STATUS_COLOURS["manual"])
+    assert f'fill="{STATUS_COLOURS["supported"]}"' in svg
+    assert ">Supported<" in svg
+
+
+def test_summary_sheet_counts_supported_apart() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from compliance.render.workbook import write_workbook
+
+    ev = sample_evaluation("hipaa")
+    out = io.BytesIO()
+    write_workbook(ev, out)
+    ws = load_workbook(io.BytesIO(out.getvalue()))["Summary"]
+    header = [c.value for c in ws[1]]
+    row = dict(zip(header, [c.value for c in ws[2]], strict=False))
+    assert row["framework"] == "hipaa-security-rule"
+    assert row["supported"] == 1
+    assert row["pass"] == 0
+    assert sum(row[s] for s in header[4:]) == 21  # 22 requirements, the proposed one apart
