@@ -515,3 +515,18 @@ def test_summary_sheet_counts_supported_apart() -> None:
     assert row["supported"] == 1
     assert row["pass"] == 0
     assert sum(row[s] for s in header[4:]) == 21  # 22 requirements, the proposed one apart
+
+
+def test_a_failing_proposed_requirement_does_not_fail_the_framework() -> None:
+    from compliance.evaluate import FrameworkResult, RequirementResult
+
+    ev = sample_evaluation("hipaa")
+    (fw,) = ev.frameworks
+    only_proposed_fails = tuple(
+        RequirementResult(r.requirement, "fail" if r.requirement.proposed else "manual")
+        for r in fw.requirements
+    )
+    result = FrameworkResult(fw.framework, fw.in_scope, only_proposed_fails, fw.checks)
+    assert not result.failed
+    assert result.proposed_status_counts == {"fail": 1}
+    assert "fail" not in result.status_counts
