@@ -530,3 +530,17 @@ def test_a_failing_proposed_requirement_does_not_fail_the_framework() -> None:
     assert not result.failed
     assert result.proposed_status_counts == {"fail": 1}
     assert "fail" not in result.status_counts
+
+
+def test_pdf_out_of_scope_list_is_capped_with_flagged_workloads_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from compliance.render import report
+
+    monkeypatch.setattr(report, "OUT_OF_SCOPE_ROWS", 2)
+    view = report.report_view(sample_evaluation("pci-dss"))
+    shown = view["out_of_scope"]
+    assert [o.ref.id for o in shown] == ["kube-system/calico-node", "production/debug-shell"]
+    assert all(o.shares_namespace for o in shown)
+    assert view["out_of_scope_count"] == 5
+    assert view["more_out_of_scope"] == 3

@@ -35,6 +35,9 @@ PEER_RULES_PER_GROUP = 3
 """The peers' own allowing rules named per flow group."""
 FINDINGS_PER_CHECK = 40
 """Findings printed per check in the PDF; the rest are counted."""
+OUT_OF_SCOPE_ROWS = 100
+"""Out-of-scope workloads listed in the PDF, those sharing a namespace with scope first;
+the rest are counted (the Workloads sheet and results.json list every one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +268,7 @@ def report_view(
     counts = [(fw.framework.title, fw.status_counts) for fw in ev.frameworks]
     crossing = sum(len(b.inbound) + len(b.outbound) for b in boundaries.values())
     host_network = sum(1 for w in ev.cluster.workloads if w.host_network)
+    shown_out = sorted(out_of_scope(ev), key=lambda o: (not o.shares_namespace, o.ref))
     return {
         "title": title or f"Network segmentation evidence: {ev.scope.cluster}",
         "cluster": ev.scope.cluster,
@@ -279,7 +283,9 @@ def report_view(
         "chart_svg": status_chart_svg(counts),
         "enforcement": ev.enforcement,
         "assessment": ev.scope.assessment,
-        "out_of_scope": out_of_scope(ev),
+        "out_of_scope": shown_out[:OUT_OF_SCOPE_ROWS],
+        "out_of_scope_count": len(shown_out),
+        "more_out_of_scope": max(0, len(shown_out) - OUT_OF_SCOPE_ROWS),
         "waiver_limit": (
             ev.scope.parameters.max_waiver_days,
             ev.scope.parameters.max_waiver_source,
