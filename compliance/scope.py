@@ -29,6 +29,7 @@ from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, parse_selector
 
 ZONE_LABEL = "compliance.io/zone"
+DEFAULT_WAIVER_SOURCE = "the default; the scope file sets no parameters.max_waiver_days"
 ROLES = ("cde", "datastore", "public", "connected", "mgmt", "security-tools", "tenant", "other")
 
 # Insecure services for SEG-14 (PCI DSS 1.2.6): cleartext or unauthenticated by design.
@@ -140,7 +141,7 @@ class Parameters:
     insecure_ports: tuple[InsecurePort, ...] = ()
     cluster_dns: tuple[str, ...] | None = None
     max_waiver_days: int = 180
-    max_waiver_source: str = "parameters.max_waiver_days"
+    max_waiver_source: str = DEFAULT_WAIVER_SOURCE
     """What set max_waiver_days: the scope file, or a framework's review period."""
 
 
@@ -398,6 +399,9 @@ def _parameters(raw: dict[str, Any], fail: Any) -> Parameters:
         insecure_ports=insecure,
         cluster_dns=tuple(dns) if dns is not None else None,
         max_waiver_days=raw.get("max_waiver_days", 180),
+        max_waiver_source=(
+            "parameters.max_waiver_days" if "max_waiver_days" in raw else DEFAULT_WAIVER_SOURCE
+        ),
     )
 
 

@@ -544,3 +544,27 @@ def test_pdf_out_of_scope_list_is_capped_with_flagged_workloads_first(
     assert all(o.shares_namespace for o in shown)
     assert view["out_of_scope_count"] == 5
     assert view["more_out_of_scope"] == 3
+
+
+@pytest.mark.parametrize(
+    ("parameters", "days", "source"),
+    [
+        ("", 90, "FedRAMP Rev. 5 High SC-7(4)"),
+        ("parameters: {max_waiver_days: 60}\n", 60, "scope.yaml: parameters.max_waiver_days"),
+    ],
+)
+def test_the_limit_that_applied_is_named(parameters: str, days: int, source: str) -> None:
+    catalog = load_catalog((), CHECKS)
+    scope = scope_from_yaml(WAIVED_SCOPE.replace("{fw}", "fedramp-rev5-high") + parameters)
+    cluster = cluster_from_yaml(SECURE)
+    moment = dt.datetime.fromisoformat("2026-11-26T00:00:00+00:00")
+    ev = evaluate(cluster, compute_flows(cluster), scope, [catalog["fedramp-rev5-high"]], moment)
+    assert results_json(ev)["scope"]["waiver_limit"] == {"days": days, "source": source}
+
+
+def test_the_default_limit_says_it_is_the_default() -> None:
+    doc = results_json(sample_evaluation("pci-dss"))
+    assert doc["scope"]["waiver_limit"] == {
+        "days": 180,
+        "source": "the default; the scope file sets no parameters.max_waiver_days",
+    }
