@@ -724,6 +724,7 @@ def controls_show(
     if req.designation:
         _say(f"designation: {req.designation}")
     _say(f"automation: {req.automation}")
+    _say(f"applies to: {req.applicability}")
     _say("")
     _say(textwrap.fill(req.intent, WRAP))
     if req.note:

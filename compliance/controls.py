@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compliance.datafile import read_document_and_bytes, validate
 from compliance.errors import InputError
@@ -28,6 +29,29 @@ def shipped_dir() -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class Applicability:
+    """Whom a requirement applies to. PCI DSS 11.4.6, 12.5.2.1 and Appendix A1 bind service
+    providers only, and A1 multi-tenant ones: evaluated for a merchant, a passing check
+    there would evidence a requirement that does not exist for it."""
+
+    entity_types: tuple[str, ...] = ()
+    zone_roles: tuple[str, ...] = ()
+    text: str = ""
+
+    def describe(self) -> str:
+        if self.text:
+            return self.text
+        parts = []
+        if self.entity_types:
+            parts.append(
+                " or ".join(t.replace("_", " ") + "s" for t in self.entity_types) + " only"
+            )
+        if self.zone_roles:
+            parts.append("scopes with a zone of role " + " or ".join(self.zone_roles))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Requirement:
     id: str
     title: str
@@ -37,6 +61,16 @@ class Requirement:
     evidence: tuple[str, ...] = ()
     designation: str | None = None
     note: str | None = None
+    applies_to: Applicability | None = None
+
+    @property
+    def proposed(self) -> bool:
+        """Rule-making not yet in force: shown apart, never counted with the rule's totals."""
+        return self.designation == "proposed"
+
+    @property
+    def applicability(self) -> str:
+        return self.applies_to.describe() if self.applies_to else "all in-scope entities"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +86,9 @@ class Framework:
     sha256: str = ""
     size: int = 0
     shipped: bool = False
+    max_exception_days: int | None = None
+    """The longest a waiver may run under this framework, when it sets one."""
+    max_exception_source: str = ""
 
     def requirement(self, rid: str) -> Requirement | None:
         return next((r for r in self.requirements if r.id == rid), None)
@@ -90,6 +127,7 @@ def read_framework(
                 evidence=tuple(raw.get("evidence", ())),
                 designation=raw.get("designation"),
                 note=raw.get("note"),
+                applies_to=_applicability(raw.get("applies_to")),
             )
         )
     return Framework(
@@ -104,6 +142,16 @@ def read_framework(
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         shipped=path.parent == shipped_dir(),
+        max_exception_days=doc.get("max_exception_days"),
+        max_exception_source=doc.get("max_exception_source", ""),
+    )
+
+
+def _applicability(raw: dict[str, Any] | None) -> Applicability | None:
+    if raw is None:
+        return None
+    return Applicability(
+        tuple(raw.get("entity_types", ())), tuple(raw.get("zone_roles", ())), raw.get("text", "")
     )
 
 

@@ -3,13 +3,17 @@
 Per framework: the in-scope workloads are those in a zone listing it; every
 check its requirements name runs once over them; waivers turn matching
 findings into `waived`; a requirement fails when any of its checks fails, is
-`manual` without checks and `not_applicable` when nothing is in scope.
-`as_of` is the only clock: it decides which waivers and approved flows are
-current.
+`manual` without checks and `not_applicable` when nothing is in scope or it
+does not apply to the entity (`applies_to`). A requirement `pass`es only when
+its automation is `full`: a `partial` one whose checks all pass is `supported`,
+because the evidence it lists is still needed, and one whose checks had nothing
+to examine is `manual`. `as_of` is the only clock: it decides which waivers and
+approved flows are current.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +33,17 @@ from compliance.scope import Placement, Scope, Waiver, place
 
 # Most severe first: a requirement takes the first status any of its checks has.
 ROLLUP_ORDER = ("fail", "unknown", "warn", "waived", "pass", "not_applicable")
+REQUIREMENT_STATUSES = (
+    "fail",
+    "unknown",
+    "warn",
+    "waived",
+    "supported",
+    "pass",
+    "manual",
+    "not_applicable",
+)
+"""Every status a requirement can have, most severe first: the order of every summary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +71,8 @@ class CheckResult:
 class RequirementResult:
     requirement: Requirement
     status: str
+    reason: str = ""
+    """Why the status is not what the checks alone say (not applicable to whom, supported)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +83,27 @@ class FrameworkResult:
     checks: tuple[CheckResult, ...]
 
     @property
+    def current(self) -> tuple[RequirementResult, ...]:
+        """The requirements in force: proposed rule-making is never counted with them."""
+        return tuple(r for r in self.requirements if not r.requirement.proposed)
+
+    @property
+    def proposed(self) -> tuple[RequirementResult, ...]:
+        return tuple(r for r in self.requirements if r.requirement.proposed)
+
+    @property
     def status_counts(self) -> dict[str, int]:
-        counts = Counter(r.status for r in self.requirements)
+        counts = Counter(r.status for r in self.current)
+        return dict(sorted(counts.items()))
+
+    @property
+    def proposed_status_counts(self) -> dict[str, int]:
+        counts = Counter(r.status for r in self.proposed)
         return dict(sorted(counts.items()))
 
     @property
     def failed(self) -> bool:
-        return any(r.status == "fail" for r in self.requirements)
+        return any(r.status == "fail" for r in self.current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +133,24 @@ class Evaluation:
             found = zone_matrix(self.graph.flows, zones, self.placement, self.register)
             self._memo["zone_matrix"] = found
         return found
+
+
+def with_exception_limit(scope: Scope, frameworks: Sequence[Framework]) -> Scope:
+    """The scope with the waiver limit of the strictest evaluated framework, when it is
+    shorter than the scope file's: FedRAMP High reviews exceptions every 90 days, so an
+    evaluation including it cannot accept the 180 days Moderate allows."""
+    params = scope.parameters
+    days, source = params.max_waiver_days, params.max_waiver_source
+    if source == "parameters.max_waiver_days":
+        source = f"{scope.source}: parameters.max_waiver_days"
+    for fw in sorted(frameworks, key=lambda f: f.id):
+        if fw.max_exception_days is not None and fw.max_exception_days < days:
+            days = fw.max_exception_days
+            source = f"{fw.title} {fw.max_exception_source}".strip()
+    return dataclasses.replace(
+        scope,
+        parameters=dataclasses.replace(params, max_waiver_days=days, max_waiver_source=source),
+    )
 
 
 def waiver_active(waiver: Waiver, as_of: dt.datetime, max_days: int) -> bool:
@@ -140,6 +189,7 @@ def evaluate(
     facts = Facts(cluster, graph)
     enforcement = detect_enforcement(cluster)
     register = Register(scope.approved_flows, placement, as_of)
+    scope = with_exception_limit(scope, frameworks)
     limit = scope.parameters.max_waiver_days
     active = [w for w in scope.waivers if waiver_active(w, as_of, limit)]
     warnings = [
@@ -173,8 +223,10 @@ def evaluate(
     results = []
     for fw, in_scope, wanted in plans:
         checks = {cid: runs[(cid, in_scope)] for cid in wanted}
+        roles = {z.role for z in scope.zones if fw.id in z.frameworks and placement.members(z.name)}
+        entity_type = scope.assessment.entity_type
         requirements = tuple(
-            RequirementResult(r, _rollup(r, checks, bool(in_scope))) for r in fw.requirements
+            _rollup(r, checks, bool(in_scope), entity_type, roles) for r in fw.requirements
         )
         results.append(
             FrameworkResult(fw, tuple(sorted(in_scope)), requirements, tuple(checks.values()))
@@ -253,10 +305,47 @@ def _run(
     )
 
 
-def _rollup(req: Requirement, checks: dict[str, CheckResult], anything_in_scope: bool) -> str:
+SUPPORTED_REASON = "automated checks found nothing; the evidence listed is still needed"
+
+
+def _rollup(
+    req: Requirement,
+    checks: dict[str, CheckResult],
+    anything_in_scope: bool,
+    entity_type: str | None,
+    roles: set[str],
+) -> RequirementResult:
+    """One requirement's status. Never stronger than what the checks can evidence: `pass`
+    is for `full` automation only, and a partial requirement whose checks examined nothing
+    (SEG-25 without waivers) is `manual`, not `not_applicable`: it still applies."""
     if not anything_in_scope:
-        return "not_applicable"
+        return RequirementResult(req, "not_applicable", "nothing is in scope")
+    applies = req.applies_to
+    unstated = ""
+    if applies is not None and applies.entity_types and not entity_type:
+        unstated = f"{applies.describe()}; the scope file does not state the entity type"
+    if applies is not None:
+        if applies.entity_types and entity_type and entity_type not in applies.entity_types:
+            return RequirementResult(req, "not_applicable", applies.describe())
+        if applies.zone_roles and not roles & set(applies.zone_roles):
+            return RequirementResult(
+                req,
+                "not_applicable",
+                f"{applies.describe()}: the scope has no {' or '.join(applies.zone_roles)} zone",
+            )
     if not req.checks:
-        return "manual"
+        return RequirementResult(req, "manual", unstated)
     statuses = {checks[c].status for c in req.checks}
-    return next(s for s in ROLLUP_ORDER if s in statuses)
+    status = next(s for s in ROLLUP_ORDER if s in statuses)
+    if status == "not_applicable" and req.automation != "full":
+        why = "; ".join(f"{c}: {checks[c].summary}" for c in req.checks)
+        return RequirementResult(
+            req,
+            "manual",
+            f"the checks had nothing to examine ({why}); the evidence listed is needed",
+        )
+    if status == "pass" and req.automation != "full":
+        return RequirementResult(
+            req, "supported", "; ".join(filter(None, (SUPPORTED_REASON, unstated)))
+        )
+    return RequirementResult(req, status, unstated)

@@ -80,6 +80,9 @@ class Workload:
     variants: tuple[PodVariant, ...]
     sources: tuple[str, ...]
     """The objects it was built from, as `file: Kind ns/name`."""
+    ready: tuple[int, int] | None = None
+    """A DaemonSet's `status.numberReady` and `status.desiredNumberScheduled` when the
+    export has them: a CNI agent with no ready pod enforces nothing."""
 
     @property
     def host_network(self) -> bool:
@@ -239,6 +242,24 @@ def build_cluster(objects: Iterable[K8sObject]) -> Cluster:
         return builder.finish()
 
 
+def _daemon_ready(raw: object, where: Mapping[str, str | None]) -> tuple[int, int] | None:
+    """(numberReady, desiredNumberScheduled) from a DaemonSet's status, when exported."""
+    if raw is None:
+        return None
+    status = _map(raw, where, "status")
+    if "numberReady" not in status:
+        return None
+    counts = []
+    for key in ("numberReady", "desiredNumberScheduled"):
+        value = status.get(key, status.get("numberReady"))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InputError(
+                f"expected a count, got {_type(value)}", **where, field=f"status.{key}"
+            )
+        counts.append(value)
+    return counts[0], counts[1]
+
+
 @dataclass
 class _Controlled:
     """A workload-producing object before owners are resolved."""
@@ -249,6 +270,7 @@ class _Controlled:
     host_network: bool
     has_template: bool
     owner: tuple[str, str] | None  # controlling ownerReference (kind, name)
+    ready: tuple[int, int] | None = None
 
 
 class _Builder:
@@ -315,6 +337,8 @@ class _Builder:
                 True,
                 _controller_ref(obj, where),
             )
+        if obj.kind == "DaemonSet":
+            item.ready = _daemon_ready(obj.body.get("status"), where)
         assert obj.namespace is not None
         self.controllers[(obj.namespace, obj.kind, obj.name)] = item
         self.items.append(item)
@@ -465,8 +489,11 @@ class _Builder:
     def finish(self) -> Cluster:
         variants: dict[WorkloadRef, dict[PodVariant, None]] = {}
         sources: dict[WorkloadRef, list[str]] = {}
+        ready: dict[WorkloadRef, tuple[int, int]] = {}
         for item in self.items:
             ref = self._top_owner(item)
+            if item.ready is not None:
+                ready.setdefault(ref, item.ready)
             if item.has_template:
                 variant = PodVariant(
                     ref, tuple(sorted(item.labels.items())), item.ports, item.host_network
@@ -478,7 +505,7 @@ class _Builder:
         workloads = []
         for ref in sorted(variants):
             vs = tuple(sorted(variants[ref], key=_variant_key))
-            workloads.append(Workload(ref, vs, tuple(sorted(sources[ref]))))
+            workloads.append(Workload(ref, vs, tuple(sorted(sources[ref])), ready.get(ref)))
             if any(v.host_network for v in vs):
                 self.warnings.append(
                     f"{ref}: uses hostNetwork; NetworkPolicy does not reliably apply to "

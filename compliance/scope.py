@@ -30,6 +30,7 @@ from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, parse_selector
 
 ZONE_LABEL = "compliance.io/zone"
+DEFAULT_WAIVER_SOURCE = "the default; the scope file sets no parameters.max_waiver_days"
 ROLES = ("cde", "datastore", "public", "connected", "mgmt", "security-tools", "tenant", "other")
 
 # Insecure services for SEG-14 (PCI DSS 1.2.6): cleartext or unauthenticated by design.
@@ -159,6 +160,22 @@ class Parameters:
     insecure_ports: tuple[InsecurePort, ...] = ()
     cluster_dns: tuple[str, ...] | None = None
     max_waiver_days: int = 180
+    max_waiver_source: str = DEFAULT_WAIVER_SOURCE
+    """What set max_waiver_days: the scope file, or a framework's review period."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Who the evidence is for and who signs it: the cover's sign-off block, and the
+    entity type that decides which PCI DSS requirements apply (service providers only)."""
+
+    entity: str = ""
+    entity_type: str | None = None  # merchant | service_provider
+    prepared_by: str = ""
+    assessor: str = ""
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +190,7 @@ class Scope:
     zone_policy: tuple[ZonePolicy, ...] = ()
     sha256: str = ""
     size: int = 0
+    assessment: Assessment = field(default_factory=Assessment)
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -333,6 +351,24 @@ def parse_scope(
         parameters=_parameters(doc.get("parameters", {}), fail),
         description=doc.get("description", ""),
         zone_policy=tuple(policy),
+        assessment=_assessment(doc.get("assessment", {}), fail),
+    )
+
+
+def _assessment(raw: dict[str, Any], fail: Any) -> Assessment:
+    period = raw.get("period", {})
+    start = _date(period["start"], fail, "assessment.period.start") if "start" in period else None
+    end = _date(period["end"], fail, "assessment.period.end") if "end" in period else None
+    if start is not None and end is not None and end < start:
+        raise fail(f"the period ends ({end}) before it starts ({start})", "assessment.period.end")
+    return Assessment(
+        entity=raw.get("entity", ""),
+        entity_type=raw.get("entity_type"),
+        prepared_by=raw.get("prepared_by", ""),
+        assessor=raw.get("assessor", ""),
+        period_start=start,
+        period_end=end,
+        description=raw.get("description", ""),
     )
 
 
@@ -415,6 +451,9 @@ def _parameters(raw: dict[str, Any], fail: Any) -> Parameters:
         insecure_ports=insecure,
         cluster_dns=tuple(dns) if dns is not None else None,
         max_waiver_days=raw.get("max_waiver_days", 180),
+        max_waiver_source=(
+            "parameters.max_waiver_days" if "max_waiver_days" in raw else DEFAULT_WAIVER_SOURCE
+        ),
     )
 
 

@@ -530,3 +530,13 @@ def test_evaluate_unknown_framework_in_scope_without_controls(
     assert len(lines) == 1, lines
     assert str(scope) in lines[0] and "zones[0].frameworks[0]" in lines[0]
     assert "my-fw" in lines[0]
+
+
+def test_controls_show_says_whom_a_requirement_applies_to(
+    compliance: Callable[..., Result],
+) -> None:
+    res = compliance("controls", "show", "pci-dss-4.0.1", "11.4.6")
+    assert res.code == 0, res.err
+    assert "applies to: service providers only" in res.out
+    res = compliance("controls", "show", "pci-dss-4.0.1", "1.3.1")
+    assert "applies to: all in-scope entities" in res.out

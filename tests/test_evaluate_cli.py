@@ -30,7 +30,7 @@ FEDRAMP = "samples/fedramp.scope.yaml"
 SCOPES = (PCI, HIPAA, FEDRAMP)
 AS_OF = "2026-11-26"
 FRAMEWORKS = ("fedramp-rev5-high", "fedramp-rev5-moderate", "hipaa-security-rule", "pci-dss-4.0.1")
-STATUSES = {"pass", "fail", "warn", "waived", "unknown", "manual", "not_applicable"}
+STATUSES = {"pass", "supported", "fail", "warn", "waived", "unknown", "manual", "not_applicable"}
 RESULTS_SCHEMA = json.loads(
     (ROOT / "compliance" / "schemas" / "results.schema.json").read_text(encoding="utf-8")
 )
@@ -113,9 +113,12 @@ def test_sample_scope_results_contract(compliance: Callable[..., Result], scope:
         for r in fw["requirements"]:
             assert r["status"] in STATUSES, r
         counts: dict[str, int] = {}
+        proposed: dict[str, int] = {}
         for r in fw["requirements"]:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
+            into = proposed if r["proposed"] else counts
+            into[r["status"]] = into.get(r["status"], 0) + 1
         assert fw["status_counts"] == counts
+        assert fw["proposed_status_counts"] == proposed
         assert fw["in_scope_workloads"] > 0
         assert any(r["status"] == "fail" for r in fw["requirements"])
         # Every check a requirement names ran once for the framework.

@@ -71,7 +71,8 @@ def test_table_lists_requirements_and_truncates_long_finding_lists() -> None:
         for req in fw.requirements:
             assert f"  {req.requirement.id} " in text
     assert "(see --format json)" in text
-    assert "enforcement: enforced (NetworkPolicy is enforced by Calico" in text
+    assert "enforcement: CNI present (Calico); enforcement not proven (" in text
+    assert "enforcement: enforced" not in text
 
 
 def test_peer_groups_merge_findings_that_differ_only_in_their_peer() -> None:

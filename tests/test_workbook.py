@@ -31,11 +31,12 @@ HEADERS = {
         "title",
         "version",
         "in_scope_workloads",
-        "pass",
         "fail",
+        "unknown",
         "warn",
         "waived",
-        "unknown",
+        "supported",
+        "pass",
         "manual",
         "not_applicable",
     ],
@@ -45,9 +46,14 @@ HEADERS = {
         "title",
         "automation",
         "designation",
+        "applicability",
         "status",
+        "status_reason",
         "checks",
         "evidence",
+        "intent",
+        "assessor_result",
+        "assessor_notes",
     ],
     "Checks": [
         "framework",
@@ -122,6 +128,8 @@ HEADERS = {
     "Workloads": [
         "workload",
         "kind",
+        "in_scope",
+        "scope_reason",
         "zones",
         "frameworks",
         "ingress_isolated",
@@ -221,7 +229,7 @@ def test_sheets_headers_panes_filters_and_widths(name: str) -> None:
             assert 8 <= width <= 60, (ws.title, i, width)
     # The filter covers each table's rows exactly (Summary: its framework table).
     ev = _evaluation(name)
-    assert wb["Summary"].auto_filter.ref == f"A1:K{1 + len(ev.frameworks)}"
+    assert wb["Summary"].auto_filter.ref == f"A1:L{1 + len(ev.frameworks)}"
     assert wb["Flows"].auto_filter.ref == f"A1:L{1 + _port_ranges(ev)}"
     assert wb["Findings"].auto_filter.ref == f"A1:O{wb['Findings'].max_row}"
 
@@ -244,9 +252,7 @@ def test_row_counts(name: str) -> None:
         len(c.findings) for f in ev.frameworks for c in f.checks
     )
     assert len(_body(wb["Flows"])) == _port_ranges(ev) > 0
-    assert len(_body(wb["Workloads"])) == len(
-        [w for w in ev.cluster.workloads if ev.placement.zones(w.ref)]
-    )
+    assert len(_body(wb["Workloads"])) == len(ev.cluster.workloads)
     assert len(_body(wb["Policies"])) == len(ev.cluster.policies)
     assert len(_body(wb["Inputs"])) == len(ev.inputs) + 1 + len(ev.frameworks)
 
@@ -305,7 +311,7 @@ def test_requirements_and_checks_mirror_the_results() -> None:
     checks = {c["check"]: c for c in _records(wb["Checks"])}
     assert checks["SEG-02"]["status"] == "fail"
     assert checks["SEG-02"]["summary"] == "10 in-scope workloads, 2 not isolated for ingress"
-    assert checks["SEG-02"]["enforcement"] == "enforced"
+    assert checks["SEG-02"]["enforcement"] == "CNI present (Calico); enforcement not proven"
     assert (checks["SEG-02"]["fail_findings"], checks["SEG-02"]["warn_findings"]) == (2, 0)
     seg26 = next(c for c in fw.checks if c.id == "SEG-26")
     waived = sum(1 for f in seg26.findings if f.waived_by == "WV-001")
@@ -677,7 +683,9 @@ def test_bulk_rows_are_the_xml_openpyxl_writes(monkeypatch: pytest.MonkeyPatch) 
     original = workbook.SHEETS
     assert {s.name for s in original if s.bulk} == {"Findings", "Flows", "Workloads", "Policies"}
     monkeypatch.setattr(
-        workbook, "SHEETS", tuple(Sheet(s.name, s.columns, s.rows) for s in original)
+        workbook,
+        "SHEETS",
+        tuple(Sheet(s.name, s.columns, s.rows, validations=s.validations) for s in original),
     )
     slow = io.BytesIO()
     write_workbook(_evaluation("fedramp"), slow, "sha256:" + "ab" * 32)
@@ -690,3 +698,44 @@ def test_external_ends_read_as_addresses() -> None:
     externals = {str(f.src) for f in ev.graph.flows if not isinstance(f.src, WorkloadRef)}
     shown = {r["source"] for r in rows if r["source_kind"] is None}
     assert shown and shown <= externals
+
+
+def test_requirements_sheet_has_assessor_columns_with_a_pick_list() -> None:
+    """The assessor's own verdict sits next to the tool's, empty, limited to the four
+    results an assessor records; intent and applicability are there to read beside it."""
+    ev = _evaluation("pci-dss")
+    wb = _open(_bytes("pci-dss"))
+    ws = wb["Requirements"]
+    rows = _records(ws)
+    assert rows and all(r["assessor_result"] is None for r in rows)
+    assert all(r["assessor_notes"] is None for r in rows)
+    by_id = {r["requirement"]: r for r in rows}
+    (fw,) = ev.frameworks
+    for r in fw.requirements:
+        assert by_id[r.requirement.id]["intent"] == r.requirement.intent
+    assert by_id["11.4.6"]["applicability"] == "service providers only"
+    assert by_id["11.4.6"]["status"] == "not_applicable"
+    assert by_id["11.4.5"]["status"] == "supported"
+    assert by_id["11.4.5"]["status_reason"].startswith("automated checks found nothing")
+    assert by_id["1.3.1"]["designation"] == "in force"
+    headers = [c.value for c in ws[1]]
+    letter = chr(ord("A") + headers.index("assessor_result"))
+    (rule,) = ws.data_validations.dataValidation
+    assert rule.type == "list"
+    assert rule.formula1 == '"In Place,Not in Place,Not Applicable,Not Tested"'
+    assert str(rule.sqref) == f"{letter}2:{letter}{len(rows) + 1}"
+
+
+def test_workloads_sheet_lists_every_workload_with_in_scope() -> None:
+    """Out-of-scope workloads are rows too, with the reason: the bare debug pod in the CDE
+    namespace is the one an assessor must find."""
+    wb = _open(_bytes("pci-dss"))
+    rows = {r["workload"]: r for r in _records(wb["Workloads"])}
+    assert rows["production/app"]["in_scope"] is True
+    assert rows["production/app"]["scope_reason"] is None
+    debug = rows["production/debug-shell"]
+    assert debug["in_scope"] is False
+    assert debug["scope_reason"] == (
+        "matched no zone; shares namespace production with in-scope workloads"
+    )
+    assert rows["monitoring/prometheus"]["scope_reason"] == "matched no zone"

@@ -174,7 +174,10 @@ class PeerGroups:
             summary = peer_summary(peers)
             remediation = proto.remediation
             if len(peers) > 1 and remediation.endswith("\n"):
-                remediation += f"# the same for the other {len(peers) - 1} peers\n"
+                others = len(peers) - 1
+                remediation += (
+                    f"# the same for the other {others} peer{'s' if others > 1 else ''}\n"
+                )
             out.append(
                 replace(
                     proto,
@@ -259,8 +262,14 @@ PUBLIC_V4 = AddrSet(v4=PUBLIC.v4)
 PUBLIC_V6 = AddrSet(v6=PUBLIC.v6)
 
 
-describe_ports = functools.cache(PortSet.describe)
-"""`PortSet.describe`, remembered: checks describe the same few port sets many times."""
+def _port_words(ports: PortSet) -> str:
+    """`every port` rather than `all`, which reads wrongly in "reachable on all"."""
+    return "every port" if ports.is_all() else ports.describe()
+
+
+describe_ports = functools.cache(_port_words)
+"""`PortSet.describe` in words, remembered: checks describe the same few port sets many
+times."""
 
 
 @functools.cache

@@ -79,7 +79,8 @@ def internet_ingress(ctx: Context) -> Verdict:
                     findings.append(
                         Finding(
                             f"public-tier entry point open to {address_text(part)} on "
-                            f"{ports.describe()}, which the approved-flow register does not list",
+                            f"{describe_ports(ports)}, which the approved-flow register does "
+                            "not list",
                             workload=ref,
                             peer=address_text(part),
                             ports=ports.describe(),
@@ -141,7 +142,11 @@ def datastore_access(ctx: Context) -> Verdict:
                 remediation="Admit only the application tier to the data store: narrow the "
                 "ingress rule's podSelector/namespaceSelector to the in-scope clients.",
             )
-    return Verdict(groups.findings(), summary=f"{len(stores)} data stores, {paths} untrusted flows")
+    return Verdict(
+        groups.findings(),
+        summary=f"{len(stores)} data store{'s' if len(stores) != 1 else ''}, "
+        f"{paths} untrusted flow{'s' if paths != 1 else ''}",
+    )
 
 
 @check("SEG-08", "Internet egress allowlist")
@@ -168,8 +173,8 @@ def internet_egress(ctx: Context) -> Verdict:
                 what = address_text(part)
                 findings.append(
                     Finding(
-                        f"may send to {what} on {ports.describe()} with no approved destination "
-                        "in the register",
+                        f"may send to {what} on {describe_ports(ports)} with no approved "
+                        "destination in the register",
                         workload=ref,
                         peer=address_text(part),
                         ports=ports.describe(),

@@ -255,7 +255,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
 
     Each waiver needs an owner, a reason and an approver (the scope file's
     schema enforces them) and an expiry no later than
-    `parameters.max_waiver_days` (180 by default) after `--as-of`. An expired
+    `parameters.max_waiver_days` (180 by default, and never longer than the review
+    period of an evaluated framework: 90 days with FedRAMP High) after `--as-of`. An expired
     waiver, or one running longer, fails and does not apply. A waiver without a
     compensating control, or naming a workload or namespace the export does not
     hold, is a warning.
@@ -284,7 +285,8 @@ def waiver_hygiene(ctx: Context) -> Verdict:
             findings.append(
                 Finding(
                     f"{base} runs until {w.expires.isoformat()}, {(w.expires - today).days} days "
-                    f"after the as-of date; at most {limit} are allowed, so it does not apply",
+                    f"after the as-of date; at most {limit} are allowed "
+                    f"({ctx.parameters.max_waiver_source}), so it does not apply",
                     namespace=ns,
                     direction="both",
                     aspect="too-long",
@@ -327,7 +329,12 @@ def waiver_hygiene(ctx: Context) -> Verdict:
                     remediation="Remove the waiver or correct its namespace.",
                 )
             )
-    return Verdict(tuple(findings), summary=f"{len(waivers)} waivers, {len(findings)} problems")
+    return Verdict(
+        tuple(findings),
+        summary=f"{len(waivers)} waiver{'s' if len(waivers) != 1 else ''}, "
+        f"{len(findings)} problem{'s' if len(findings) != 1 else ''}; "
+        f"limit {limit} days ({ctx.parameters.max_waiver_source})",
+    )
 
 
 @check("SEG-26", "Namespace selectors on mutable labels")

@@ -46,15 +46,22 @@ class Enforcement:
     status: str  # pass | fail | unknown
     statement: str
     agents: tuple[str, ...]
+    products: tuple[str, ...] = ()
+    """The enforcing CNIs found running (Calico, Cilium, ...)."""
 
     @property
-    def proven(self) -> bool:
+    def present(self) -> bool:
+        """A policy-enforcing CNI's agent is in the export and not shown as down. That is
+        capability, not proof: only a connectivity test or flow logs show enforcement."""
         return self.status == "pass"
 
     @property
     def qualifier(self) -> str:
-        """What every result says about enforcement."""
-        return "enforced" if self.proven else "configured, not proven enforced"
+        """What every result says about enforcement: never plain "enforced", which a
+        DaemonSet's presence cannot show."""
+        if self.present:
+            return f"CNI present ({', '.join(self.products)}); enforcement not proven"
+        return "configured, not proven enforced"
 
 
 def _agent_names(w: Workload) -> set[str]:
@@ -66,8 +73,13 @@ def _agent_names(w: Workload) -> set[str]:
 
 
 def detect_enforcement(cluster: Cluster) -> Enforcement:
-    """Which CNI agents the export shows, and whether one of them enforces NetworkPolicy."""
+    """Which CNI agents the export shows, and whether one of them can enforce NetworkPolicy.
+
+    A DaemonSet whose exported status has no ready pod is not running: it makes the
+    result unknown, never a pass."""
     enforcing: list[str] = []
+    products: list[str] = []
+    down: list[str] = []
     conditional: list[str] = []
     plain: list[str] = []
     for w in cluster.workloads:
@@ -76,7 +88,15 @@ def detect_enforcement(cluster: Cluster) -> Enforcement:
         names = _agent_names(w)
         for agent, product in ENFORCING_AGENTS.items():
             if agent in names:
-                enforcing.append(f"{product} ({w.ref})")
+                if w.ready is not None and w.ready[0] == 0:
+                    down.append(
+                        f"{product} ({w.ref}) has no ready pod "
+                        f"(status.numberReady 0 of {w.ready[1]}): it is not running"
+                    )
+                    break
+                running = "" if w.ready is None else f", {w.ready[0]} of {w.ready[1]} pods ready"
+                enforcing.append(f"{product} ({w.ref}{running})")
+                products.append(product)
                 break
         else:
             for agent, why in CONDITIONAL_AGENTS.items():
@@ -90,8 +110,15 @@ def detect_enforcement(cluster: Cluster) -> Enforcement:
                         break
     if enforcing:
         return Enforcement(
-            "pass", "NetworkPolicy is enforced by " + ", ".join(enforcing), tuple(enforcing)
+            "pass",
+            "a CNI that enforces NetworkPolicy is present: "
+            + ", ".join(enforcing)
+            + "; whether it enforces every policy is not proven by the export",
+            tuple(enforcing),
+            tuple(dict.fromkeys(products)),
         )
+    if down:
+        return Enforcement("unknown", "; ".join(down), tuple(down))
     if conditional:
         return Enforcement("unknown", "; ".join(conditional), tuple(conditional))
     if plain:
@@ -116,10 +143,12 @@ def enforcement(ctx: Context) -> Verdict:
     Looks for the DaemonSets of policy-enforcing CNIs (calico-node, canal,
     cilium, GKE's anetd, antrea-agent, weave-net, kube-router, azure-npm,
     ovnkube-node, kube-ovn) by name or `k8s-app`-style label. Passes when one is
-    present; fails when only flannel is (it implements no NetworkPolicy);
-    unknown otherwise (no agent in the export, or the Amazon VPC CNI whose
-    policy agent is a setting). When this check does not pass, every other
-    result is "configured, not proven enforced".
+    present and its exported status (when there is one) shows ready pods: the
+    capability is there, enforcement is still not proven. Unknown when the agent's
+    status shows no ready pod (`status.numberReady: 0`), when no agent is in the
+    export, or for the Amazon VPC CNI whose policy agent is a setting; fails when
+    only flannel is (it implements no NetworkPolicy). Results always say
+    "CNI present (...); enforcement not proven" or "configured, not proven enforced".
     """
     found = detect_enforcement(ctx.cluster)
     if found.status == "pass":
@@ -272,8 +301,10 @@ def allow_all(ctx: Context) -> Verdict:
 def bypass(ctx: Context) -> Verdict:
     """No in-scope workload uses hostNetwork or hostPort.
 
-    A hostNetwork pod shares its node's network stack: most CNIs do not apply
-    NetworkPolicy to it, and its traffic carries the node's address. A hostPort
+    A hostNetwork pod shares its node's network stack and identity: Kubernetes always
+    allows traffic between a node and its pods, so it reaches every pod on its node
+    whatever the policies; most CNIs do not apply NetworkPolicy to it, and its traffic
+    carries the node's address. A hostPort
     publishes a container port on the node's address. Both are unsegmented
     nodes in scope; fails for each one unless waived (with a host firewall as
     the compensating control, for example).
@@ -286,8 +317,10 @@ def bypass(ctx: Context) -> Verdict:
         if w.host_network:
             findings.append(
                 Finding(
-                    "uses the host network (hostNetwork: true): NetworkPolicy does not "
-                    "reliably apply to it and its traffic carries the node's address",
+                    "uses the host network (hostNetwork: true): it shares its node's "
+                    "identity, so it can reach every pod on the same node whatever the "
+                    "policies (Kubernetes always allows node-to-pod traffic), NetworkPolicy "
+                    "does not reliably apply to it, and its traffic carries the node's address",
                     workload=ref,
                     direction="both",
                     remediation="Run it without hostNetwork, or move it out of scope; "

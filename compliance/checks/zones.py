@@ -302,5 +302,7 @@ def transitive(ctx: Context) -> Verdict:
             )
         )
     return Verdict(
-        tuple(findings), summary=f"{len(stores)} data stores, {len(findings)} multi-hop paths"
+        tuple(findings),
+        summary=f"{len(stores)} data store{'s' if len(stores) != 1 else ''}, "
+        f"{len(findings)} multi-hop path{'s' if len(findings) != 1 else ''}",
     )

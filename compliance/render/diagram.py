@@ -17,7 +17,7 @@ from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 from compliance.checks.base import Register
-from compliance.evaluate import Evaluation
+from compliance.evaluate import REQUIREMENT_STATUSES, Evaluation
 from compliance.flows import Endpoint, External, Flow
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
@@ -26,7 +26,7 @@ from compliance.text import visible
 
 FONT = "DejaVu Sans, sans-serif"
 
-STATUS_ORDER = ("fail", "unknown", "warn", "waived", "pass", "manual", "not_applicable")
+STATUS_ORDER = REQUIREMENT_STATUSES
 """Worst first, so the eye meets the failures at the start of every bar."""
 
 STATUS_COLOURS: dict[str, str] = {
@@ -34,6 +34,7 @@ STATUS_COLOURS: dict[str, str] = {
     "unknown": "#6c757d",
     "warn": "#e0a100",
     "waived": "#2e6da4",
+    "supported": "#8cc9c0",
     "pass": "#2e7d32",
     "manual": "#b8c2cc",
     "not_applicable": "#e3e7ea",
@@ -45,6 +46,7 @@ STATUS_TEXT_COLOURS: dict[str, str] = {
     "unknown": "#ffffff",
     "warn": "#1b1b1b",
     "waived": "#ffffff",
+    "supported": "#1b1b1b",
     "pass": "#ffffff",
     "manual": "#1b1b1b",
     "not_applicable": "#1b1b1b",
@@ -536,7 +538,7 @@ def _member_lines(b: ZoneBoundary) -> list[tuple[str, bool]]:
     if len(names) > MAX_MEMBER_LINES:
         more = len(names) - (MAX_MEMBER_LINES - 1)
         lines = [(fit(n, _NAME_FONT, _COL_W - 16), False) for n in names[: MAX_MEMBER_LINES - 1]]
-        return [*lines, (f"+ {more} more workloads", True)]
+        return [*lines, (f"+ {more} more workload{'s' if more != 1 else ''}", True)]
     return [(fit(n, _NAME_FONT, _COL_W - 16), False) for n in names]
 
 

@@ -17,6 +17,7 @@ STATUS_LABELS = {
     "fail": "Fail",
     "warn": "Warning",
     "waived": "Waived",
+    "supported": "Supported",
     "not_applicable": "Not applicable",
     "unknown": "Unknown",
     "manual": "Manual",

@@ -28,7 +28,7 @@ from compliance.render.diagram import (
     zone_diagram_svg,
 )
 from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
-from compliance.render.results import TOOL_NAME, as_of_text
+from compliance.render.results import TOOL_NAME, as_of_text, out_of_scope, plural
 from compliance.scope import NO_ZONE, OUTSIDE
 
 PEERS_PER_GROUP = 8
@@ -38,6 +38,9 @@ PEER_RULES_PER_GROUP = 3
 """The peers' own allowing rules named per flow group."""
 FINDINGS_PER_CHECK = 40
 """Findings printed per check in the PDF; the rest are counted."""
+OUT_OF_SCOPE_ROWS = 100
+"""Out-of-scope workloads listed in the PDF, those sharing a namespace with scope first;
+the rest are counted (the Workloads sheet and results.json list every one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +325,7 @@ def report_view(
     counts = [(fw.framework.title, fw.status_counts) for fw in ev.frameworks]
     crossing = sum(len(b.inbound) + len(b.outbound) for b in boundaries.values())
     host_network = sum(1 for w in ev.cluster.workloads if w.host_network)
+    shown_out = sorted(out_of_scope(ev), key=lambda o: (not o.shares_namespace, o.ref))
     return {
         "title": title or f"Network segmentation evidence: {ev.scope.cluster}",
         "cluster": ev.scope.cluster,
@@ -335,6 +339,15 @@ def report_view(
         "status_order": STATUS_ORDER,
         "chart_svg": status_chart_svg(counts),
         "enforcement": ev.enforcement,
+        "assessment": ev.scope.assessment,
+        "out_of_scope": shown_out[:OUT_OF_SCOPE_ROWS],
+        "out_of_scope_count": len(shown_out),
+        "more_out_of_scope": max(0, len(shown_out) - OUT_OF_SCOPE_ROWS),
+        "waiver_limit": (
+            ev.scope.parameters.max_waiver_days,
+            ev.scope.parameters.max_waiver_source,
+        ),
+        "plural": plural,
         "enforcement_sentence": ev.enforcement.statement.rstrip(".") + ".",
         "scope": ev.scope,
         "zone_members": {z.name: ev.placement.members(z.name) for z in ev.scope.zones},

@@ -7,11 +7,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from compliance import __version__
 from compliance.checks.base import Finding, finding_id
-from compliance.evaluate import CheckResult, Evaluation, FrameworkResult
+from compliance.evaluate import REQUIREMENT_STATUSES, CheckResult, Evaluation, FrameworkResult
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
 from compliance.render.flows import FlowTexts, flow_json
@@ -84,6 +85,48 @@ def matrix_json(ev: Evaluation) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class OutOfScope:
+    """A workload no evaluated framework covers, and why: the inventory an assessor tests
+    the scope's completeness against."""
+
+    ref: WorkloadRef
+    reason: str
+    """`matched no zone`, or the zones it is in when none lists an evaluated framework."""
+    shares_namespace: bool
+    """Some workload of its namespace is in scope: a bare pod in the CDE namespace is the
+    first thing a segmentation test tries."""
+
+    @property
+    def text(self) -> str:
+        if self.shares_namespace:
+            return f"{self.reason}; shares namespace {self.ref.namespace} with in-scope workloads"
+        return self.reason
+
+
+def out_of_scope(ev: Evaluation) -> tuple[OutOfScope, ...]:
+    """Every workload of the export that no evaluated framework's scope holds."""
+    scoped = {ref for fw in ev.frameworks for ref in fw.in_scope}
+    scoped_namespaces = {ref.namespace for ref in scoped}
+    out = []
+    for w in ev.cluster.workloads:
+        if w.ref in scoped:
+            continue
+        zones = sorted(ev.placement.zones(w.ref))
+        reason = (
+            f"in {plural(len(zones), 'zone')} {', '.join(zones)} listing no evaluated framework"
+            if zones
+            else "matched no zone"
+        )
+        out.append(OutOfScope(w.ref, reason, w.ref.namespace in scoped_namespaces))
+    return tuple(out)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 waiver`, `2 waivers`: a pack that says "1 waivers" reads as careless."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
 def zoned_flows(ev: Evaluation) -> Iterator[Flow]:
     """The flows the results carry: those with a workload of some zone at either end."""
     zoned = ev.placement.zones_of
@@ -110,18 +153,34 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
         "tool": {"name": TOOL_NAME, "version": __version__},
         "cluster": scope.cluster,
         "inputs": [{"path": i.path, "sha256": i.sha256, "size": i.size} for i in ev.inputs],
+        "assessment": _assessment_json(ev),
         "scope": {
             "path": scope.source,
             "sha256": scope.sha256,
+            "description": scope.description,
+            "waiver_limit": {
+                "days": scope.parameters.max_waiver_days,
+                "source": scope.parameters.max_waiver_source,
+            },
             "zones": [
                 {
                     "name": z.name,
+                    "description": z.description,
                     "role": z.role,
                     "frameworks": list(z.frameworks),
                     "selectors": [s.describe() for s in z.selectors],
                     "workloads": [r.id for r in ev.placement.members(z.name)],
                 }
                 for z in scope.zones
+            ],
+            "out_of_scope": [
+                {
+                    "workload": o.ref.id,
+                    "kind": o.ref.kind,
+                    "reason": o.reason,
+                    "shares_namespace_with_in_scope": o.shares_namespace,
+                }
+                for o in out_of_scope(ev)
             ],
             "approved_flows": [
                 {
@@ -170,6 +229,7 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
                 "scope": fw.framework.scope,
                 "in_scope_workloads": len(fw.in_scope),
                 "status_counts": fw.status_counts,
+                "proposed_status_counts": fw.proposed_status_counts,
                 "requirements": [
                     {
                         "id": r.requirement.id,
@@ -177,7 +237,10 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
                         "intent": r.requirement.intent,
                         "automation": r.requirement.automation,
                         "designation": r.requirement.designation,
+                        "proposed": r.requirement.proposed,
+                        "applicability": r.requirement.applicability,
                         "status": r.status,
+                        "status_reason": r.reason,
                         "checks": list(r.requirement.checks),
                         "evidence": list(r.requirement.evidence),
                     }
@@ -210,7 +273,24 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
     return doc
 
 
-ONE_LINE_ITEMS = frozenset({"findings", "flows", "approved_flows", "waivers", "workloads"})
+def _assessment_json(ev: Evaluation) -> dict[str, Any]:
+    a = ev.scope.assessment
+    return {
+        "entity": a.entity,
+        "entity_type": a.entity_type,
+        "prepared_by": a.prepared_by,
+        "assessor": a.assessor,
+        "period": {
+            "start": a.period_start.isoformat() if a.period_start else None,
+            "end": a.period_end.isoformat() if a.period_end else None,
+        },
+        "description": a.description,
+    }
+
+
+ONE_LINE_ITEMS = frozenset(
+    {"findings", "flows", "approved_flows", "waivers", "workloads", "out_of_scope"}
+)
 """Lists whose items print one per line: large clusters have hundreds of thousands."""
 
 
@@ -269,6 +349,7 @@ STATUS_WORDS = {
     "fail": "FAIL",
     "warn": "WARN",
     "waived": "WAIVED",
+    "supported": "SUPPORTED",
     "not_applicable": "N/A",
     "unknown": "UNKNOWN",
     "manual": "MANUAL",
@@ -279,10 +360,18 @@ MAX_FINDINGS_SHOWN = 5
 def framework_line(fw: FrameworkResult) -> str:
     """`Title [id]: N in-scope workloads; 17 fail, 2 manual, ...`, as both the table and
     `report` print it."""
-    counts = ", ".join(f"{n} {STATUS_WORDS[s].lower()}" for s, n in fw.status_counts.items())
-    return (
-        f"{fw.framework.title} [{fw.framework.id}]: {len(fw.in_scope)} in-scope workloads; {counts}"
+    counts = ", ".join(
+        f"{fw.status_counts[s]} {STATUS_WORDS[s].lower()}"
+        for s in REQUIREMENT_STATUSES
+        if s in fw.status_counts
     )
+    line = (
+        f"{fw.framework.title} [{fw.framework.id}]: "
+        f"{plural(len(fw.in_scope), 'in-scope workload')}; {counts}"
+    )
+    if fw.proposed:
+        line += f" (not counted: {plural(len(fw.proposed), 'proposed requirement')})"
+    return line
 
 
 def render_table(ev: Evaluation) -> str:
@@ -299,10 +388,15 @@ def render_table(ev: Evaluation) -> str:
         for r in fw.requirements:
             req = r.requirement
             auto = "" if req.automation == "full" else f" ({req.automation})"
-            out.append(f"  {req.id:<{width}}  {STATUS_WORDS[r.status]:<7}  {req.title}{auto}")
+            if req.proposed:
+                auto += " [proposed: not counted]"
+            word = STATUS_WORDS[r.status]
+            out.append(f"  {req.id:<{width}}  {word:<9}  {req.title}{auto}")
+            if r.reason:
+                out.append(f"  {'':<{width}}  {'':<9}  {r.reason}")
             if req.checks:
                 detail = ", ".join(f"{c} {STATUS_WORDS[checks[c].status]}" for c in req.checks)
-                out.append(f"  {'':<{width}}  {'':<7}  checks: {detail}")
+                out.append(f"  {'':<{width}}  {'':<9}  checks: {detail}")
         out.append("")
         for c in fw.checks:
             shown = [f for f in c.findings if f.status in ("fail", "warn")]

@@ -48,11 +48,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
 from compliance import __version__
 from compliance.checks.base import finding_id
-from compliance.evaluate import Evaluation, waiver_active
+from compliance.controls import Requirement
+from compliance.evaluate import REQUIREMENT_STATUSES, Evaluation, waiver_active
 from compliance.flows import Endpoint
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
@@ -64,7 +66,13 @@ from compliance.render.evidence import (
     register_text,
 )
 from compliance.render.flows import FlowTexts
-from compliance.render.results import TOOL_NAME, as_of_text, requirement_ids, zoned_flows
+from compliance.render.results import (
+    TOOL_NAME,
+    as_of_text,
+    out_of_scope,
+    requirement_ids,
+    zoned_flows,
+)
 from compliance.text import visible
 
 if TYPE_CHECKING:
@@ -79,12 +87,17 @@ STATUS_FILLS = {
     "warn": "FFEB9C",
     "unknown": "FFEB9C",
     "waived": "DDEBF7",
+    "supported": "D3EEEA",
     "manual": "D9D9D9",
     "not_applicable": "D9D9D9",
 }
 """Fill colour (RGB) of a status cell; a status not listed is left unfilled."""
 
-SUMMARY_STATUSES = ("pass", "fail", "warn", "waived", "unknown", "manual", "not_applicable")
+SUMMARY_STATUSES = REQUIREMENT_STATUSES
+
+ASSESSOR_RESULTS = ("In Place", "Not in Place", "Not Applicable", "Not Tested")
+"""What the assessor may enter in the Requirements sheet's `assessor_result` column: the
+tool never fills it, so the assessor's conclusion stays apart from the tool's."""
 
 WIDTH_SAMPLE_ROWS = 200
 """Rows (after the header) that decide the column widths: enough to be representative,
@@ -170,6 +183,14 @@ def _summary_rows(ev: Evaluation, digest: str | None) -> Iterator[Row]:
         yield (_status(word), STATUS_LABELS[word])
 
 
+def _designation(req: Requirement) -> str:
+    """HIPAA's standard / required / addressable; `proposed` (never counted) for rule-making
+    not yet in force; `in force` for frameworks that designate nothing."""
+    if req.proposed:
+        return "proposed (not counted)"
+    return req.designation or "in force"
+
+
 def _requirement_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
     for fw in ev.frameworks:
         checks = {c.id: c for c in fw.checks}
@@ -180,10 +201,15 @@ def _requirement_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
                 req.id,
                 req.title,
                 req.automation,
-                req.designation,
+                _designation(req),
+                req.applicability,
                 _status(r.status),
+                r.reason or None,
                 ", ".join(f"{c} {checks[c].status}" for c in req.checks),
                 "; ".join(req.evidence),
+                req.intent,
+                None,
+                None,
             )
 
 
@@ -355,18 +381,22 @@ def _flow_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
 
 
 def _workload_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """Every workload of the export, in scope or not: an assessor tests the scope for
+    completeness by filtering `in_scope` and reading `scope_reason`."""
     frameworks_of: dict[WorkloadRef, list[str]] = {}
     for fw in ev.frameworks:
         for ref in fw.in_scope:
             frameworks_of.setdefault(ref, []).append(fw.framework.id)
+    reasons = {o.ref: o for o in out_of_scope(ev)}
     for w in ev.cluster.workloads:
         zones = ev.placement.zones(w.ref)
-        if not zones:
-            continue
         iso = ev.graph.isolation[w.ref]
+        out = reasons.get(w.ref)
         yield (
             w.ref.id,
             w.ref.kind,
+            w.ref in frameworks_of,
+            out.text if out else None,
             ", ".join(sorted(zones)),
             ", ".join(frameworks_of.get(w.ref, [])),
             iso.ingress,
@@ -405,6 +435,8 @@ class Sheet:
     bulk: bool = False
     """Rows written by `_Bulk` rather than openpyxl: the sheets that grow with the
     cluster (a million flows, tens of thousands of findings, workloads and policies)."""
+    validations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Columns whose cells offer a list to pick from (the assessor's own result)."""
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -419,8 +451,10 @@ SHEETS = (
     ),
     Sheet(
         "Requirements",
-        "framework requirement title automation designation status checks evidence",
+        "framework requirement title automation designation applicability status "
+        "status_reason checks evidence intent assessor_result assessor_notes",
         _requirement_rows,
+        validations=(("assessor_result", ASSESSOR_RESULTS),),
     ),
     Sheet(
         "Checks",
@@ -461,8 +495,8 @@ SHEETS = (
     ),
     Sheet(
         "Workloads",
-        "workload kind zones frameworks ingress_isolated egress_isolated host_network "
-        "ingress_policies egress_policies",
+        "workload kind in_scope scope_reason zones frameworks ingress_isolated egress_isolated "
+        "host_network ingress_policies egress_policies",
         _workload_rows,
         bulk=True,
     ),
@@ -708,6 +742,14 @@ def _write_sheet(
             table += 1
         table = table if blank is None else blank
     auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{table + 1}"
+    for column, choices in sheet.validations:
+        letter = get_column_letter(sheet.headers.index(column) + 1)
+        # Fixed words of ours, never cluster data, so the list formula holds no input.
+        rule = DataValidation(type="list", formula1=f'"{",".join(choices)}"', allow_blank=True)
+        rule.error = f"Pick one of: {', '.join(choices)}"
+        rule.showErrorMessage = True
+        rule.add(f"{letter}2:{letter}{max(table, 1) + 1}")
+        ws.data_validations.append(rule)  # type: ignore[attr-defined]
 
 
 def write_workbook(ev: Evaluation, target: BinaryIO, pack_digest: str | None = None) -> None:
