@@ -1,5 +1,9 @@
 """The evidence pack: one folder (and optionally a zip of it) that an assessor can check.
 
+The report templates are inputs too: their sha256 are listed among the inputs (role
+`template`), so a pack made with custom templates has a different digest from one made
+with the stock ones.
+
 `build_pack` renders results.json, evidence.xlsx and report.pdf into a temporary folder
 next to the destination and moves it into place only when every file is written, so a
 failure leaves no partial pack. `manifest.json` records the sha256 and size of every
@@ -28,8 +32,9 @@ from compliance.datafile import schema_problem
 from compliance.errors import InputError, RenderError
 from compliance.evaluate import Evaluation
 from compliance.forked import Background
-from compliance.render.evidence import input_rows
-from compliance.render.pdf import html_to_pdf, render_html
+from compliance.paths import recorded_path
+from compliance.render.evidence import InputRow, input_rows
+from compliance.render.pdf import html_to_pdf, render_html, template_files, templates_dir
 from compliance.render.report import report_view
 from compliance.render.results import TOOL_NAME, as_of_text, render_json
 from compliance.render.workbook import write_workbook
@@ -80,7 +85,23 @@ def _dump(doc: Any) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def manifest_doc(ev: Evaluation, files: Iterable[PackFile], digest: str) -> dict[str, Any]:
+def template_rows(templates: Path | None) -> tuple[InputRow, ...]:
+    """The report templates as inputs: the stock ones named inside the package (like the
+    shipped control files), custom ones by the folder's recorded path."""
+    folder = templates or templates_dir()
+    top = "compliance:report_templates" if templates is None else recorded_path(folder)
+    return tuple(
+        InputRow("template", f"{top}/{name}", hashlib.sha256(data).hexdigest(), len(data))
+        for name, data in template_files(folder)
+    )
+
+
+def manifest_doc(
+    ev: Evaluation,
+    files: Iterable[PackFile],
+    digest: str,
+    templates: Iterable[InputRow] = (),
+) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "tool": {"name": TOOL_NAME, "version": __version__},
@@ -90,7 +111,7 @@ def manifest_doc(ev: Evaluation, files: Iterable[PackFile], digest: str) -> dict
         "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
         "inputs": [
             {"role": i.role, "path": i.path, "sha256": i.sha256, "size": i.size}
-            for i in input_rows(ev)
+            for i in (*input_rows(ev), *templates)
         ],
         "digest": {
             "algorithm": "sha256",
@@ -127,7 +148,9 @@ def render_files(
         view = report_view(ev, title=title)
         workbook = spreadsheet.result()
     say(f"{WORKBOOK}: {len(workbook):,} bytes")
-    inputs = manifest_doc(ev, (), "")["inputs"]
+    templates_used = template_rows(templates)
+    view["inputs"] = (*view["inputs"], *templates_used)
+    inputs = manifest_doc(ev, (), "", templates_used)["inputs"]
     early = [PackFile.of(WORKBOOK, workbook), PackFile.of(RESULTS, results)]
     digest = pack_digest(
         inputs, ({"path": f.path, "sha256": f.sha256, "size": f.size} for f in early)
@@ -138,7 +161,7 @@ def render_files(
     say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
     files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results}
     listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
-    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest))
+    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest, templates_used))
     return Rendered(files, listed, digest, pdf.pages, pdf.warnings)
 
 
