@@ -20,6 +20,7 @@ import click
 from compliance import __version__
 from compliance.checks import CHECKS
 from compliance.controls import Framework, load_catalog
+from compliance.destination import MANIFEST, open_destination
 from compliance.errors import ComplianceError
 from compliance.evaluate import Evaluation
 from compliance.evaluate import evaluate as run_evaluation
@@ -28,13 +29,7 @@ from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
 from compliance.load import load_paths
 from compliance.model import build_cluster
-from compliance.pack import (
-    MANIFEST,
-    build_pack,
-    check_destination,
-    verify_pack,
-    zip_path_for,
-)
+from compliance.pack import build_pack, verify_pack
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
@@ -322,23 +317,24 @@ def report(
     _State.debug = _State.debug or debug
     started = time.perf_counter()
     show = verbose or sys.stderr.isatty()
-    check_destination(Path(out), zip_path_for(Path(out)) if make_zip else None, force)
-    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose)
+    inputs = [*paths, scope_path, *controls_dirs, *([templates_dir] if templates_dir else [])]
+    with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
+        for message in dest.warnings:
+            _warn(message)
+        result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose)
 
-    def progress(message: str) -> None:
-        if show:
-            click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
+        def progress(message: str) -> None:
+            if show:
+                click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
 
-    progress("evaluated; writing the evidence pack")
-    pack = build_pack(
-        result,
-        out,
-        title=title,
-        make_zip=make_zip,
-        force=force,
-        templates=Path(templates_dir) if templates_dir else None,
-        progress=progress,
-    )
+        progress("evaluated; writing the evidence pack")
+        pack = build_pack(
+            result,
+            dest,
+            title=title,
+            templates=Path(templates_dir) if templates_dir else None,
+            progress=progress,
+        )
     for message in pack.warnings:
         _warn(message)
     where = one_line(str(pack.folder))

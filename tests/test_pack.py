@@ -220,10 +220,11 @@ def test_force_replaces_an_old_pack(
     pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = copy_pack(pack, tmp_path / "evidence")
-    (out / "stale.txt").write_text("old")
+    (out / "report.pdf").write_bytes(b"an older report")
     result = cli_run(report_args(out, "--force"), capsys)
     assert result.code == 0, result.err
     assert sorted(p.name for p in out.iterdir()) == PACK_FILES
+    assert (out / "report.pdf").read_bytes() == (pack / "report.pdf").read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["evidence"]
 
 
@@ -256,7 +257,7 @@ def test_a_failure_while_writing_leaves_nothing(
     def full_disk(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(compliance.pack, "_move_into_place", full_disk)
+    monkeypatch.setattr(compliance.pack, "move_into_place", full_disk)
     out = tmp_path / "evidence"
     result = cli_run(report_args(out, "--zip"), capsys)
     assert result.code == 3
