@@ -157,20 +157,43 @@ def flows(
     click.echo(output, nl=False)
 
 
+AS_OF_RANGE = (
+    dt.datetime(1980, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(2107, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+)
+"""What a pack can represent: a zip stores timestamps from 1980 to 2107."""
+
+
 def _parse_as_of(value: str | None) -> dt.datetime:
-    """ISO-8601; a date means its midnight and a time without zone means UTC."""
+    """ISO-8601; a date means its midnight and a time without zone means UTC. Whole
+    seconds, within AS_OF_RANGE: every file of the pack states the moment the same way,
+    and the results and manifest schemas (which `verify` checks) allow no fraction."""
     if value is None:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    low, high = (m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in AS_OF_RANGE)
     try:
         parsed = dt.datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        moment = parsed.astimezone(dt.UTC)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO-8601 date or time (e.g. 2026-11-26 or 2026-11-26T09:00:00Z)",
             param_hint="'--as-of'",
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not AS_OF_RANGE[0] <= moment <= AS_OF_RANGE[1]:
+        raise click.BadParameter(
+            f"{value!r} is outside what an evidence pack can represent ({low} to {high})",
+            param_hint="'--as-of'",
+        )
+    if moment.microsecond:
+        raise click.BadParameter(
+            f"{value!r} has a fraction of a second; give whole seconds",
+            param_hint="'--as-of'",
+        )
+    return moment
 
 
 def _catalog(controls: tuple[str, ...]) -> dict[str, Framework]:

@@ -347,3 +347,91 @@ def test_the_readme_shows_what_make_demo_prints(tmp_path: Path) -> None:
     for line in proc.stdout.splitlines():
         if line.startswith(("report.pdf:", "PCI DSS")):
             assert line in readme, line
+
+
+# --------------------------------------------------------------------------- --as-of
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    ["2108-01-01", "2200-06-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "1979-12-31T23:59:59Z"],
+)
+@pytest.mark.parametrize("command", ["report", "evaluate"])
+def test_as_of_outside_what_a_pack_can_represent_is_refused_with_the_range(
+    as_of: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zip timestamps run from 1980 to 2107; year 1 with an offset overflowed."""
+    args = [a if a != AS_OF else as_of for a in report_args(tmp_path / "evidence")]
+    if command == "evaluate":
+        args = ["evaluate", *args[1 : args.index("--out")], "--exit-zero"]
+    result = cli_run(args, capsys)
+    assert result.code == 2
+    assert result.err_lines == [
+        f"error: Invalid value for '--as-of': {as_of!r} is outside what an evidence pack can "
+        "represent (1980-01-01T00:00:00Z to 2107-12-31T23:59:59Z)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fractional_as_of_is_refused_at_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to write a pack that failed its own verify; the schemas of results.json and
+    manifest.json (which verify checks) both take whole seconds only."""
+    as_of = "2026-11-26T00:00:00.5Z"
+    args = [a if a != AS_OF else as_of for a in report_args(tmp_path / "evidence")]
+    result = cli_run(args, capsys)
+    assert result.code == 2
+    assert result.err_lines == [
+        f"error: Invalid value for '--as-of': {as_of!r} has a fraction of a second; "
+        "give whole seconds"
+    ]
+    assert list(tmp_path.iterdir()) == []
+    for name in ("results.schema.json", "manifest.schema.json"):
+        pattern = schema(name)["properties"]["as_of"]["pattern"]
+        assert jsonschema.Draft202012Validator({"pattern": pattern}).is_valid(AS_OF)
+        assert not jsonschema.Draft202012Validator({"pattern": pattern}).is_valid(
+            "2026-11-26T00:00:00.5Z"
+        ), name
+
+
+def test_the_last_representable_moment_makes_a_pack_that_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cluster.yaml").write_text(SMALL_CLUSTER)
+    (tmp_path / "scope.yaml").write_text(SMALL_SCOPE)
+    out = tmp_path / "evidence"
+    as_of = "2107-12-31T23:59:59Z"
+    args = [
+        "report", str(tmp_path / "cluster.yaml"), "--scope", str(tmp_path / "scope.yaml"),
+        "--as-of", as_of, "--out", str(out), "--zip", "--exit-zero",
+    ]  # fmt: skip
+    result = cli_run(args, capsys)
+    assert result.code == 0, result.err
+    for target in (out, out.with_suffix(".zip")):
+        verdict = cli_run(["verify", str(target)], capsys)
+        assert verdict.code == 0, verdict.out
+        assert f"as of {as_of}" in verdict.out
+    with zipfile.ZipFile(out.with_suffix(".zip")) as archive:
+        assert archive.infolist()[0].date_time[0] == 2107
+
+
+SMALL_CLUSTER = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: pay}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: pay, labels: {app: api}}
+spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}
+"""
+SMALL_SCOPE = """
+cluster: small
+zones:
+  - name: cde
+    role: cde
+    frameworks: [pci-dss-4.0.1]
+    selectors:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
+"""
