@@ -30,6 +30,7 @@ from compliance.flows import compute_flows
 from compliance.load import load_paths
 from compliance.model import build_cluster
 from compliance.pack import build_pack, verify_pack
+from compliance.paths import recorded_evaluation
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
@@ -433,7 +434,7 @@ def _evaluation(
     )
     for message in result.warnings:
         _warn(message)
-    return result
+    return recorded_evaluation(result)
 
 
 def _frameworks(

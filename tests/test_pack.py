@@ -435,3 +435,65 @@ zones:
     selectors:
       - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
 """
+
+
+# --------------------------------------------------------------------------- input paths
+
+
+def test_inputs_are_recorded_the_same_way_whatever_the_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`./x.yaml`, `x.yaml` and the absolute path give the same pack, byte for byte: paths
+    under the working folder are recorded relative to it."""
+    work = tmp_path / "work"
+    (work / "in").mkdir(parents=True)
+    (work / "in" / "cluster.yaml").write_text(SMALL_CLUSTER)
+    (work / "in" / "scope.yaml").write_text(SMALL_SCOPE)
+    monkeypatch.chdir(work)
+    spellings = {
+        "dotted": ("./in/cluster.yaml", "./in/../in/scope.yaml"),
+        "absolute": (str(work / "in" / "cluster.yaml"), str(work / "in" / "scope.yaml")),
+    }
+    packs = {}
+    for label, (export, scope) in spellings.items():
+        out = tmp_path / label
+        args = ["report", export, "--scope", scope, "--as-of", AS_OF, "--out", str(out)]
+        result = cli_run([*args, "--exit-zero"], capsys)
+        assert result.code == 0, result.err
+        packs[label] = {name: (out / name).read_bytes() for name in PACK_FILES}
+    assert packs["dotted"] == packs["absolute"]
+    manifest = json.loads(packs["dotted"]["manifest.json"])
+    assert [(i["role"], i["path"]) for i in manifest["inputs"][:2]] == [
+        ("export", "in/cluster.yaml"),
+        ("scope", "in/scope.yaml"),
+    ]
+
+
+def test_inputs_outside_the_working_folder_are_recorded_by_name_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No path of the machine that made the pack ends up in it; the sha256 is the
+    identity. Messages on the terminal keep the user's own spelling."""
+    (tmp_path / "in").mkdir()
+    export = tmp_path / "in" / "cluster.yaml"
+    export.write_text(SMALL_CLUSTER + "\n" + SMALL_POLICY)
+    (tmp_path / "in" / "scope.yaml").write_text(SMALL_SCOPE)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    args = ["evaluate", str(export), "--scope", str(tmp_path / "in" / "scope.yaml")]
+    result = cli_run([*args, "--as-of", AS_OF, "--format", "json", "--exit-zero"], capsys)
+    assert result.code == 0, result.err
+    assert f"warning: {export}: NetworkPolicy pay/p" in result.err  # the user's spelling
+    doc = result.json()
+    assert [i["path"] for i in doc["inputs"]] == ["cluster.yaml"]
+    assert doc["scope"]["path"] == "scope.yaml"
+    assert any(w.startswith("cluster.yaml: NetworkPolicy pay/p") for w in doc["warnings"])
+    assert str(tmp_path) not in result.out
+
+
+SMALL_POLICY = """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: pay}
+spec: {podSelector: {matchLabels: {app: nothing}}}
+"""
