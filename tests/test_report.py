@@ -313,6 +313,19 @@ def test_stock_templates_render_in_the_immutable_sandbox() -> None:
     assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
 
 
+def test_an_asset_symlinked_out_of_the_template_folder_is_not_served(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    secret = tmp_path / "secret.css"
+    secret.write_text("@page { size: 100mm 100mm; }")
+    (folder / "report.css").symlink_to(secret)
+    (folder / "report.html.j2").write_text("x")
+    link = f'<link rel="stylesheet" href="{secret.as_uri()}">'  # where the symlink leads
+    result = html_to_pdf(f"<html><head>{link}</head><body>x</body></html>", folder)
+    assert any(secret.as_uri() in w and "refused" in w for w in result.warnings)
+    assert [round(float(v)) for v in _reader(result.data).pages[0].mediabox[2:]] != [283, 283]
+
+
 def test_report_with_a_hostile_template_exits_2_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
