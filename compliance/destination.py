@@ -17,6 +17,7 @@ new one took its place, removes partial files, and otherwise says where things a
 from __future__ import annotations
 
 import fcntl
+import glob
 import json
 import os
 import shutil
@@ -186,8 +187,14 @@ def recover(dest: Destination) -> list[str]:
                 "move it back or remove it",
                 source=dest.shown,
             )
-    for stale in sorted(folder.parent.glob(f".{folder.name}.replaced-*")):
-        said.append(f"{stale} is left from an interrupted run of an earlier version")
+    earlier = [
+        *folder.parent.glob(f".{glob.escape(folder.name)}.replaced-*"),
+        *folder.parent.glob(f".{glob.escape(folder.name)}.*.partial"),
+    ]
+    for stale in sorted(set(earlier) - {dest.staged_zip}):
+        said.append(
+            f"{stale} was left by an interrupted run of an earlier version; check it and remove it"
+        )
     return said
 
 

@@ -316,3 +316,19 @@ def test_leftovers_that_cannot_be_put_right_are_reported_with_where_they_are(
     assert result.code == 2
     assert result.err_lines == [f"error: {caught.value}"]
     assert snapshot(tmp_path) == before
+
+
+def test_leftovers_of_earlier_versions_are_reported_not_touched(
+    sample_pack: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "evidence"
+    copy_pack(sample_pack, tmp_path / ".evidence.replaced-4242")
+    copy_pack(sample_pack, tmp_path / ".evidence.k2j4.partial")
+    before = snapshot(tmp_path)
+    with open_destination(out) as dest:
+        assert dest.warnings == [
+            f"{tmp_path / name} was left by an interrupted run of an earlier version; "
+            "check it and remove it"
+            for name in (".evidence.k2j4.partial", ".evidence.replaced-4242")
+        ]
+    assert snapshot(tmp_path) == before
