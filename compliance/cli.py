@@ -306,7 +306,11 @@ def evaluate(
 )
 @click.option("--zip", "make_zip", is_flag=True, help="Also write DIR.zip, the pack in one file.")
 @click.option("--title", metavar="TEXT", help="Title on the report's cover.")
-@click.option("--force", is_flag=True, help="Replace an existing pack in DIR (and DIR.zip).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing pack in DIR (and DIR.zip); only a pack this tool wrote.",
+)
 @click.option(
     "--templates",
     "templates_dir",
@@ -333,14 +337,16 @@ def report(
     """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
     manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
 
-    The pack is built next to DIR and moved into place only when complete; the same
-    inputs and --as-of give byte-identical files. Check a pack with `compliance verify`.
-    Exit codes: 0 nothing fails, 1 a requirement fails (unless --exit-zero; the pack is
-    written either way), 2 bad input or usage, 3 rendering failure.
+    The pack is built next to DIR and moved into place only when complete, one run at a
+    time per DIR; the same inputs and --as-of give byte-identical files. Check a pack
+    with `compliance verify`. Exit codes: 0 nothing fails, 1 a requirement fails (unless
+    --exit-zero; the pack is written either way), 2 bad input or usage, 3 rendering
+    failure.
     """
     _State.debug = _State.debug or debug
     started = time.perf_counter()
     show = verbose or sys.stderr.isatty()
+    _parse_as_of(as_of)  # a bad --as-of is refused before DIR is locked or looked at
     inputs = [*paths, scope_path, *controls_dirs, *([templates_dir] if templates_dir else [])]
     with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
         for message in dest.warnings:
