@@ -1,26 +1,31 @@
 """Where a pack goes, and what may be replaced there.
 
-`--force` deletes a folder, so it may replace only what this tool wrote: a folder holding
-a manifest of this tool and nothing but the files that manifest lists, and never a folder
-that holds an input of the run, the working folder or one of its parents, the home
-folder or `/`. Anything else is refused before any work is done, and nothing is touched.
+`--force` deletes a folder, so it may replace only what this tool wrote: a folder
+holding a manifest of this tool and nothing but the files that manifest lists, and never
+a folder that holds an input of the run, the working folder or one of its parents, the
+home folder or `/`. Anything else is refused before any work is done, and nothing is
+touched.
 
 Two runs writing the same DIR would replace each other's pack unseen, so a run holds an
 exclusive lock (`.DIR.lock`, next to DIR) from before it checks DIR until the pack is in
 place; a second run is refused at once. The pack is written into `.DIR.partial` and
-renamed into place; an old pack is first renamed to `.DIR.replaced` and removed once
-the new one is there. Those names are fixed, so a run killed between the renames leaves
-something the next run can recognise under the lock: it restores the old pack when no
-new one took its place, removes partial files, and otherwise says where things are.
+swapped with an old pack in one step where the system can (`move_into_place`), else the
+old pack is first renamed to `.DIR.replaced` and removed once the new one is there.
+Those names are fixed, so a run killed between the renames leaves something the next run
+can recognise under the lock: it restores the old pack when no new one took its place,
+removes partial files, and otherwise says where things are.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import fcntl
 import glob
 import json
 import os
 import shutil
+import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -165,7 +170,7 @@ def recover(dest: Destination) -> list[str]:
                 source=dest.shown,
             )
         shutil.rmtree(dest.staging)
-        said.append(f"removed {dest.staging}: the partial pack of an interrupted run")
+        said.append(f"removed {dest.staging}, left by an interrupted run")
     if dest.staged_zip.is_file():
         dest.staged_zip.unlink()
         said.append(
@@ -300,19 +305,48 @@ def check_destination(dest: Destination, inputs: Iterable[str | os.PathLike[str]
 
 
 def move_into_place(dest: Destination) -> None:
-    """Rename the finished `.DIR.partial` to DIR; an old DIR is renamed to `.DIR.replaced`
-    first and removed only after the new one is there (`recover` handles a kill between)."""
-    moved = False
-    if dest.folder.exists():
-        os.rename(dest.folder, dest.aside)
-        moved = True
-    try:
+    """Put the finished `.DIR.partial` in DIR's place.
+
+    Where the system can swap two folders in one step (Linux's renameat2 with
+    RENAME_EXCHANGE), an old DIR is exchanged with the new pack, so DIR is never missing;
+    the old pack, now at `.DIR.partial`, is renamed to `.DIR.replaced` and removed.
+    Elsewhere the old DIR is renamed to `.DIR.replaced` first and removed only after the
+    new one is there. `recover` handles a kill between any two of these steps."""
+    if not dest.folder.exists():
         os.rename(dest.staging, dest.folder)
-    except OSError:
-        if moved:
+    elif exchange(dest.staging, dest.folder):
+        os.rename(dest.staging, dest.aside)
+        shutil.rmtree(dest.aside, ignore_errors=True)
+    else:
+        os.rename(dest.folder, dest.aside)
+        try:
+            os.rename(dest.staging, dest.folder)
+        except OSError:
             os.rename(dest.aside, dest.folder)
-        raise
-    if moved:
+            raise
         shutil.rmtree(dest.aside, ignore_errors=True)
     if dest.zip_path is not None and dest.staged_zip.exists():
         os.replace(dest.staged_zip, dest.zip_path)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically; False where the system or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    code = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if code == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(second))

@@ -245,7 +245,10 @@ def test_the_lock_is_held_against_other_processes(tmp_path: Path) -> None:
 
 KILL_BETWEEN_RENAMES = """
 import os, sys
+import compliance.destination
 from compliance.cli import main
+if sys.argv.pop(1) == "no-exchange":
+    compliance.destination.exchange = lambda first, second: False
 real = os.rename
 def rename(src, dst):
     real(src, dst)
@@ -263,7 +266,13 @@ def test_a_run_killed_between_the_renames_is_put_right_by_the_next(
     out = copy_pack(sample_pack, tmp_path / "evidence")
     old = snapshot(out)
     killed = subprocess.run(
-        [sys.executable, "-c", KILL_BETWEEN_RENAMES, *report_args(export, scope, out, "--force")],
+        [
+            sys.executable,
+            "-c",
+            KILL_BETWEEN_RENAMES,
+            "no-exchange",
+            *report_args(export, scope, out, "--force"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -276,11 +285,56 @@ def test_a_run_killed_between_the_renames_is_put_right_by_the_next(
 
     with open_destination(out, force=True) as dest:
         assert dest.warnings == [
-            f"removed {tmp_path / '.evidence.partial'}: the partial pack of an interrupted run",
+            f"removed {tmp_path / '.evidence.partial'}, left by an interrupted run",
             f"restored {out} from {tmp_path / '.evidence.replaced'}, where an interrupted run "
             "had moved it",
         ]
     assert snapshot(out) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence", "in"]
+
+
+def test_the_swap_leaves_the_folder_in_place_throughout(sample_pack: Path, tmp_path: Path) -> None:
+    """Where the system can exchange two folders in one step, DIR is never missing: a run
+    killed right after the swap leaves the new pack in DIR and the old one beside it,
+    which the next run removes."""
+    from compliance.destination import exchange
+
+    probe_a, probe_b = tmp_path / "a", tmp_path / "b"
+    probe_a.mkdir()
+    probe_b.mkdir()
+    (probe_a / "x").write_text("a")
+    if not exchange(probe_a, probe_b):
+        pytest.skip("this system or file system cannot exchange two folders")
+    assert (probe_b / "x").read_text() == "a" and not (probe_a / "x").exists()
+    shutil.rmtree(probe_a)
+    shutil.rmtree(probe_b)
+
+    export, scope = small_inputs(tmp_path / "in")
+    out = copy_pack(sample_pack, tmp_path / "evidence")
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILL_BETWEEN_RENAMES,
+            "exchange",
+            *report_args(export, scope, out, "--force"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == 137, killed.stderr
+    manifest = (out / "manifest.json").read_text()
+    assert '"cluster": "small"' in manifest  # the new pack is in place
+    assert (tmp_path / ".evidence.replaced" / "report.pdf").read_bytes() == (
+        sample_pack / "report.pdf"
+    ).read_bytes()
+    with open_destination(out, force=True) as dest:
+        assert dest.warnings == [
+            f"removed {tmp_path / '.evidence.replaced'}: an interrupted run had already "
+            "replaced that pack"
+        ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evidence", "in"]
 
 
