@@ -20,6 +20,7 @@ import click
 from compliance import __version__
 from compliance.checks import CHECKS
 from compliance.controls import Framework, load_catalog
+from compliance.destination import MANIFEST, open_destination
 from compliance.errors import ComplianceError
 from compliance.evaluate import Evaluation
 from compliance.evaluate import evaluate as run_evaluation
@@ -28,13 +29,8 @@ from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
 from compliance.load import DEFAULT_MAX_FILE_BYTES, load_paths, size_text
 from compliance.model import build_cluster
-from compliance.pack import (
-    MANIFEST,
-    build_pack,
-    check_destination,
-    verify_pack,
-    zip_path_for,
-)
+from compliance.pack import build_pack, verify_pack
+from compliance.paths import recorded_evaluation
 from compliance.provenance import check_as_of
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
@@ -209,20 +205,43 @@ def flows(
     click.echo(output, nl=False)
 
 
+AS_OF_RANGE = (
+    dt.datetime(1980, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(2107, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+)
+"""What a pack can represent: a zip stores timestamps from 1980 to 2107."""
+
+
 def _parse_as_of(value: str | None) -> dt.datetime:
-    """ISO-8601; a date means its midnight and a time without zone means UTC."""
+    """ISO-8601; a date means its midnight and a time without zone means UTC. Whole
+    seconds, within AS_OF_RANGE: every file of the pack states the moment the same way,
+    and the results and manifest schemas (which `verify` checks) allow no fraction."""
     if value is None:
         return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    low, high = (m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in AS_OF_RANGE)
     try:
         parsed = dt.datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        moment = parsed.astimezone(dt.UTC)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO-8601 date or time (e.g. 2026-11-26 or 2026-11-26T09:00:00Z)",
             param_hint="'--as-of'",
         ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not AS_OF_RANGE[0] <= moment <= AS_OF_RANGE[1]:
+        raise click.BadParameter(
+            f"{value!r} is outside what an evidence pack can represent ({low} to {high})",
+            param_hint="'--as-of'",
+        )
+    if moment.microsecond:
+        raise click.BadParameter(
+            f"{value!r} has a fraction of a second; give whole seconds",
+            param_hint="'--as-of'",
+        )
+    return moment
 
 
 def _catalog(controls: tuple[str, ...], max_bytes: int) -> dict[str, Framework]:
@@ -337,7 +356,11 @@ def evaluate(
 )
 @click.option("--zip", "make_zip", is_flag=True, help="Also write DIR.zip, the pack in one file.")
 @click.option("--title", metavar="TEXT", help="Title on the report's cover.")
-@click.option("--force", is_flag=True, help="Replace an existing pack in DIR (and DIR.zip).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing pack in DIR (and DIR.zip); only a pack this tool wrote.",
+)
 @click.option(
     "--templates",
     "templates_dir",
@@ -365,31 +388,36 @@ def report(
     """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
     manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
 
-    The pack is built next to DIR and moved into place only when complete; the same
-    inputs and --as-of give byte-identical files. Check a pack with `compliance verify`.
-    Exit codes: 0 nothing fails, 1 a requirement fails (unless --exit-zero; the pack is
-    written either way), 2 bad input or usage, 3 rendering failure.
+    The pack is built next to DIR and moved into place only when complete, one run at a
+    time per DIR; the same inputs and --as-of give byte-identical files. Check a pack
+    with `compliance verify`. Exit codes: 0 nothing fails, 1 a requirement fails (unless
+    --exit-zero; the pack is written either way), 2 bad input or usage, 3 rendering
+    failure.
     """
     _State.debug = _State.debug or debug
     started = time.perf_counter()
     show = verbose or sys.stderr.isatty()
-    check_destination(Path(out), zip_path_for(Path(out)) if make_zip else None, force)
-    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes)
+    _parse_as_of(as_of)  # a bad --as-of is refused before DIR is locked or looked at
+    inputs = [*paths, scope_path, *controls_dirs, *([templates_dir] if templates_dir else [])]
+    with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
+        for message in dest.warnings:
+            _warn(message)
+        result = _evaluation(
+            paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes
+        )
 
-    def progress(message: str) -> None:
-        if show:
-            click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
+        def progress(message: str) -> None:
+            if show:
+                click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
 
-    progress("evaluated; writing the evidence pack")
-    pack = build_pack(
-        result,
-        out,
-        title=title,
-        make_zip=make_zip,
-        force=force,
-        templates=Path(templates_dir) if templates_dir else None,
-        progress=progress,
-    )
+        progress("evaluated; writing the evidence pack")
+        pack = build_pack(
+            result,
+            dest,
+            title=title,
+            templates=Path(templates_dir) if templates_dir else None,
+            progress=progress,
+        )
     for message in pack.warnings:
         _warn(message)
     where = one_line(str(pack.folder))
@@ -645,7 +673,7 @@ def _evaluation(
     )
     for message in result.warnings:
         _warn(message)
-    return result
+    return recorded_evaluation(result)
 
 
 def _frameworks(

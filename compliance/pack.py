@@ -1,22 +1,26 @@
 """The evidence pack: one folder (and optionally a zip of it) that an assessor can check.
 
-`build_pack` renders results.json, evidence.xlsx and report.pdf into a temporary folder
-next to the destination and moves it into place only when every file is written, so a
-failure leaves no partial pack. `manifest.json` records the sha256 and size of every
-pack file and every input, and one digest over them that the PDF prints on its cover.
-The digest cannot cover the PDF that shows it; it covers the inputs and the other
-files, and the manifest holds the PDF's own hash. `verify_pack` recomputes all of it.
+The report templates are inputs too: their sha256 are listed among the inputs (role
+`template`), so a pack made with custom templates has a different digest from one made
+with the stock ones.
+
+`build_pack` renders results.json, evidence.xlsx and report.pdf into a folder next to
+the destination and moves it into place only when every file is written, so a failure
+leaves no partial pack (`destination.py`: what may be replaced, the lock, the renames).
+`manifest.json` records the sha256 and size of every pack file and every input, and one
+digest over them that the PDF prints on its cover. The digest cannot cover the PDF that
+shows it; it covers the inputs and the other files, and the manifest holds the PDF's own
+hash. `verify_pack` recomputes all of it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import json
-import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,17 +29,24 @@ from typing import Any
 
 from compliance import __version__
 from compliance.datafile import schema_problem
+from compliance.destination import (
+    FORMAT,
+    MANIFEST,
+    Destination,
+    move_into_place,
+    open_destination,
+    zip_path_for,
+)
 from compliance.errors import InputError, RenderError
 from compliance.evaluate import Evaluation
 from compliance.forked import Background
-from compliance.render.evidence import input_rows
-from compliance.render.pdf import html_to_pdf, render_html
+from compliance.paths import recorded_path
+from compliance.render.evidence import InputRow, input_rows
+from compliance.render.pdf import html_to_pdf, render_html, template_files, templates_dir
 from compliance.render.report import report_view
 from compliance.render.results import TOOL_NAME, as_of_text, render_json
 from compliance.render.workbook import write_workbook
 
-FORMAT = "compliance-evidence-pack/1"
-MANIFEST = "manifest.json"
 RESULTS, WORKBOOK, REPORT = "results.json", "evidence.xlsx", "report.pdf"
 DIGEST_METHOD = (
     "sha256 of one line per input ('<sha256> <size> input:<path>') and then per pack "
@@ -80,7 +91,23 @@ def _dump(doc: Any) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def manifest_doc(ev: Evaluation, files: Iterable[PackFile], digest: str) -> dict[str, Any]:
+def template_rows(templates: Path | None) -> tuple[InputRow, ...]:
+    """The report templates as inputs: the stock ones named inside the package (like the
+    shipped control files), custom ones by the folder's recorded path."""
+    folder = templates or templates_dir()
+    top = "compliance:report_templates" if templates is None else recorded_path(folder)
+    return tuple(
+        InputRow("template", f"{top}/{name}", hashlib.sha256(data).hexdigest(), len(data))
+        for name, data in template_files(folder)
+    )
+
+
+def manifest_doc(
+    ev: Evaluation,
+    files: Iterable[PackFile],
+    digest: str,
+    templates: Iterable[InputRow] = (),
+) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "tool": {"name": TOOL_NAME, "version": __version__},
@@ -90,7 +117,7 @@ def manifest_doc(ev: Evaluation, files: Iterable[PackFile], digest: str) -> dict
         "files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files],
         "inputs": [
             {"role": i.role, "path": i.path, "sha256": i.sha256, "size": i.size}
-            for i in input_rows(ev)
+            for i in (*input_rows(ev), *templates)
         ],
         "digest": {
             "algorithm": "sha256",
@@ -127,7 +154,9 @@ def render_files(
         view = report_view(ev, title=title)
         workbook = spreadsheet.result()
     say(f"{WORKBOOK}: {len(workbook):,} bytes")
-    inputs = manifest_doc(ev, (), "")["inputs"]
+    templates_used = template_rows(templates)
+    view["inputs"] = (*view["inputs"], *templates_used)
+    inputs = manifest_doc(ev, (), "", templates_used)["inputs"]
     early = [PackFile.of(WORKBOOK, workbook), PackFile.of(RESULTS, results)]
     digest = pack_digest(
         inputs, ({"path": f.path, "sha256": f.sha256, "size": f.size} for f in early)
@@ -138,7 +167,7 @@ def render_files(
     say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
     files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results}
     listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
-    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest))
+    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest, templates_used))
     return Rendered(files, listed, digest, pdf.pages, pdf.warnings)
 
 
@@ -153,80 +182,55 @@ def _workbook_bytes(ev: Evaluation) -> bytes:
 
 def build_pack(
     ev: Evaluation,
-    out: str | Path,
+    out: str | Path | Destination,
     *,
     title: str | None = None,
     make_zip: bool = False,
     force: bool = False,
     templates: Path | None = None,
+    inputs: Iterable[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> Pack:
-    """Write the pack into `out` (and `out.zip`), all or nothing."""
-    folder = Path(out)
-    zip_path = zip_path_for(folder) if make_zip else None
-    check_destination(folder, zip_path, force)
+    """Write the pack into `out` (and `out.zip`), all or nothing. `out` is a folder, locked
+    and checked here, or a Destination the caller opened (and holds locked) before
+    evaluating; `inputs` are the run's input paths, which `--force` never replaces."""
+    if isinstance(out, Destination):
+        return _build(ev, out, title, templates, progress)
+    with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
+        pack = _build(ev, dest, title, templates, progress)
+        return dataclasses.replace(pack, warnings=(*dest.warnings, *pack.warnings))
+
+
+def _build(
+    ev: Evaluation,
+    dest: Destination,
+    title: str | None,
+    templates: Path | None,
+    progress: Callable[[str], None] | None,
+) -> Pack:
     rendered = render_files(ev, title, templates, progress)
-    files = rendered.files
-    parent = folder.parent
+    folder = dest.folder
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=parent))
-        staging.chmod(0o755)  # mkdtemp's 0700 suits a scratch folder, not a pack to hand over
+        dest.staging.mkdir()
+        dest.staging.chmod(0o755)
+        for name, data in rendered.files.items():
+            (dest.staging / name).write_bytes(data)
+        if dest.zip_path is not None:
+            dest.staged_zip.write_bytes(zip_bytes(rendered.files, folder.name, ev.as_of))
+        move_into_place(dest)
     except OSError as exc:
-        raise RenderError(f"{parent}: cannot create the pack's folder: {exc.strerror}") from exc
-    staged_zip: Path | None = None
-    try:
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        if zip_path is not None:
-            staged_zip = staging.with_suffix(".zip")
-            staged_zip.write_bytes(zip_bytes(files, folder.name, ev.as_of))
-        _move_into_place(staging, folder)
-        if zip_path is not None and staged_zip is not None:
-            os.replace(staged_zip, zip_path)
-    except OSError as exc:
-        raise RenderError(f"{folder}: cannot write the pack: {exc.strerror or exc}") from exc
+        raise RenderError(f"{dest.shown}: cannot write the pack: {exc.strerror or exc}") from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if staged_zip is not None:
-            staged_zip.unlink(missing_ok=True)
+        shutil.rmtree(dest.staging, ignore_errors=True)
+        dest.staged_zip.unlink(missing_ok=True)
     return Pack(
-        folder, zip_path, rendered.digest, rendered.listed, rendered.pages, rendered.warnings
+        Path(dest.shown),
+        zip_path_for(Path(dest.shown)) if dest.zip_path is not None else None,
+        rendered.digest,
+        rendered.listed,
+        rendered.pages,
+        rendered.warnings,
     )
-
-
-def zip_path_for(folder: Path) -> Path:
-    return folder.with_name(folder.name + ".zip")
-
-
-def check_destination(folder: Path, zip_path: Path | None, force: bool) -> None:
-    """Refuse to overwrite anything unasked; the CLI checks this before the long work."""
-    if folder.exists() and not folder.is_dir():
-        raise InputError("exists and is not a folder", source=str(folder))
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise InputError("folder is not empty; use --force to replace it", source=str(folder))
-    if zip_path is not None and zip_path.exists():
-        if not zip_path.is_file():
-            raise InputError("exists and is not a file", source=str(zip_path))
-        if not force:
-            raise InputError("exists; use --force to replace it", source=str(zip_path))
-
-
-def _move_into_place(staging: Path, folder: Path) -> None:
-    """Rename the finished folder into place; an old pack is moved aside first and
-    removed only after the new one is there."""
-    old: Path | None = None
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.replaced-{os.getpid()}")
-        os.rename(folder, old)
-    try:
-        os.rename(staging, folder)
-    except OSError:
-        if old is not None:
-            os.rename(old, folder)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def zip_bytes(files: Mapping[str, bytes], top: str, as_of: dt.datetime) -> bytes:

@@ -220,10 +220,11 @@ def test_force_replaces_an_old_pack(
     pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = copy_pack(pack, tmp_path / "evidence")
-    (out / "stale.txt").write_text("old")
+    (out / "report.pdf").write_bytes(b"an older report")
     result = cli_run(report_args(out, "--force"), capsys)
     assert result.code == 0, result.err
     assert sorted(p.name for p in out.iterdir()) == PACK_FILES
+    assert (out / "report.pdf").read_bytes() == (pack / "report.pdf").read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["evidence"]
 
 
@@ -256,7 +257,7 @@ def test_a_failure_while_writing_leaves_nothing(
     def full_disk(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(compliance.pack, "_move_into_place", full_disk)
+    monkeypatch.setattr(compliance.pack, "move_into_place", full_disk)
     out = tmp_path / "evidence"
     result = cli_run(report_args(out, "--zip"), capsys)
     assert result.code == 3
@@ -346,3 +347,153 @@ def test_the_readme_shows_what_make_demo_prints(tmp_path: Path) -> None:
     for line in proc.stdout.splitlines():
         if line.startswith(("report.pdf:", "PCI DSS")):
             assert line in readme, line
+
+
+# --------------------------------------------------------------------------- --as-of
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    ["2108-01-01", "2200-06-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "1979-12-31T23:59:59Z"],
+)
+@pytest.mark.parametrize("command", ["report", "evaluate"])
+def test_as_of_outside_what_a_pack_can_represent_is_refused_with_the_range(
+    as_of: str, command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zip timestamps run from 1980 to 2107; year 1 with an offset overflowed."""
+    args = [a if a != AS_OF else as_of for a in report_args(tmp_path / "evidence")]
+    if command == "evaluate":
+        args = ["evaluate", *args[1 : args.index("--out")], "--exit-zero"]
+    result = cli_run(args, capsys)
+    assert result.code == 2
+    assert result.err_lines == [
+        f"error: Invalid value for '--as-of': {as_of!r} is outside what an evidence pack can "
+        "represent (1980-01-01T00:00:00Z to 2107-12-31T23:59:59Z)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fractional_as_of_is_refused_at_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to write a pack that failed its own verify; the schemas of results.json and
+    manifest.json (which verify checks) both take whole seconds only."""
+    as_of = "2026-11-26T00:00:00.5Z"
+    args = [a if a != AS_OF else as_of for a in report_args(tmp_path / "evidence")]
+    result = cli_run(args, capsys)
+    assert result.code == 2
+    assert result.err_lines == [
+        f"error: Invalid value for '--as-of': {as_of!r} has a fraction of a second; "
+        "give whole seconds"
+    ]
+    assert list(tmp_path.iterdir()) == []
+    for name in ("results.schema.json", "manifest.schema.json"):
+        pattern = schema(name)["properties"]["as_of"]["pattern"]
+        assert jsonschema.Draft202012Validator({"pattern": pattern}).is_valid(AS_OF)
+        assert not jsonschema.Draft202012Validator({"pattern": pattern}).is_valid(
+            "2026-11-26T00:00:00.5Z"
+        ), name
+
+
+def test_the_last_representable_moment_makes_a_pack_that_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cluster.yaml").write_text(SMALL_CLUSTER)
+    (tmp_path / "scope.yaml").write_text(SMALL_SCOPE)
+    out = tmp_path / "evidence"
+    as_of = "2107-12-31T23:59:59Z"
+    args = [
+        "report", str(tmp_path / "cluster.yaml"), "--scope", str(tmp_path / "scope.yaml"),
+        "--as-of", as_of, "--out", str(out), "--zip", "--exit-zero",
+    ]  # fmt: skip
+    result = cli_run(args, capsys)
+    assert result.code == 0, result.err
+    for target in (out, out.with_suffix(".zip")):
+        verdict = cli_run(["verify", str(target)], capsys)
+        assert verdict.code == 0, verdict.out
+        assert f"as of {as_of}" in verdict.out
+    with zipfile.ZipFile(out.with_suffix(".zip")) as archive:
+        assert archive.infolist()[0].date_time[0] == 2107
+
+
+SMALL_CLUSTER = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: pay}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: pay, labels: {app: api}}
+spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}]}]}
+"""
+SMALL_SCOPE = """
+cluster: small
+zones:
+  - name: cde
+    role: cde
+    frameworks: [pci-dss-4.0.1]
+    selectors:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
+"""
+
+
+# --------------------------------------------------------------------------- input paths
+
+
+def test_inputs_are_recorded_the_same_way_whatever_the_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`./x.yaml`, `x.yaml` and the absolute path give the same pack, byte for byte: paths
+    under the working folder are recorded relative to it."""
+    work = tmp_path / "work"
+    (work / "in").mkdir(parents=True)
+    (work / "in" / "cluster.yaml").write_text(SMALL_CLUSTER)
+    (work / "in" / "scope.yaml").write_text(SMALL_SCOPE)
+    monkeypatch.chdir(work)
+    spellings = {
+        "dotted": ("./in/cluster.yaml", "./in/../in/scope.yaml"),
+        "absolute": (str(work / "in" / "cluster.yaml"), str(work / "in" / "scope.yaml")),
+    }
+    packs = {}
+    for label, (export, scope) in spellings.items():
+        out = tmp_path / label
+        args = ["report", export, "--scope", scope, "--as-of", AS_OF, "--out", str(out)]
+        result = cli_run([*args, "--exit-zero"], capsys)
+        assert result.code == 0, result.err
+        packs[label] = {name: (out / name).read_bytes() for name in PACK_FILES}
+    assert packs["dotted"] == packs["absolute"]
+    manifest = json.loads(packs["dotted"]["manifest.json"])
+    assert [(i["role"], i["path"]) for i in manifest["inputs"][:2]] == [
+        ("export", "in/cluster.yaml"),
+        ("scope", "in/scope.yaml"),
+    ]
+
+
+def test_inputs_outside_the_working_folder_are_recorded_by_name_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No path of the machine that made the pack ends up in it; the sha256 is the
+    identity. Messages on the terminal keep the user's own spelling."""
+    (tmp_path / "in").mkdir()
+    export = tmp_path / "in" / "cluster.yaml"
+    export.write_text(SMALL_CLUSTER + "\n" + SMALL_POLICY)
+    (tmp_path / "in" / "scope.yaml").write_text(SMALL_SCOPE)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    args = ["evaluate", str(export), "--scope", str(tmp_path / "in" / "scope.yaml")]
+    result = cli_run([*args, "--as-of", AS_OF, "--format", "json", "--exit-zero"], capsys)
+    assert result.code == 0, result.err
+    assert f"warning: {export}: NetworkPolicy pay/p" in result.err  # the user's spelling
+    doc = result.json()
+    assert [i["path"] for i in doc["inputs"]] == ["cluster.yaml"]
+    assert doc["scope"]["path"] == "scope.yaml"
+    assert any(w.startswith("cluster.yaml: NetworkPolicy pay/p") for w in doc["warnings"])
+    assert str(tmp_path) not in result.out
+
+
+SMALL_POLICY = """---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: pay}
+spec: {podSelector: {matchLabels: {app: nothing}}}
+"""

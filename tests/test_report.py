@@ -15,7 +15,7 @@ import pytest
 from helpers import evaluation_from_yaml, namespace, pod, sample_evaluation
 
 from compliance.cli import cli, run
-from compliance.errors import RenderError
+from compliance.errors import InputError, RenderError
 from compliance.render.evidence import input_rows, policy_rows
 from compliance.render.pdf import html_environment, html_to_pdf, render_html
 from compliance.render.report import FINDINGS_PER_CHECK, report_view
@@ -250,6 +250,136 @@ def test_templates_autoescape_whatever_their_name(tmp_path: Path) -> None:
     (tmp_path / "page.txt").write_text("{{ value }}")
     rendered = html_environment(tmp_path).get_template("page.txt").render(value="<b>&</b>")
     assert rendered == "&lt;b&gt;&amp;&lt;/b&gt;"
+
+
+# --------------------------------------------------------------------------- custom templates
+
+CODE_PAYLOADS = [
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ self.__init__.__globals__['__builtins__']['open']('/etc/hostname').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ lipsum.__globals__['os'].popen('id').read() }}",
+    "{{ items.append('x') }}{{ items }}",
+    "{{ table.update(a=1) }}{{ table }}",
+]
+
+
+@pytest.mark.parametrize("payload", CODE_PAYLOADS)
+def test_a_template_cannot_run_code_read_files_or_mutate_values(
+    payload: str, tmp_path: Path
+) -> None:
+    (tmp_path / "report.html.j2").write_text(payload)
+    with pytest.raises(InputError) as caught:
+        render_html({"items": [], "table": {}}, tmp_path)
+    assert caught.value.exit_code == 2
+    assert str(caught.value).startswith(f"report template {tmp_path / 'report.html.j2'}: refused:")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("statement", ["{% include 'NAME' %}", "{% import 'NAME' as x %}"])
+@pytest.mark.parametrize("target", ["outside", "hidden"])
+def test_includes_and_imports_stay_inside_the_template_folder(
+    statement: str, target: str, tmp_path: Path
+) -> None:
+    """Jinja refuses `..` but follows symlinks; the loader refuses whatever resolves
+    outside the folder, and hidden files, which the manifest does not list."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    if target == "outside":
+        (tmp_path / "secret.txt").write_text("SECRET")
+        (folder / "x.html").symlink_to(tmp_path / "secret.txt")
+        name = "x.html"
+    else:
+        (folder / ".secret.html").write_text("SECRET")
+        name = ".secret.html"
+    (folder / "report.html.j2").write_text(statement.replace("NAME", name))
+    with pytest.raises(InputError, match=f"'{name}' is hidden or resolves outside"):
+        render_html({}, folder)
+
+
+def test_includes_inside_the_folder_still_work(tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "cover.html").write_text("<h1>{{ title }}</h1>")
+    (tmp_path / "report.html.j2").write_text("{% include 'parts/cover.html' %}")
+    assert render_html({"title": "<Q4>"}, tmp_path) == "<h1>&lt;Q4&gt;</h1>"
+
+
+def test_stock_templates_render_in_the_immutable_sandbox() -> None:
+    import jinja2.sandbox
+
+    from compliance.render.pdf import templates_dir
+
+    env = html_environment(templates_dir())
+    assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
+
+
+def test_an_asset_symlinked_out_of_the_template_folder_is_not_served(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    secret = tmp_path / "secret.css"
+    secret.write_text("@page { size: 100mm 100mm; }")
+    (folder / "report.css").symlink_to(secret)
+    (folder / "report.html.j2").write_text("x")
+    link = f'<link rel="stylesheet" href="{secret.as_uri()}">'  # where the symlink leads
+    result = html_to_pdf(f"<html><head>{link}</head><body>x</body></html>", folder)
+    assert any(secret.as_uri() in w and "refused" in w for w in result.warnings)
+    assert [round(float(v)) for v in _reader(result.data).pages[0].mediabox[2:]] != [283, 283]
+
+
+def test_report_with_a_hostile_template_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "report.html.j2").write_text(CODE_PAYLOADS[0])
+    (tmp_path / "cluster.yaml").write_text(CLUSTER)
+    (tmp_path / "scope.yaml").write_text(SCOPE)
+    out = tmp_path / "evidence"
+    args = [
+        "report", str(tmp_path / "cluster.yaml"), "--scope", str(tmp_path / "scope.yaml"),
+        "--as-of", "2026-11-26", "--out", str(out), "--templates", str(folder), "--exit-zero",
+    ]  # fmt: skip
+    code = run(cli.main, args)
+    err = capsys.readouterr().err
+    assert code == 2
+    (line,) = [e for e in err.splitlines() if e.startswith("error:")]
+    assert "refused: access to attribute '__init__'" in line
+    assert "uid=" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cluster.yaml", "scope.yaml", "templates"]
+
+
+def test_the_manifest_lists_the_templates_so_custom_ones_change_the_digest(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    from compliance.pack import render_files
+    from compliance.render.pdf import templates_dir
+
+    ev = evaluation_from_yaml(CLUSTER, SCOPE)
+    stock = render_files(ev)
+    manifest = json.loads(stock.files["manifest.json"])
+    rows = [i for i in manifest["inputs"] if i["role"] == "template"]
+    shipped = sorted(p for p in templates_dir().iterdir() if not p.name.startswith("."))
+    assert [r["path"] for r in rows] == [f"compliance:report_templates/{p.name}" for p in shipped]
+    for row, path in zip(rows, shipped, strict=True):
+        assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+    custom = tmp_path / "mine"
+    custom.mkdir()
+    for path in shipped:
+        (custom / path.name).write_bytes(path.read_bytes())
+    (custom / "report.css").write_text((custom / "report.css").read_text() + "\n/* ours */\n")
+    (custom / ".git").mkdir()  # hidden entries are never read, so never listed
+    (custom / ".git" / "HEAD").write_text("ref")
+    mine = render_files(ev, templates=custom)
+    assert mine.digest != stock.digest
+    listed = json.loads(mine.files["manifest.json"])["inputs"]
+    assert [r["path"].rsplit("/", 1)[1] for r in listed if r["role"] == "template"] == [
+        p.name for p in shipped
+    ]
+    text = flat(" ".join(p.extract_text() for p in _reader(mine.files["report.pdf"]).pages))
+    assert "template mine/report.css" in text  # Appendix C lists them, named by folder
 
 
 # --------------------------------------------------------------------------- failures

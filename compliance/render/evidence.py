@@ -29,7 +29,7 @@ NOT_IN_REGISTER = "not in register"
 
 @dataclass(frozen=True, slots=True)
 class InputRow:
-    role: str  # "export" | "scope" | "controls"
+    role: str  # "export" | "scope" | "controls" | "template"
     path: str
     sha256: str
     size: int

@@ -1,5 +1,11 @@
 """HTML from the Jinja2 templates in `report_templates/`, PDF from that HTML by WeasyPrint.
 
+Templates are code a user may supply (`--templates`), so they run in Jinja's immutable
+sandbox, stock and custom alike: no attribute walk reaches `__globals__` or `open`, no
+value is mutated, and `include`/`import` load only files that resolve (after symlinks)
+inside the template folder. `template_files` lists what the renderer may read, so the
+manifest can record the templates' hashes.
+
 Values from a cluster are data: the templates autoescape, and WeasyPrint gets a URL
 fetcher that serves the template folder's own assets from memory and refuses every
 other URL (`file:`, `http:`, `data:` alike), so no markup in a label can make the
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 import markupsafe
 
-from compliance.errors import ComplianceError, RenderError
+from compliance.errors import ComplianceError, InputError, RenderError
 from compliance.text import visible
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -38,11 +46,56 @@ def templates_dir() -> Path:
     return inside if inside.is_dir() else _PACKAGE.parent / "report_templates"
 
 
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, symlinks resolved, is `folder` or below it."""
+    real = Path(os.path.realpath(path))
+    top = Path(os.path.realpath(folder))
+    return real == top or top in real.parents
+
+
+def template_files(folder: Path) -> tuple[tuple[str, bytes], ...]:
+    """Every file the renderer could read from `folder` (the loader's templates and the
+    fetcher's assets), by its path inside the folder, sorted: hidden entries and files
+    that resolve outside the folder are never read, so they are not listed either."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(root) / name
+            if name.startswith(".") or not path.is_file() or not inside(path, folder):
+                continue
+            found.append((path.relative_to(folder).as_posix(), path.read_bytes()))
+    return tuple(sorted(found))
+
+
+class TemplateRefused(jinja2.TemplateError):
+    """A template asked for a file outside its folder."""
+
+
+class ContainedLoader(jinja2.FileSystemLoader):
+    """A FileSystemLoader that refuses templates resolving outside its folder: Jinja already
+    rejects `..`, but it follows symlinks, and a symlinked include could read any file."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        hidden = any(part.startswith(".") for part in Path(filename).relative_to(self.folder).parts)
+        if hidden or not inside(Path(filename), self.folder):
+            raise TemplateRefused(
+                f"{template!r} is hidden or resolves outside the template folder {self.folder}"
+            )
+        return source, filename, uptodate
+
+
 def html_environment(folder: Path) -> jinja2.Environment:
-    """Autoescaping for every template, whatever its name, and undefined names are errors:
-    a typo in a template must fail the run rather than print an empty cell."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+    """The immutable sandbox, contained to `folder`, autoescaping every template whatever
+    its name; undefined names are errors: a typo in a template must fail the run rather
+    than print an empty cell."""
+    return jinja2.sandbox.ImmutableSandboxedEnvironment(
+        loader=ContainedLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -62,11 +115,16 @@ def shown(value: Any) -> Any:
 
 
 def render_html(view: Mapping[str, Any], folder: Path | None = None) -> str:
+    """The report's HTML; a template the sandbox refuses is a bad input (exit 2), any other
+    template fault a rendering failure (exit 3)."""
     folder = folder or templates_dir()
     if not (folder / MAIN_TEMPLATE).is_file():
         raise RenderError(f"{folder / MAIN_TEMPLATE}: report template not found")
     try:
         return html_environment(folder).get_template(MAIN_TEMPLATE).render(**view)
+    except (jinja2.exceptions.SecurityError, TemplateRefused) as exc:
+        where = f"report template {folder / MAIN_TEMPLATE}"
+        raise InputError(f"refused: {exc}", source=where) from exc
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"report template {exc.filename}:{exc.lineno}: {exc.message}") from exc
     except jinja2.TemplateError as exc:
@@ -99,9 +157,9 @@ class AssetFetcher:
     refused: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for path in sorted(self.folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() in ASSET_SUFFIXES:
-                self.assets[path.resolve().as_uri()] = path.read_bytes()
+        for name, data in template_files(self.folder):
+            if Path(name).suffix.lower() in ASSET_SUFFIXES:
+                self.assets[(self.folder / name).resolve().as_uri()] = data
 
     @property
     def base_url(self) -> str:

@@ -22,6 +22,7 @@ from compliance import __version__
 from compliance.errors import InputError, RenderError
 from compliance.load import InputFile
 from compliance.model import Cluster, Workload, WorkloadRef
+from compliance.paths import recorded_path
 from compliance.probeplan import Probe, ProbePlan
 
 PLAN_VERSION = 1
@@ -44,8 +45,10 @@ def plan_document(
         "tool": {"name": "compliance", "version": __version__},
         "as_of": plan.as_of.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cluster": plan.cluster,
-        "inputs": [{"path": i.path, "sha256": i.sha256, "size": i.size} for i in inputs],
-        "scope": {"path": scope_path, "sha256": scope_sha256},
+        "inputs": [
+            {"path": recorded_path(i.path), "sha256": i.sha256, "size": i.size} for i in inputs
+        ],
+        "scope": {"path": recorded_path(scope_path), "sha256": scope_sha256},
         "zones": list(plan.zones),
         "max_probes": plan.max_probes,
         "coverage": {
