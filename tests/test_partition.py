@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from functools import reduce
 
+from helpers import allowed, flows_from_yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,6 @@ from compliance.addresses import AddrSet
 from compliance.flows import Contribution, RuleRef, Side, partition
 from compliance.intervals import normalise
 from compliance.ports import PortSet
-from tests.helpers import allowed, flows_from_yaml
 
 SPACE = 48  # addresses 0..47 in each family keep the brute force small; the code is generic
 

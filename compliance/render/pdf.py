@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from compliance.errors import ComplianceError, RenderError
+from compliance.render.text import breakable
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 ASSET_SUFFIXES = frozenset({".css", ".svg", ".png", ".ttf", ".otf", ".woff", ".woff2"})
@@ -39,7 +40,7 @@ def templates_dir() -> Path:
 def html_environment(folder: Path) -> jinja2.Environment:
     """Autoescaping for every template, whatever its name, and undefined names are errors:
     a typo in a template must fail the run rather than print an empty cell."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -47,6 +48,8 @@ def html_environment(folder: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["breakable"] = breakable
+    return env
 
 
 def render_html(view: Mapping[str, Any], folder: Path | None = None) -> str:
