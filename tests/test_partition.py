@@ -10,7 +10,7 @@ import time
 from functools import reduce
 
 from helpers import allowed, flows_from_yaml
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance.addresses import AddrSet
@@ -87,7 +87,6 @@ def members(addrs: AddrSet) -> set[tuple[str, int]]:
     }
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
 @given(contributions)
 def test_partition_matches_address_by_address_reference(items: list[Contribution]) -> None:
     got = partition(items)
