@@ -132,7 +132,8 @@ def test_report_html_gives_long_register_text_short_text_boxes() -> None:
 
 
 def test_pdf_of_a_long_unbroken_value_is_whole_and_fast() -> None:
-    """16,000 characters in a table cell: about 40 s when laid out as one text box."""
+    """16,000 characters in a table cell: as one text box, an estimated 40 s (8,000 took
+    10 s, and the cost grows with the square of the length)."""
     value = "Q" * 16_000
     html = (
         '<html><head><link rel="stylesheet" href="report.css"></head><body>'
