@@ -1075,6 +1075,73 @@ def write(docs: Sequence[Obj], out: Path) -> None:
     os.replace(tmp, out)
 
 
+# -- hostile shapes -------------------------------------------------------------------------
+
+
+def allowlist(policies: int) -> list[Obj]:
+    """One payment gateway selected by `policies` NetworkPolicies, each allowing its own
+    partner /32 on its own port in ingress and another /32 in egress: an allowlist of
+    partner addresses, common in payment environments. Every address interval is distinct,
+    so an engine that compares each interval with every other is quadratic here."""
+    ns = "payments"
+    docs: list[Obj] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "gateway", "namespace": ns, "labels": {"app": "gateway"}},
+            "spec": {
+                "selector": {"matchLabels": {"app": "gateway"}},
+                "template": {
+                    "metadata": {"labels": {"app": "gateway"}},
+                    "spec": {"containers": [{"name": "gateway", "image": "gateway:1"}]},
+                },
+            },
+        },
+    ]
+    for i in range(policies):
+        port = 1024 + i % 60000
+        partner_in = f"100.{64 + (i >> 16) % 64}.{(i >> 8) & 255}.{i & 255}/32"
+        partner_out = f"198.{18 + (i >> 16) % 2}.{(i >> 8) & 255}.{i & 255}/32"
+        docs.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": f"partner-{i:05d}", "namespace": ns},
+                "spec": {
+                    "podSelector": {"matchLabels": {"app": "gateway"}},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [
+                        {"from": [{"ipBlock": {"cidr": partner_in}}], "ports": [{"port": port}]}
+                    ],
+                    "egress": [
+                        {"to": [{"ipBlock": {"cidr": partner_out}}], "ports": [{"port": port}]}
+                    ],
+                },
+            }
+        )
+    return docs
+
+
+def long_text_scope(scope_text: str, chars: int) -> str:
+    """`scope_text` (a scope file) with every approved flow's justification and every
+    waiver's reason replaced by `chars` characters without a space: the worst case for
+    laying text out in a narrow PDF table column. `chars` 0 returns it unchanged."""
+    if chars == 0:
+        return scope_text
+    doc = yaml.safe_load(scope_text)
+    for i, entry in enumerate(doc.get("approved_flows", [])):
+        entry["justification"] = (f"J{i}-" + "x" * chars)[:chars]
+    for i, waiver in enumerate(doc.get("waivers", [])):
+        waiver["reason"] = (f"R{i}-" + "y" * chars)[:chars]
+    text: str = yaml.safe_dump(doc, sort_keys=False, width=2**31 - 1)
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Write a deterministic synthetic Kubernetes cluster export (multi-doc YAML)."
@@ -1082,10 +1149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workloads", type=int, required=True, help="number of workloads (>= 3)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--out", type=Path, help="output file (default: standard output)")
+    parser.add_argument(
+        "--allowlist",
+        action="store_true",
+        help="instead: one workload selected by WORKLOADS allowlist policies (own /32 each)",
+    )
     args = parser.parse_args(argv)
     if args.workloads < 3:
         parser.error("--workloads must be at least 3")
-    docs = generate(args.workloads, args.seed)
+    docs = allowlist(args.workloads) if args.allowlist else generate(args.workloads, args.seed)
     if args.out is None:
         dump(docs, sys.stdout)
         return 0

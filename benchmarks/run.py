@@ -55,6 +55,15 @@ one is the harsher (more flows touch a zone, so more rows, groups and findings).
 REPORT_AS_OF = "2026-11-26T00:00:00Z"
 TARGET_REPORT_S = 120.0
 TARGET_REPORT_IN_SCOPE = 1000
+ALLOWLIST_SIZES = [1000, 5000, 10000]
+"""Policies of the allowlist shape: one workload, each policy its own /32 in and out."""
+TARGET_ALLOWLIST = 10000
+TARGET_ALLOWLIST_S = 10.0
+LONG_TEXT_CHARS = [0, 1000, 4000]
+"""Characters of every register justification and waiver reason (4,000 is the schema's
+limit) in the long-text shape: the sample cluster and its PCI DSS scope."""
+SAMPLE_CLUSTER = ROOT / "samples" / "shop-cluster"
+SAMPLE_SCOPE = ROOT / "samples" / "pci-dss.scope.yaml"
 
 HEADER = f"""\
 Flow computation benchmark: synthetic clusters from benchmarks/generate.py.
@@ -239,6 +248,15 @@ def measure_api(row: Row, errors: list[str]) -> None:
 
 def run_measured(cmd: Sequence[str], out: IO[bytes], err: IO[bytes]) -> tuple[int, float, float]:
     """Run `cmd` in its own process: exit code, wall time and that process's peak RSS (MiB)."""
+    code, elapsed, peak, _ = run_measured_cpu(cmd, out, err)
+    return code, elapsed, peak
+
+
+def run_measured_cpu(
+    cmd: Sequence[str], out: IO[bytes], err: IO[bytes]
+) -> tuple[int, float, float, float]:
+    """`run_measured` plus the process's CPU seconds (user + system): on a shared machine
+    the wall time also counts the other processes' turns, the CPU time does not."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_child_env(), stdout=out, stderr=err)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -246,7 +264,8 @@ def run_measured(cmd: Sequence[str], out: IO[bytes], err: IO[bytes]) -> tuple[in
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: keep Popen from waiting
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
     scale = 1 if sys.platform == "darwin" else 1024
-    return proc.returncode, elapsed, usage.ru_maxrss * scale / 2**20
+    cpu = usage.ru_utime + usage.ru_stime
+    return proc.returncode, elapsed, usage.ru_maxrss * scale / 2**20, cpu
 
 
 def measure_cli(row: Row, errors: list[str]) -> None:
@@ -312,6 +331,133 @@ def measure_report(row: ReportRow, errors: list[str]) -> None:
         if not row.verified:
             message = _tail(proc.stdout + "\n" + proc.stderr)
             errors.append(f"{where}: `compliance verify` exited {proc.returncode}: {message}")
+
+
+def _generate_module() -> Any:
+    sys.path.insert(0, str(HERE))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(HERE))
+    return generate
+
+
+@dataclass
+class ShapeRow:
+    size: int  # policies (allowlist) or characters per text field (long text)
+    total_s: float | None = None
+    cpu_s: float | None = None
+    peak_mib: float | None = None
+    flows: int | None = None  # allowlist: flows printed
+    pages: int | None = None  # long text: PDF pages
+    text_chars: int | None = None  # long text: characters in the long fields together
+
+
+def measure_allowlist(row: ShapeRow, errors: list[str]) -> None:
+    """`compliance flows --format json` on one workload selected by N allowlist policies."""
+    path = OUT / f"allowlist-{row.size}.yaml"
+    generate = _generate_module()
+    generate.write(generate.allowlist(row.size), path)
+    cmd = [sys.executable, "-m", "compliance", "flows", str(path), "--format", "json"]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        returncode, row.total_s, row.peak_mib, row.cpu_s = run_measured_cpu(cmd, out, err)
+        if returncode != 0:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace")
+            errors.append(f"allowlist {row.size}: CLI exited {returncode}: {_tail(message)}")
+            return
+        out.seek(0)
+        try:
+            row.flows = len(json.load(out)["flows"])
+        except (ValueError, KeyError, TypeError) as exc:
+            errors.append(f"allowlist {row.size}: output is not the flows JSON: {exc}")
+
+
+def measure_long_text(row: ShapeRow, errors: list[str]) -> None:
+    """`compliance report` on the sample with every register justification and waiver
+    reason `row.size` characters long without a space; checks results.json keeps them."""
+    where = f"long text {row.size}"
+    generate = _generate_module()
+    scope_text = generate.long_text_scope(SAMPLE_SCOPE.read_text(encoding="utf-8"), row.size)
+    with tempfile.TemporaryDirectory() as tmp:
+        scope = Path(tmp) / "scope.yaml"
+        scope.write_text(scope_text, encoding="utf-8")
+        pack = Path(tmp) / "pack"
+        cmd = [sys.executable, "-m", "compliance", "report", str(SAMPLE_CLUSTER)]
+        cmd += ["--scope", str(scope), "--as-of", REPORT_AS_OF, "--out", str(pack), "--exit-zero"]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            returncode, row.total_s, row.peak_mib, row.cpu_s = run_measured_cpu(cmd, out, err)
+            out.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+        if returncode != 0:
+            errors.append(f"{where}: CLI exited {returncode}: {_tail(stderr or stdout)}")
+            return
+        pages = re.search(r"^report\.pdf: (\d+) pages", stdout, re.MULTILINE)
+        row.pages = int(pages.group(1)) if pages else None
+        try:
+            results = json.loads((pack / "results.json").read_bytes())
+            register = results["scope"]["approved_flows"]
+            row.text_chars = sum(len(e["justification"]) for e in register)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            errors.append(f"{where}: results.json unreadable: {type(exc).__name__}: {exc}")
+            return
+        if row.size and any(len(e["justification"]) != row.size for e in register):
+            errors.append(f"{where}: results.json does not keep the justifications whole")
+
+
+SHAPES_HEADER = f"""\
+Hostile shapes (issue: quadratic time on long strings and on many address rules).
+
+  allowlist     one workload selected by N NetworkPolicies, each its own /32 and port in
+                ingress and another /32 in egress (`generate.py --allowlist`);
+                `compliance flows FILE --format json`: wall and CPU time, peak memory, flows
+  long text     the sample cluster and samples/pci-dss.scope.yaml with every register
+                justification and waiver reason N characters without a space;
+                `compliance report`: wall and CPU time, PDF pages, and the CPU seconds each
+                extra 10,000 characters cost over N = 0 (about constant when layout is linear)
+
+Target: the allowlist of {TARGET_ALLOWLIST:,} policies in under {TARGET_ALLOWLIST_S:.0f} s.
+"""
+
+
+def print_shapes(allow_rows: Sequence[ShapeRow], text_rows: Sequence[ShapeRow]) -> None:
+    print()
+    print(SHAPES_HEADER)
+    if allow_rows:
+        print(f"{'policies':>9}  {'flows':>7}  {'total s':>7}  {'CPU s':>6}  {'peak MiB':>8}")
+        print(f"{'-' * 9}  {'-' * 7}  {'-' * 7}  {'-' * 6}  {'-' * 8}")
+        for row in allow_rows:
+            cells = (
+                _cell(row.size, "d").rjust(9),
+                _cell(row.flows, "d").rjust(7),
+                _cell(row.total_s, ".2f").rjust(7),
+                _cell(row.cpu_s, ".2f").rjust(6),
+                _cell(row.peak_mib, ".0f").rjust(8),
+            )
+            print("  ".join(cells))
+        print()
+    if text_rows:
+        base = next((r.cpu_s for r in text_rows if r.size == 0), None)
+        names: list[tuple[str, int]] = [("chars", 6), ("in register", 11), ("PDF pages", 9)]
+        names += [("total s", 7), ("CPU s", 6), ("s/10k", 6)]
+        print("  ".join(name.rjust(width) for name, width in names))
+        print("  ".join("-" * width for _, width in names))
+        for row in text_rows:
+            rate = None
+            if base is not None and row.cpu_s is not None and row.size and row.text_chars:
+                rate = (row.cpu_s - base) / row.text_chars * 10_000
+            text_cells = (
+                _cell(row.size, "d").rjust(6),
+                _cell(row.text_chars, "d").rjust(11),
+                _cell(row.pages, "d").rjust(9),
+                _cell(row.total_s, ".2f").rjust(7),
+                _cell(row.cpu_s, ".2f").rjust(6),
+                _cell(rate, ".2f").rjust(6),
+            )
+            print("  ".join(text_cells))
+    sys.stdout.flush()
 
 
 def _tail(text: str, lines: int = 3) -> str:
@@ -486,6 +632,17 @@ def parse_report_sizes(text: str) -> list[int]:
     return parse_sizes(text)
 
 
+def parse_chars(text: str) -> list[int]:
+    try:
+        chars = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        msg = f"not a comma-separated list of integers: {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if any(n < 0 or n > 4000 for n in chars):
+        raise argparse.ArgumentTypeError("characters must be from 0 to 4000 (the schema's limit)")
+    return chars
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -515,6 +672,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N,...",
         help="workload counts of the clusters for the evidence pack table; 0 skips it "
         f"(default: {','.join(map(str, REPORT_SIZES))})",
+    )
+    parser.add_argument(
+        "--allowlist-sizes",
+        type=parse_report_sizes,
+        default=ALLOWLIST_SIZES,
+        metavar="N,...",
+        help="policies of the allowlist shape; 0 skips it "
+        f"(default: {','.join(map(str, ALLOWLIST_SIZES))})",
+    )
+    parser.add_argument(
+        "--long-text",
+        type=parse_chars,
+        default=LONG_TEXT_CHARS,
+        metavar="N,...",
+        help="characters per register text in the long-text shape; empty skips it "
+        f"(default: {','.join(map(str, LONG_TEXT_CHARS))})",
     )
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default: 7)")
     parser.add_argument(
@@ -576,7 +749,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_report_line(format_report_row(report_row))
             report_rows.append(report_row)
 
+    allow_rows = [ShapeRow(n) for n in args.allowlist_sizes]
+    text_rows = [ShapeRow(n) for n in args.long_text]
+    for shape_row in allow_rows:
+        measure_allowlist(shape_row, errors)
+    for shape_row in text_rows:
+        measure_long_text(shape_row, errors)
+    if allow_rows or text_rows:
+        print_shapes(allow_rows, text_rows)
+
     missed = False
+    for shape_row in allow_rows:
+        if shape_row.size == TARGET_ALLOWLIST:
+            total = shape_row.total_s
+            lines: list[str] = []
+            text = f"allowlist total {_cell(total, '.2f')} s < {TARGET_ALLOWLIST_S:.0f} s"
+            _verdict(lines, None if total is None else total < TARGET_ALLOWLIST_S, text)
+            print(f"\nTarget for the allowlist of {TARGET_ALLOWLIST:,} policies:")
+            print("\n".join(lines))
+            missed = missed or any("MISSED" in line or "n/a" in line for line in lines)
     for row in rows:
         if row.cluster.size == TARGET_SIZE:
             print(f"\nTargets at {TARGET_SIZE:,} workloads:")

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from compliance import addresses
 from compliance.addresses import AddrSet
 from compliance.gcpause import gc_paused
+from compliance.intervals import normalise
 from compliance.model import Cluster, ContainerPort, Peer, PodVariant, Policy, Rule, WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, select_indexed
@@ -531,37 +532,89 @@ def partition(contributions: Sequence[Contribution]) -> list[Contribution]:
     Each contribution allows its ports towards its addresses; where several
     overlap their ports add up. The result groups addresses that end up with the
     same ports, with the sides (rules) that contribute to them.
+
+    One sweep per family over the contributions' boundaries, keeping the set of
+    contributions that cover the current segment: the work grows with the number
+    of boundaries times the contributions covering each segment, not with every
+    segment times every contribution (an allowlist of 10,000 partner /32s is
+    20,000 segments, each covered by one rule).
     """
     if not contributions:
         return []
     if len(contributions) == 1:
         return list(contributions)
-    grouped: dict[PortSet, tuple[list[AddrSet], Side]] = {}
+    groups: dict[PortSet, _Group] = {}
+    # Keyed by the covering contributions, whatever the family; the values stay alive for
+    # the whole call, so `_Group` can recognise a side list it has seen by its id.
+    seen: dict[frozenset[int], tuple[PortSet, list[Side]]] = {}
     for family in ("v4", "v6"):
-        points: set[int] = set()
-        for addrs, _, _ in contributions:
+        events: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for idx, (addrs, _, _) in enumerate(contributions):
             for lo, hi in getattr(addrs, family):
-                points.add(lo)
-                points.add(hi + 1)
-        bounds = sorted(points)
-        for lo, nxt in itertools.pairwise(bounds):
-            hi = nxt - 1
-            ports = PortSet.empty()
-            side: Side | None = None
-            for addrs, p, s in contributions:
-                if any(a <= lo and hi <= b for a, b in getattr(addrs, family)):
-                    ports = ports | p
-                    side = s if side is None else side.merge(s)
-            if side is None or not ports:
+                events[lo].append((idx, 1))
+                events[hi + 1].append((idx, -1))
+        active: dict[int, int] = {}
+        for lo, nxt in itertools.pairwise(sorted(events)):
+            for idx, delta in events[lo]:
+                count = active.get(idx, 0) + delta
+                if count:
+                    active[idx] = count
+                else:
+                    del active[idx]
+            if not active:
                 continue
-            seg = AddrSet(v4=((lo, hi),)) if family == "v4" else AddrSet(v6=((lo, hi),))
-            entry = grouped.get(ports)
-            if entry is None:
-                grouped[ports] = ([seg], side)
-            else:
-                entry[0].append(seg)
-                grouped[ports] = (entry[0], entry[1].merge(side))
-    return [(addresses.union_all(segs), ports, side) for ports, (segs, side) in grouped.items()]
+            covering = frozenset(active)
+            hit = seen.get(covering)
+            if hit is None:
+                chosen = sorted(covering)
+                ports = union_all(contributions[i][1] for i in chosen)
+                hit = (ports, [contributions[i][2] for i in chosen])
+                seen[covering] = hit
+            ports, sides = hit
+            if not ports:
+                continue
+            seg = (lo, nxt - 1)
+            group = groups.get(ports)
+            if group is None:
+                group = groups[ports] = _Group()
+            group.add(family, seg, sides)
+    return [(group.addresses(), ports, group.side()) for ports, group in groups.items()]
+
+
+class _Group:
+    """Addresses that end up with one port set, and every side that contributes there."""
+
+    __slots__ = ("rules", "seen", "sides", "v4", "v6")
+
+    def __init__(self) -> None:
+        self.v4: list[tuple[int, int]] = []
+        self.v6: list[tuple[int, int]] = []
+        self.rules: set[RuleRef] = set()
+        self.sides: set[Side] = set()
+        self.seen: set[int] = set()
+
+    def add(self, family: str, seg: tuple[int, int], sides: list[Side]) -> None:
+        (self.v4 if family == "v4" else self.v6).append(seg)
+        if id(sides) in self.seen:
+            return
+        self.seen.add(id(sides))
+        for side in sides:
+            if side not in self.sides:
+                self.sides.add(side)
+                self.rules.update(side.rules)
+
+    def addresses(self) -> AddrSet:
+        return AddrSet(normalise(self.v4), normalise(self.v6))
+
+    def side(self) -> Side:
+        if len(self.sides) == 1:
+            return next(iter(self.sides))
+        return Side(
+            tuple(sorted(self.rules)),
+            any(s.not_isolated for s in self.sides),
+            any(s.host_network for s in self.sides),
+            any(s.external for s in self.sides),
+        )
 
 
 def _egress_external(engine: Engine, cls: PodClass) -> list[Contribution]:

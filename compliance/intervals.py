@@ -34,17 +34,25 @@ def intersect(a: Ranges, b: Ranges) -> Ranges:
 
 
 def subtract(a: Ranges, b: Ranges) -> Ranges:
+    """`a` minus `b` in one merge pass: both are sorted, so the ranges of `b` that end
+    before a range of `a` starts can be skipped for good (a loop over all of `b` for each
+    range of `a` made two long address lists quadratic)."""
     out: list[tuple[int, int]] = []
+    j = 0
+    nb = len(b)
     for lo, hi in a:
+        while j < nb and b[j][1] < lo:
+            j += 1
         cur = lo
-        for blo, bhi in b:
-            if bhi < cur or blo > hi:
-                continue
+        k = j
+        while k < nb and b[k][0] <= hi:
+            blo, bhi = b[k]
             if blo > cur:
                 out.append((cur, blo - 1))
             cur = max(cur, bhi + 1)
             if cur > hi:
                 break
+            k += 1
         if cur <= hi:
             out.append((cur, hi))
     return tuple(out)

@@ -1,10 +1,29 @@
-"""Fixtures every test module shares."""
+"""Fixtures every test module shares, and the hypothesis profiles.
+
+Speed: laying out the sample's report.pdf is the costliest step of the suite, so the
+sample pack is rendered once per run (`sample_pack`), and tests that write, replace or
+fail a pack rather than judge its layout reuse the layout of an identical report
+(`reuse_rendered_pdf`). Property tests run a few examples by default and many more with
+HYPOTHESIS_PROFILE=ci.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
+from hypothesis import settings
 
 import compliance.cli as cli_module
+
+# Property tests that state no example count use these; `derandomize` keeps every run of
+# a profile on the same examples, so a failure reproduces.
+settings.register_profile("dev", max_examples=40, deadline=None, derandomize=True)
+settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(autouse=True)
@@ -13,12 +32,40 @@ def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_module._State, "debug", False)
 
 
-@pytest.fixture(scope="session")
-def sample_pack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The sample's PCI DSS evidence pack (and its zip), rendered once for every test that
-    only reads it: rendering takes seconds."""
-    from pathlib import Path
+_PDF_LAYOUTS: dict[tuple[str, str], Any] = {}
+"""html_to_pdf results by (HTML, template folder), for `reuse_rendered_pdf`."""
 
+
+def _patch_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    import compliance.pack
+
+    real = compliance.pack.html_to_pdf
+
+    def html_to_pdf(html: str, folder: Path | None = None) -> Any:
+        key = (html, str(folder))
+        if key not in _PDF_LAYOUTS:
+            _PDF_LAYOUTS[key] = real(html, folder)
+        return _PDF_LAYOUTS[key]
+
+    monkeypatch.setattr(compliance.pack, "html_to_pdf", html_to_pdf)
+
+
+@pytest.fixture
+def reuse_rendered_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack's PDF from the HTML alone, laid out once per run for identical HTML.
+
+    For tests about writing, replacing, exit codes or failures of a pack, not about its
+    layout: `html_to_pdf` is a pure function of the HTML and the template folder (the
+    cross-process byte-identity tests check that without this cache), and the sample
+    pack's HTML is the same whichever folder the pack goes to.
+    """
+    _patch_layout_cache(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def sample_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The sample's PCI DSS evidence pack (and its zip), rendered once for every test that
+    only reads it: rendering takes seconds. Tests that change a pack copy it first."""
     root = Path(__file__).resolve().parent.parent
     out = tmp_path_factory.mktemp("pack") / "evidence"
     args = [
@@ -33,5 +80,7 @@ def sample_pack(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
         "--zip",
         "--exit-zero",
     ]
-    assert cli_module.run(cli_module.cli.main, args) == 0
-    return out
+    with pytest.MonkeyPatch.context() as patch:
+        _patch_layout_cache(patch)  # its layout serves `reuse_rendered_pdf` tests
+        assert cli_module.run(cli_module.cli.main, args) == 0
+    yield out

@@ -187,3 +187,14 @@ def test_svg_text_shows_hidden_characters_escaped() -> None:
     assert _esc(f"a{RLO}b\x1b") == "a\\u202eb\\x1b"
     shown = fit(f"zone{RLO}name", 10, 500)
     assert shown == "zone\\u202ename"
+
+
+def test_breakable_text_shows_format_characters_escaped() -> None:
+    """Register and waiver fields go through the `breakable` filter, whose markup would
+    otherwise pass the template's finalize untouched."""
+    from compliance.render.text import breakable
+
+    shown = str(breakable("owner\u202eevil" + "x" * 30 + "\x1b"))
+    assert "\u202e" not in shown and "\x1b" not in shown
+    assert "\\u202e" in shown and "\\x1b" in shown
+    assert "<wbr>" in shown

@@ -791,7 +791,6 @@ EX_WL_HOST_PER_POD = [
 ]  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
 @given(clusters())
 @example(EX_NAMED_EGRESS)
 @example(EX_DEFAULTING)
@@ -802,7 +801,8 @@ def test_engine_matches_reference(objs: list[dict[str, Any]]) -> None:
     check(objs)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+# Each example is several times the work of a `clusters()` one: half the profile's count.
+@settings(max_examples=max(10, settings.default.max_examples // 2))
 @given(workload_clusters())
 @example(EX_WL_NAMED_PORTS)
 @example(EX_WL_TEMPLATE_HOST)
@@ -813,7 +813,6 @@ def test_workloads_of_several_pods_match_reference(objs: list[dict[str, Any]]) -
     check(objs)
 
 
-@settings(max_examples=100, deadline=None, derandomize=True)
 @given(clusters())
 def test_engine_deterministic_and_flows_non_empty(objs: list[dict[str, Any]]) -> None:
     first, second = engine(objs), engine(objs)

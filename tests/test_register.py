@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance import addresses
@@ -139,7 +139,6 @@ def in_pieces(
     )
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     register=registers(),
     flow_ports=st.one_of(st.just(PortSet.all()), port_sets()),
@@ -165,7 +164,6 @@ def test_uncovered_external_parts_match_brute_force(
                 assert in_pieces(pieces, addr, proto, port) == want, (addr, proto, port)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
 @given(register=registers(), flow_ports=st.one_of(st.just(PortSet.all()), port_sets()))
 def test_uncovered_workload_parts_match_brute_force(
     register: list[ApprovedFlow], flow_ports: PortSet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance.addresses import AddrSet
@@ -37,7 +37,6 @@ def members(ps: PortSet) -> set[tuple[int, int]]:
     return {(p, x) for p in range(3) for lo, hi in ps.ranges[p] for x in range(lo, hi + 1)}
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
 @given(port_sets, port_sets)
 def test_port_set_algebra_matches_python_sets(a_spec, b_spec) -> None:  # type: ignore[no-untyped-def]
     a, sa = build(a_spec)
@@ -66,7 +65,6 @@ cidrs4 = st.tuples(octets, st.integers(24, 32)).map(
 )
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.lists(cidrs4, max_size=4), st.lists(cidrs4, max_size=4))
 def test_address_set_algebra_and_cidr_cover(plus, minus) -> None:  # type: ignore[no-untyped-def]
     universe = [f"10.0.0.{i}" for i in range(256)]

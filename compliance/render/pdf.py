@@ -29,6 +29,7 @@ import jinja2.sandbox
 import markupsafe
 
 from compliance.errors import ComplianceError, InputError, RenderError
+from compliance.render.text import breakable
 from compliance.text import visible
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -94,7 +95,7 @@ def html_environment(folder: Path) -> jinja2.Environment:
     """The immutable sandbox, contained to `folder`, autoescaping every template whatever
     its name; undefined names are errors: a typo in a template must fail the run rather
     than print an empty cell."""
-    return jinja2.sandbox.ImmutableSandboxedEnvironment(
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=ContainedLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -103,6 +104,8 @@ def html_environment(folder: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         finalize=shown,
     )
+    env.filters["breakable"] = breakable
+    return env
 
 
 def shown(value: Any) -> Any:
