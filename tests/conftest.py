@@ -10,7 +10,7 @@ HYPOTHESIS_PROFILE=ci.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,26 @@ import pytest
 from hypothesis import settings
 
 import compliance.cli as cli_module
+from tests.helpers import Result
 
 # Property tests that state no example count use these; `derandomize` keeps every run of
 # a profile on the same examples, so a failure reproduces.
 settings.register_profile("dev", max_examples=40, deadline=None, derandomize=True)
 settings.register_profile("ci", max_examples=400, deadline=None, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def compliance(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the CLI in-process: `compliance("flows", path, "--format", "json")`."""
+
+    def invoke(*args: object) -> Result:
+        capsys.readouterr()  # drop anything printed before
+        code = cli_module.run(cli_module.cli.main, [str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
 
 
 @pytest.fixture(autouse=True)

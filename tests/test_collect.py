@@ -23,7 +23,6 @@ import pytest
 import yaml
 
 from compliance import collect as collector
-from compliance.cli import cli, run
 from tests.helpers import Result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,17 +111,6 @@ def recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FAKE_KUBECTL_CONTEXTS", "shop-prod,shop-staging")
     monkeypatch.setenv("PATH", f"{FAKE}{os.pathsep}{os.environ['PATH']}")
     return folder
-
-
-@pytest.fixture
-def compliance(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def invoke(*args: object) -> Result:
-        capsys.readouterr()
-        code = run(cli.main, [str(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 def _annotations(path: Path) -> dict[str, str]:

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from compliance.checks import CHECKS
-from compliance.cli import cli, run
 from compliance.controls import load_catalog, shipped_dir
 from compliance.errors import InputError
 from tests.helpers import Result
@@ -24,17 +23,6 @@ SCHEMA = ROOT / "compliance" / "schemas" / "controls.schema.json"
 SAMPLE_DIR = ROOT / "samples" / "shop-cluster"
 SHIPPED = ("fedramp-rev5-high", "fedramp-rev5-moderate", "hipaa-security-rule", "pci-dss-4.0.1")
 CONTROL_FILES = sorted(CONTROLS.glob("*.yaml"))
-
-
-@pytest.fixture
-def compliance(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def invoke(*args: object) -> Result:
-        capsys.readouterr()
-        code = run(cli.main, [str(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -33,17 +33,6 @@ FAKE = Path(__file__).resolve().parent / "fake_kubectl"
 AS_OF = "2026-11-26T00:00:00Z"
 
 
-@pytest.fixture
-def compliance(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def invoke(*args: object) -> Result:
-        capsys.readouterr()
-        code = run(cli.main, [str(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
-
-
 @pytest.fixture(scope="module")
 def sample_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plan") / "probes"
