@@ -6,6 +6,7 @@ usage, 3 internal or rendering failure.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import textwrap
@@ -32,6 +33,7 @@ from compliance.model import build_cluster
 from compliance.pack import build_pack, verify_pack
 from compliance.paths import recorded_evaluation
 from compliance.provenance import check_as_of
+from compliance.provenance import export_time as export_time_of
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
@@ -652,8 +654,9 @@ def _evaluation(
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
     loaded = load_paths(paths, max_bytes=max_bytes)
+    export_time = export_time_of(loaded.objects, loaded.captures, as_of is not None)
     if as_of is not None:
-        check_as_of(moment, loaded.objects, loaded.captures)
+        check_as_of(moment, loaded.objects, loaded.captures, export_time.newest)
     for message in loaded.warnings:
         _warn(message)
     cluster = build_cluster(loaded.objects)
@@ -673,7 +676,7 @@ def _evaluation(
     )
     for message in result.warnings:
         _warn(message)
-    return recorded_evaluation(result)
+    return recorded_evaluation(dataclasses.replace(result, export_time=export_time))
 
 
 def _frameworks(
