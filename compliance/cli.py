@@ -175,7 +175,7 @@ def flows(
     from compliance.flows import compute_flows
     from compliance.load import load_paths
     from compliance.model import build_cluster
-    from compliance.render.flows import render
+    from compliance.render.flows import stream
 
     _State.debug = _State.debug or debug
     started = time.perf_counter()
@@ -199,14 +199,17 @@ def flows(
     graph = compute_flows(cluster)
     for message in graph.warnings:
         _warn(message)
-    output = render(graph, fmt, show_rules)
     if verbose:
         click.echo(
             f"computed {len(graph.flows)} flows over {graph.classes} pod classes in "
             f"{time.perf_counter() - loaded_at:.2f}s",
             err=True,
         )
-    click.echo(output, nl=False)
+    written_from = time.perf_counter()
+    for piece in stream(graph, fmt, show_rules):  # millions of flows: never one whole text
+        click.echo(piece, nl=False)
+    if verbose:
+        click.echo(f"wrote {fmt} in {time.perf_counter() - written_from:.2f}s", err=True)
 
 
 AS_OF_RANGE = (
