@@ -15,10 +15,9 @@ The engine never enumerates pod pairs port by port:
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -704,10 +703,10 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
             for rd in sorted(row):
                 add(Flow(src_ref, refs[rd], *row[rd]))
         else:
-            extra = sorted(rd for rd in row if rd not in open_ranks)
-            dsts: Iterable[tuple[int, Side | None]] = open_ingress
+            dsts: Sequence[tuple[int, Side | None]] = open_ingress
+            extra = [(rd, None) for rd in row if rd not in open_ranks]
             if extra:
-                dsts = heapq.merge(open_ingress, ((rd, None) for rd in extra))
+                dsts = sorted([*open_ingress, *extra], key=_first)  # timsort finds the run
             for rd, in_side in dsts:
                 if in_side is None:
                     add(Flow(src_ref, refs[rd], *row[rd]))
@@ -760,6 +759,10 @@ def _rule_infos(
             )
         )
     return tuple(infos), selects
+
+
+def _first(item: tuple[int, Side | None]) -> int:
+    return item[0]
 
 
 def _merge(

@@ -114,17 +114,21 @@ def stream_json(graph: FlowGraph, show_rules: bool = False, batch: int = 4096) -
         return
     lines = []
     sep = '{"flows": [\n'
+    endpoint, ports, side = t.json_endpoint, t.json_ports, t.json_side
+    # Consecutive flows mostly share their source and port set (the same objects): reuse
+    # their text without hashing them again, which is most of the time on millions.
+    last_src: object = None
+    last_ports: object = None
+    src_text = ports_text = ""
     for f in graph.flows:
-        line = (
-            f'{sep}  {{"src": {t.json_endpoint(f.src)}, "dst": {t.json_endpoint(f.dst)}, '
-            f'"connections": {t.json_ports(f.connections)}'
-        )
+        if f.src is not last_src:
+            last_src, src_text = f.src, endpoint(f.src)
+        if f.connections is not last_ports:
+            last_ports, ports_text = f.connections, ports(f.connections)
+        line = f'{sep}  {{"src": {src_text}, "dst": {endpoint(f.dst)}, "connections": {ports_text}'
         sep = ",\n"
         if show_rules:
-            line += (
-                f', "allowed_by": {{"egress": {t.json_side(f.egress)}, '
-                f'"ingress": {t.json_side(f.ingress)}}}'
-            )
+            line += f', "allowed_by": {{"egress": {side(f.egress)}, "ingress": {side(f.ingress)}}}'
         lines.append(line + "}")
         if len(lines) >= batch:
             yield "".join(lines)
