@@ -171,7 +171,6 @@ def flows(
     Addresses in ipBlock rules are treated as outside the cluster; hostNetwork pods are
     reported as not isolated.
     """
-    from compliance.explain import explain as explain_flow
     from compliance.flows import compute_flows
     from compliance.load import load_paths
     from compliance.model import build_cluster
@@ -194,6 +193,8 @@ def flows(
             err=True,
         )
     if explain is not None:
+        from compliance.explain import explain as explain_flow
+
         click.echo(_explanation_text(explain_flow(cluster, *explain)), nl=False)
         return
     graph = compute_flows(cluster)
