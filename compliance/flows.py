@@ -695,13 +695,15 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
     # workloads, and flows from outside the cluster last, by destination.
     flows: list[Flow] = []
     add = flows.append
+    # What `Flow(...)` does, without its Python-level `__new__`: millions of calls.
+    new = tuple.__new__
     for rs, src_ref in enumerate(refs):
         row = merged[rs] or {}
         merged[rs] = None
         eg_side = open_egress.get(rs)
         if eg_side is None:
             for rd in sorted(row):
-                add(Flow(src_ref, refs[rd], *row[rd]))
+                add(new(Flow, (src_ref, refs[rd], *row[rd])))
         else:
             dsts: Sequence[tuple[int, Side | None]] = open_ingress
             extra = [(rd, None) for rd in row if rd not in open_ranks]
@@ -709,13 +711,13 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
                 dsts = sorted([*open_ingress, *extra], key=_first)  # timsort finds the run
             for rd, in_side in dsts:
                 if in_side is None:
-                    add(Flow(src_ref, refs[rd], *row[rd]))
+                    add(new(Flow, (src_ref, refs[rd], *row[rd])))
                     continue
                 res = (everything, eg_side, in_side)
                 prev = row.get(rd)
                 if prev is not None:
                     res = _merge(prev, res)
-                add(Flow(src_ref, refs[rd], *res))
+                add(new(Flow, (src_ref, refs[rd], *res)))
         for addrs, ports, side in external("egress", rs):
             add(Flow(src_ref, External(addrs), ports, side, EXTERNAL))
     for r, dst_ref in enumerate(refs):
