@@ -62,6 +62,17 @@ TARGET_ALLOWLIST_S = 10.0
 LONG_TEXT_CHARS = [0, 1000, 4000]
 """Characters of every register justification and waiver reason (4,000 is the schema's
 limit) in the long-text shape: the sample cluster and its PCI DSS scope."""
+SCALE_SIZES = [20000]
+"""The scale target's cluster (about 35 MB of YAML, millions of flows), generated on
+demand like the others; `--scale-sizes 0` skips it."""
+TARGET_SCALE = 20000
+TARGET_SCALE_TOTAL_S = 60.0
+TARGET_SCALE_PEAK_MIB = 2048.0
+STARTUP_SIZE = 200
+TARGET_VERSION_S = 0.15
+TARGET_STARTUP_FLOWS_S = 0.35
+STARTUP_RUNS = 5
+"""Start-up times are the best of this many runs: the least disturbed by other work."""
 SAMPLE_CLUSTER = ROOT / "samples" / "shop-cluster"
 SAMPLE_SCOPE = ROOT / "samples" / "pci-dss.scope.yaml"
 
@@ -184,8 +195,9 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def measure_api_here(path: str) -> dict[str, Any]:
-    """Runs in the child: time the Python API on one export."""
+def measure_api_here(path: str, evaluation: bool = True) -> dict[str, Any]:
+    """Runs in the child: time the Python API on one export (and the evaluation, unless
+    `evaluation` is false: the scale cluster measures the flows alone)."""
     from compliance.flows import compute_flows
     from compliance.load import load_paths
     from compliance.model import build_cluster
@@ -197,7 +209,8 @@ def measure_api_here(path: str) -> dict[str, Any]:
     graph = compute_flows(cluster)
     t2 = time.perf_counter()
     result: dict[str, Any] = {"load_s": t1 - t0, "flow_s": t2 - t1, "flows": len(graph.flows)}
-    result.update(measure_evaluation(cluster, graph))
+    if evaluation:
+        result.update(measure_evaluation(cluster, graph))
     return result
 
 
@@ -228,9 +241,11 @@ def measure_evaluation(cluster: Any, graph: Any) -> dict[str, Any]:
     }
 
 
-def measure_api(row: Row, errors: list[str]) -> None:
+def measure_api(row: Row, errors: list[str], evaluation: bool = True) -> None:
     """Time the API in a fresh interpreter, so sizes do not share a heap."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-api", str(row.cluster.path)]
+    if not evaluation:
+        cmd.append("--no-evaluation")
     proc = subprocess.run(cmd, cwd=ROOT, env=_child_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         errors.append(f"{row.cluster.size}: API run failed: {_tail(proc.stderr)}")
@@ -243,7 +258,8 @@ def measure_api(row: Row, errors: list[str]) -> None:
     row.load_s = result["load_s"]
     row.flow_s = result["flow_s"]
     row.flows = result["flows"]
-    row.evaluation = {k: result[k] for k in EVAL_KEYS}
+    if evaluation:
+        row.evaluation = {k: result[k] for k in EVAL_KEYS}
 
 
 def run_measured(cmd: Sequence[str], out: IO[bytes], err: IO[bytes]) -> tuple[int, float, float]:
@@ -268,8 +284,10 @@ def run_measured_cpu(
     return proc.returncode, elapsed, usage.ru_maxrss * scale / 2**20, cpu
 
 
-def measure_cli(row: Row, errors: list[str]) -> None:
-    """Run the real CLI; wall time, output size and this child's own peak RSS."""
+def measure_cli(row: Row, errors: list[str], parse: bool = True) -> None:
+    """Run the real CLI; wall time, output size and this child's own peak RSS. Without
+    `parse`, the flows are counted by line (one flow per line, the contract's layout):
+    parsing a gigabyte of JSON would take this process many times the CLI's memory."""
     cmd = [sys.executable, "-m", "compliance", "flows", str(row.cluster.path)]
     cmd += ["--format", "json"]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -281,6 +299,9 @@ def measure_cli(row: Row, errors: list[str]) -> None:
             errors.append(f"{row.cluster.size}: CLI exited {returncode}: {_tail(message)}")
             return
         out.seek(0)
+        if not parse:
+            row.cli_flows = sum(1 for line in out if line.startswith(b'  {"src": '))
+            return
         try:
             row.cli_flows = len(json.load(out)["flows"])
         except (ValueError, KeyError, TypeError) as exc:
@@ -596,6 +617,48 @@ def _verdict(lines: list[str], ok: bool | None, text: str) -> None:
     lines.append(f"  {word} {text}")
 
 
+def best_time(cmd: Sequence[str], runs: int = STARTUP_RUNS) -> tuple[int, float]:
+    """The exit code of the last run and the shortest wall time of `runs` runs."""
+    best, code = float("inf"), 0
+    for _ in range(runs):
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            code, elapsed, _ = run_measured(cmd, out, err)
+        best = min(best, elapsed)
+    return code, best
+
+
+def measure_startup(cluster: Cluster, errors: list[str]) -> list[str]:
+    """`compliance --version` and `compliance flows --format json` on the small cluster:
+    what a user waits for on every command, interpreter start-up included."""
+    lines: list[str] = []
+    version = [sys.executable, "-m", "compliance", "--version"]
+    flows = [sys.executable, "-m", "compliance", "flows", str(cluster.path), "--format", "json"]
+    for cmd, target, text in (
+        (version, TARGET_VERSION_S, "--version"),
+        (flows, TARGET_STARTUP_FLOWS_S, f"flows --format json, {cluster.workloads:,} workloads"),
+    ):
+        code, best = best_time(cmd)
+        if code != 0:
+            errors.append(f"start-up: {text} exited {code}")
+        _verdict(lines, best < target, f"{text}: {best:.3f} s < {target:.2f} s (best of "
+                 f"{STARTUP_RUNS})")  # fmt: skip
+    return lines
+
+
+def check_scale_targets(row: Row) -> list[str]:
+    """The scale cluster's targets; a missed one starts with MISSED."""
+    lines: list[str] = []
+    total, peak = row.total_s, row.peak_mib
+    _verdict(lines, None if total is None else total < TARGET_SCALE_TOTAL_S,
+             f"total {_cell(total, '.2f')} s < {TARGET_SCALE_TOTAL_S:.0f} s")  # fmt: skip
+    _verdict(lines, None if peak is None else peak < TARGET_SCALE_PEAK_MIB,
+             f"peak {_cell(peak, '.0f')} MiB < {TARGET_SCALE_PEAK_MIB:.0f} MiB")  # fmt: skip
+    ratio = None if not row.load_s or row.flow_s is None else row.flow_s / row.load_s
+    _verdict(lines, None if ratio is None else ratio <= TARGET_FLOW_LOAD_RATIO,
+             f"flow/load {_cell(ratio, '.2f')} <= {TARGET_FLOW_LOAD_RATIO:.1f}")  # fmt: skip
+    return lines
+
+
 def check_targets(row: Row) -> list[str]:
     """One line per target for the reference size; a missed one starts with MISSED."""
     lines: list[str] = []
@@ -674,6 +737,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(default: {','.join(map(str, REPORT_SIZES))})",
     )
     parser.add_argument(
+        "--scale-sizes",
+        type=parse_report_sizes,
+        default=SCALE_SIZES,
+        metavar="N,...",
+        help="workload counts of the scale clusters (flows only, no evaluation); 0 skips "
+        f"them (default: {','.join(map(str, SCALE_SIZES))})",
+    )
+    parser.add_argument(
+        "--startup",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time --version and flows on the 200-workload cluster (default: on)",
+    )
+    parser.add_argument(
         "--allowlist-sizes",
         type=parse_report_sizes,
         default=ALLOWLIST_SIZES,
@@ -699,14 +776,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"exit 1 when a {TARGET_SIZE}-workload or an evidence pack target fails",
     )
     parser.add_argument("--measure-api", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument("--no-evaluation", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure_api:  # child mode: one JSON line on stdout
-        print(json.dumps(measure_api_here(args.measure_api)))
+        print(json.dumps(measure_api_here(args.measure_api, not args.no_evaluation)))
         return 0
 
     by_size: dict[int, Cluster] = {}
-    for size in [*args.sizes, *args.report_sizes]:
+    startup = [STARTUP_SIZE] if args.startup else []
+    for size in [*startup, *args.sizes, *args.report_sizes, *args.scale_sizes]:
         if size in by_size:
             continue
         cluster = ensure_cluster(size, args.seed, args.regenerate)
@@ -736,6 +815,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append(row)
 
     print_evaluation(rows)
+
+    scale_rows = []
+    if args.scale_sizes:
+        print("\nScale clusters: the flows alone (no evaluation), output counted by line.\n")
+        print_line([name for name, _ in COLUMNS])
+        print_line(["-" * width for _, width in COLUMNS])
+        for size in args.scale_sizes:
+            row = Row(by_size[size])
+            measure_api(row, errors, evaluation=False)
+            measure_cli(row, errors, parse=False)
+            if row.flows is not None and row.cli_flows is not None and row.flows != row.cli_flows:
+                errors.append(
+                    f"{size}: the API found {row.flows} flows, the CLI printed {row.cli_flows}"
+                )
+            print_line(format_row(row))
+            scale_rows.append(row)
+
+    startup_lines = measure_startup(by_size[STARTUP_SIZE], errors) if args.startup else []
 
     report_rows = []
     if args.report_sizes:
@@ -772,6 +869,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if row.cluster.size == TARGET_SIZE:
             print(f"\nTargets at {TARGET_SIZE:,} workloads:")
             lines = check_targets(row)
+            print("\n".join(lines))
+            missed = missed or any("MISSED" in line or "n/a" in line for line in lines)
+    if startup_lines:
+        print("\nStart-up targets:")
+        print("\n".join(startup_lines))
+        missed = missed or any("MISSED" in line for line in startup_lines)
+    for row in scale_rows:
+        if row.cluster.size == TARGET_SCALE:
+            print(f"\nTargets at {TARGET_SCALE:,} workloads (scale):")
+            lines = check_scale_targets(row)
             print("\n".join(lines))
             missed = missed or any("MISSED" in line or "n/a" in line for line in lines)
     for report_row in report_rows:

@@ -6,6 +6,7 @@ usage, 3 internal or rendering failure.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import textwrap
@@ -13,30 +14,27 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compliance import __version__
-from compliance.checks import CHECKS
-from compliance.controls import Framework, load_catalog
-from compliance.destination import MANIFEST, open_destination
 from compliance.errors import ComplianceError
-from compliance.evaluate import Evaluation
-from compliance.evaluate import evaluate as run_evaluation
-from compliance.explain import Explanation
-from compliance.explain import explain as explain_flow
-from compliance.flows import compute_flows
-from compliance.load import DEFAULT_MAX_FILE_BYTES, load_paths, size_text
-from compliance.model import build_cluster
-from compliance.pack import build_pack, verify_pack
-from compliance.paths import recorded_evaluation
-from compliance.provenance import check_as_of
-from compliance.render.flows import FORMATS, render
-from compliance.render.results import FORMATS as RESULT_FORMATS
-from compliance.render.results import framework_line
-from compliance.scope import read_scope
+from compliance.limits import DEFAULT_MAX_FILE_BYTES, size_text
 from compliance.text import visible
+
+# Imported where used: WeasyPrint, openpyxl, jsonschema, the checks and the renderers
+# cost most of a second, and the flow engine a tenth, which `--version` must not pay
+# and `flows` pays only for the engine.
+if TYPE_CHECKING:
+    from compliance.controls import Framework
+    from compliance.evaluate import Evaluation
+    from compliance.explain import Explanation
+
+FLOW_FORMATS = ("csv", "json", "md", "txt")
+RESULT_FORMATS = ("json", "table")
+"""The names of `compliance.render.flows.FORMATS` and `compliance.render.results.FORMATS`
+(a test keeps them equal), known without importing the engine or the renderers."""
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 WRAP = 88
@@ -136,7 +134,7 @@ def cli(debug: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(FORMATS)),
+    type=click.Choice(FLOW_FORMATS),
     default="txt",
     show_default=True,
     help="txt: one line per flow; json: the stable flows contract; csv, md: tables.",
@@ -173,6 +171,11 @@ def flows(
     Addresses in ipBlock rules are treated as outside the cluster; hostNetwork pods are
     reported as not isolated.
     """
+    from compliance.flows import compute_flows
+    from compliance.load import load_paths
+    from compliance.model import build_cluster
+    from compliance.render.flows import stream
+
     _State.debug = _State.debug or debug
     started = time.perf_counter()
     loaded = load_paths(paths, max_bytes=max_bytes)
@@ -190,19 +193,24 @@ def flows(
             err=True,
         )
     if explain is not None:
+        from compliance.explain import explain as explain_flow
+
         click.echo(_explanation_text(explain_flow(cluster, *explain)), nl=False)
         return
     graph = compute_flows(cluster)
     for message in graph.warnings:
         _warn(message)
-    output = render(graph, fmt, show_rules)
     if verbose:
         click.echo(
             f"computed {len(graph.flows)} flows over {graph.classes} pod classes in "
             f"{time.perf_counter() - loaded_at:.2f}s",
             err=True,
         )
-    click.echo(output, nl=False)
+    written_from = time.perf_counter()
+    for piece in stream(graph, fmt, show_rules):  # millions of flows: never one whole text
+        click.echo(piece, nl=False)
+    if verbose:
+        click.echo(f"wrote {fmt} in {time.perf_counter() - written_from:.2f}s", err=True)
 
 
 AS_OF_RANGE = (
@@ -245,6 +253,9 @@ def _parse_as_of(value: str | None) -> dt.datetime:
 
 
 def _catalog(controls: tuple[str, ...], max_bytes: int) -> dict[str, Framework]:
+    from compliance.checks import CHECKS
+    from compliance.controls import load_catalog
+
     return load_catalog(controls, CHECKS, max_bytes=max_bytes)
 
 
@@ -309,7 +320,7 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(RESULT_FORMATS)),
+    type=click.Choice(RESULT_FORMATS),
     default="table",
     show_default=True,
     help="table: a summary for people; json: results for machines (results.schema.json).",
@@ -334,10 +345,12 @@ def evaluate(
     findings. Exit codes: 0 nothing fails, 1 a requirement fails (unless --exit-zero),
     2 bad input or usage, 3 internal error.
     """
+    from compliance.render.results import FORMATS as RESULT_RENDERERS
+
     _State.debug = _State.debug or debug
     started = time.perf_counter()
     result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes)
-    output = RESULT_FORMATS[fmt](result)
+    output = RESULT_RENDERERS[fmt](result)
     if verbose:
         click.echo(f"evaluated in {time.perf_counter() - started:.2f}s", err=True)
     click.echo(output, nl=False)
@@ -394,6 +407,10 @@ def report(
     --exit-zero; the pack is written either way), 2 bad input or usage, 3 rendering
     failure.
     """
+    from compliance.destination import MANIFEST, open_destination
+    from compliance.pack import build_pack
+    from compliance.render.results import framework_line
+
     _State.debug = _State.debug or debug
     started = time.perf_counter()
     show = verbose or sys.stderr.isatty()
@@ -543,9 +560,14 @@ def probe_plan(
     rules deciding it on each side), netassert.yaml (controlplaneio/netassert v2) and
     run-probes.sh (kubectl only; writes probe-results.csv).
     """
+    from compliance.checks import CHECKS
+    from compliance.flows import compute_flows
+    from compliance.load import load_paths
+    from compliance.model import build_cluster
     from compliance.probeplan import plan_probes
+    from compliance.provenance import check_as_of
     from compliance.render import probes as probe_files
-    from compliance.scope import place
+    from compliance.scope import place, read_scope
 
     _State.debug = _State.debug or debug
     moment = _parse_as_of(as_of)
@@ -621,6 +643,8 @@ def verify(pack_path: str, debug: bool) -> None:
     is intact and exits 0 (2: not a pack folder or zip). Compare the digest it prints with
     the one on the report's cover and the one recorded when the pack was handed over.
     """
+    from compliance.pack import verify_pack
+
     _State.debug = _State.debug or debug
     verdict = verify_pack(pack_path)
     if verdict.manifest is not None and verdict.intact:
@@ -646,14 +670,25 @@ def _evaluation(
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Evaluation:
     """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
+    from compliance.checks import CHECKS
+    from compliance.evaluate import evaluate as run_evaluation
+    from compliance.flows import compute_flows
+    from compliance.load import load_paths
+    from compliance.model import build_cluster
+    from compliance.paths import recorded_evaluation
+    from compliance.provenance import check_as_of
+    from compliance.provenance import export_time as export_time_of
+    from compliance.scope import read_scope
+
     moment = _parse_as_of(as_of)
     started = time.perf_counter()
     catalog = _catalog(controls_dirs, max_bytes)
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
     loaded = load_paths(paths, max_bytes=max_bytes)
+    export_time = export_time_of(loaded.objects, loaded.captures, as_of is not None)
     if as_of is not None:
-        check_as_of(moment, loaded.objects, loaded.captures)
+        check_as_of(moment, loaded.objects, loaded.captures, export_time.newest)
     for message in loaded.warnings:
         _warn(message)
     cluster = build_cluster(loaded.objects)
@@ -673,7 +708,7 @@ def _evaluation(
     )
     for message in result.warnings:
         _warn(message)
-    return recorded_evaluation(result)
+    return recorded_evaluation(dataclasses.replace(result, export_time=export_time))
 
 
 def _frameworks(
@@ -703,6 +738,8 @@ def controls() -> None:
 @_size_option
 def controls_list(controls_dirs: tuple[str, ...], max_bytes: int) -> None:
     """List every framework: ID, title, requirement counts by automation."""
+    from compliance.checks import CHECKS
+
     catalog = _catalog(controls_dirs, max_bytes)
     width = max(len(i) for i in catalog)
     for fw in catalog.values():
@@ -731,6 +768,8 @@ def controls_show(
     framework_id: str, requirement_id: str | None, controls_dirs: tuple[str, ...], max_bytes: int
 ) -> None:
     """Show a framework's requirements, or one requirement with its checks' documentation."""
+    from compliance.checks import CHECKS
+
     catalog = _catalog(controls_dirs, max_bytes)
     (fw,) = _frameworks(catalog, (framework_id,), ())
     if requirement_id is None:

@@ -29,6 +29,7 @@ from compliance.forked import Background
 from compliance.load import InputFile
 from compliance.matrix import Matrix, zone_matrix
 from compliance.model import Cluster, WorkloadRef
+from compliance.provenance import ExportTime
 from compliance.scope import Placement, Scope, Waiver, place
 
 # Most severe first: a requirement takes the first status any of its checks has.
@@ -118,6 +119,9 @@ class Evaluation:
     frameworks: tuple[FrameworkResult, ...]
     register: Register
     warnings: tuple[str, ...] = ()
+    export_time: ExportTime | None = None
+    """When the export was taken and whether the as-of was stated; None when unknown
+    (an evaluation built without the loaded files says nothing about either)."""
     _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property

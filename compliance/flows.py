@@ -641,7 +641,6 @@ def compute_flows(cluster: Cluster) -> FlowGraph:
 def _compute_flows(cluster: Cluster) -> FlowGraph:
     engine = Engine(cluster)
     refs = [w.ref for w in cluster.workloads]  # sorted by namespace, name, kind
-    outside = len(refs)  # rank of "outside the cluster" in the sort order
     class_ranks: list[list[int]] = [[] for _ in engine.classes]
     rank_classes: list[list[int]] = [[] for _ in refs]
     rank_of = {ref: r for r, ref in enumerate(refs)}
@@ -651,59 +650,83 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
         for r in ranks:
             rank_classes[r].append(cls.index)
 
-    # Workload pairs from class pairs; a pair reached through several classes merges.
-    merged: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
+    # Workload pairs from class pairs, one row per source; a pair reached through several
+    # classes merges. Rows keyed by destination rank, not (src, dst) tuples: millions of
+    # pairs on a large cluster, and the tuples were a fifth of the memory.
+    merged: list[dict[int, tuple[PortSet, Side, Side]] | None] = [None] * len(refs)
     for (s, d), res in engine.class_flows().items():
         for rs in class_ranks[s]:
+            row = merged[rs]
+            if row is None:
+                row = merged[rs] = {}
             for rd in class_ranks[d]:
-                prev = merged.get((rs, rd))
-                merged[(rs, rd)] = res if prev is None else _merge(prev, res)
+                prev = row.get(rd)
+                row[rd] = res if prev is None else _merge(prev, res)
 
     # The open block: every open-egress workload to every open-ingress workload.
-    open_egress: list[tuple[int, Side]] = []
+    open_egress: dict[int, Side] = {}
     open_ingress: list[tuple[int, Side]] = []
     for r, cids in enumerate(rank_classes):
         eg = [engine.classes[c] for c in cids if engine.classes[c].egress_open]
         if eg:
-            open_egress.append((r, _open_side(eg)))
+            open_egress[r] = _open_side(eg)
         ing = [engine.classes[c] for c in cids if engine.classes[c].ingress_open]
         if ing:
             open_ingress.append((r, _open_side(ing)))
+    open_ranks = {r for r, _ in open_ingress}
     everything = PortSet.all()
-    keyed: list[tuple[tuple[object, ...], Flow]] = []
-    for rs, eg_side in open_egress:
-        src_ref = refs[rs]
-        for rd, in_side in open_ingress:
-            res = (everything, eg_side, in_side)
-            prev = merged.pop((rs, rd), None)
-            if prev is not None:
-                res = _merge(prev, res)
-            keyed.append(((rs, rd), Flow(src_ref, refs[rd], *res)))
-    for (rs, rd), res in merged.items():
-        keyed.append(((rs, rd), Flow(refs[rs], refs[rd], *res)))
 
     ext_cache: dict[tuple[str, tuple[int, ...]], list[Contribution]] = {}
-    for r, cids in enumerate(rank_classes):
-        key_ids = tuple(cids)
-        for direction in ("egress", "ingress"):
-            parts = ext_cache.get((direction, key_ids))
-            if parts is None:
-                fn = _egress_external if direction == "egress" else _ingress_external
-                parts = partition([c for cid in cids for c in fn(engine, engine.classes[cid])])
-                ext_cache[(direction, key_ids)] = parts
-            for addrs, ports, side in parts:
-                ext = External(addrs)
-                if direction == "egress":
-                    flow = Flow(refs[r], ext, ports, side, EXTERNAL)
-                    keyed.append(((r, outside, addrs.v4, addrs.v6), flow))
-                else:
-                    flow = Flow(ext, refs[r], ports, EXTERNAL, side)
-                    keyed.append(((outside, r, addrs.v4, addrs.v6), flow))
 
-    keyed.sort(key=lambda kv: kv[0])
+    def external(direction: str, r: int) -> list[Contribution]:
+        """The address partition of workload `r`'s classes, in address order."""
+        key = (direction, tuple(rank_classes[r]))
+        parts = ext_cache.get(key)
+        if parts is None:
+            fn = _egress_external if direction == "egress" else _ingress_external
+            cids = rank_classes[r]
+            parts = partition([c for cid in cids for c in fn(engine, engine.classes[cid])])
+            parts.sort(key=lambda part: (part[0].v4, part[0].v6))
+            ext_cache[key] = parts
+        return parts
+
+    # Emitted in the contract's order, so no sort over millions of flows: by source rank,
+    # then destination rank, each source's external destinations (by address) after its
+    # workloads, and flows from outside the cluster last, by destination.
+    flows: list[Flow] = []
+    add = flows.append
+    # What `Flow(...)` does, without its Python-level `__new__`: millions of calls.
+    new = tuple.__new__
+    for rs, src_ref in enumerate(refs):
+        row = merged[rs] or {}
+        merged[rs] = None
+        eg_side = open_egress.get(rs)
+        if eg_side is None:
+            for rd in sorted(row):
+                add(new(Flow, (src_ref, refs[rd], *row[rd])))
+        else:
+            dsts: Sequence[tuple[int, Side | None]] = open_ingress
+            extra = [(rd, None) for rd in row if rd not in open_ranks]
+            if extra:
+                dsts = sorted([*open_ingress, *extra], key=_first)  # timsort finds the run
+            for rd, in_side in dsts:
+                if in_side is None:
+                    add(new(Flow, (src_ref, refs[rd], *row[rd])))
+                    continue
+                res = (everything, eg_side, in_side)
+                prev = row.get(rd)
+                if prev is not None:
+                    res = _merge(prev, res)
+                add(new(Flow, (src_ref, refs[rd], *res)))
+        for addrs, ports, side in external("egress", rs):
+            add(Flow(src_ref, External(addrs), ports, side, EXTERNAL))
+    for r, dst_ref in enumerate(refs):
+        for addrs, ports, side in external("ingress", r):
+            add(Flow(External(addrs), dst_ref, ports, EXTERNAL, side))
+
     rules, policy_selects = _rule_infos(cluster, engine)
     return FlowGraph(
-        flows=tuple(flow for _, flow in keyed),
+        flows=tuple(flows),
         isolation=_isolation(cluster, engine, rank_classes),
         rules=rules,
         policy_selects=policy_selects,
@@ -738,6 +761,10 @@ def _rule_infos(
             )
         )
     return tuple(infos), selects
+
+
+def _first(item: tuple[int, Side | None]) -> int:
+    return item[0]
 
 
 def _merge(

@@ -24,6 +24,8 @@ import yaml
 
 from compliance.errors import InputError
 from compliance.gcpause import gc_paused
+from compliance.limits import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
+from compliance.limits import size_text as size_text
 from compliance.provenance import Capture, captures_in
 
 try:  # libyaml is an order of magnitude faster; the pure loader is the fallback.
@@ -236,12 +238,6 @@ def api_group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
-"""The most one input file (or standard input) may hold: well above the export of a
-large cluster, and a bound on what a single file can make the tool read into memory
-(a special file never ends). `--max-file-size` moves it either way."""
-
-
 def read_file(path: Path | str, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file, at most `max_bytes` of them.
 
@@ -304,14 +300,6 @@ def _too_large(display: str, max_bytes: int) -> InputError:
         "--max-file-size (or COMPLIANCE_MAX_FILE_SIZE) if the file is genuine",
         source=display,
     )
-
-
-def size_text(n: int) -> str:
-    """`512 MiB`, `64 KiB`, `100 bytes`: the limit as people set it."""
-    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= factor and n % factor == 0:
-            return f"{n // factor} {unit}"
-    return f"{n:,} bytes"
 
 
 def load_paths(

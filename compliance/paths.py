@@ -32,7 +32,8 @@ def recorded_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | No
 
 def recorded_evaluation(ev: Evaluation, cwd: str | os.PathLike[str] | None = None) -> Evaluation:
     """`ev` with every input named by `recorded_path`: the inputs, the scope file, the
-    control files, each policy's file, and warnings that start with a file's name.
+    control files, each policy's file, each capture record's file, and warnings that
+    start with a file's name.
 
     Messages on the terminal keep the user's own spelling, which is what they can find;
     only what goes into results, the manifest and the digest is renamed."""
@@ -65,8 +66,14 @@ def recorded_evaluation(ev: Evaluation, cwd: str | os.PathLike[str] | None = Non
         policies=policies,
         warnings=tuple(relabel(w) for w in ev.cluster.warnings),
     )
+    export_time = ev.export_time
+    if export_time is not None:
+        captures = export_time.captures
+        renamed_captures = tuple(dataclasses.replace(c, source=name(c.source)) for c in captures)
+        export_time = dataclasses.replace(export_time, captures=renamed_captures)
     return dataclasses.replace(
         ev,
+        export_time=export_time,
         inputs=inputs,
         scope=scope,
         frameworks=frameworks,

@@ -42,6 +42,53 @@ class ObjectTime:
     field: str
 
 
+@dataclass(frozen=True, slots=True)
+class ExportTime:
+    """What the evidence can say about when the export was taken, and whether the as-of
+    was stated by the preparer (`--as-of`) or is the moment of the run.
+
+    The pack must not let a stated as-of read as an observed one: the reader is shown
+    the capture record (or, without one, only the bound the objects give) next to it."""
+
+    captures: tuple[Capture, ...]
+    newest: ObjectTime | None
+    stated: bool
+
+    @property
+    def as_of_statement(self) -> str:
+        if self.stated:
+            return (
+                "The as-of time is the preparer's statement (--as-of); the tool did not "
+                "observe the cluster at that moment."
+            )
+        return "The as-of time is the moment the evaluation ran."
+
+    @property
+    def capture_statement(self) -> str:
+        """When the export was taken, as far as the export shows: its capture record,
+        or only that it was taken after its newest object time."""
+        if self.captures:
+            return "; ".join(
+                f"{c.source}: captured {c.start or 'at an unrecorded start'} to "
+                f"{c.end or 'an unrecorded end'} from cluster {c.cluster_id or 'unknown'}"
+                f"{f' (context {c.context})' if c.context else ''}"
+                for c in self.captures
+            )
+        if self.newest is not None:
+            return (
+                f"capture time not recorded; taken after {_iso(self.newest.moment)} "
+                f"(the newest object time, {self.newest.field} of {self.newest.obj})"
+            )
+        return "capture time not recorded, and no object carries a time"
+
+
+def export_time(
+    objects: Iterable[K8sObject], captures: Iterable[Capture], stated: bool
+) -> ExportTime:
+    """The export's time facts for the results and the report."""
+    return ExportTime(tuple(captures), newest_object_time(objects), stated)
+
+
 def captures_in(source: str, docs: Iterable[Any]) -> list[Capture]:
     """Capture records of the `List` documents that `compliance collect` wrote."""
     found = []
@@ -80,11 +127,16 @@ def newest_object_time(objects: Iterable[K8sObject]) -> ObjectTime | None:
 
 
 def check_as_of(
-    moment: dt.datetime, objects: Iterable[K8sObject], captures: Iterable[Capture]
+    moment: dt.datetime,
+    objects: Iterable[K8sObject],
+    captures: Iterable[Capture],
+    newest: ObjectTime | None = None,
 ) -> None:
-    """Refuse an as-of before the export was taken: it would date evidence falsely."""
+    """Refuse an as-of before the export was taken: it would date evidence falsely.
+    `newest`, when the caller has it already, saves a pass over the objects."""
     bounds: list[tuple[dt.datetime, str]] = []
-    newest = newest_object_time(objects)
+    if newest is None:
+        newest = newest_object_time(objects)
     if newest is not None:
         bounds.append((newest.moment, f"newest object time {_iso(newest.moment)} on {newest.obj}"))
     for capture in captures:

@@ -1554,3 +1554,20 @@ def test_explain_bad_targets_exit_2(
 ) -> None:
     path = dump(tmp_path / "prod.yaml", [*small_cluster(), deployment("app", {"app": "x"})])
     assert_input_error(flows(path, "--explain", src, dst))
+
+
+def test_flows_json_streams_in_pieces_that_join_to_the_whole_text() -> None:
+    """Millions of flows go out batch by batch; the bytes are the contract's either way."""
+    from compliance.render.flows import render_json, stream_json
+    from tests.helpers import flows_from_yaml
+
+    graph = flows_from_yaml((SAMPLES / "shop-cluster.json").read_text(encoding="utf-8"))
+    assert len(graph.flows) > 5
+    for rules in (False, True):
+        whole = render_json(graph, rules)
+        pieces = list(stream_json(graph, rules, batch=2))
+        assert len(pieces) == (len(graph.flows) + 1) // 2 + (len(graph.flows) % 2 == 0)
+        assert "".join(pieces) == whole
+        assert json.loads(whole)["flows"][0]["src"]
+    empty = flows_from_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    assert list(stream_json(empty)) == ['{"flows": []}\n'] == [render_json(empty)]

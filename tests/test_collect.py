@@ -361,3 +361,88 @@ def test_as_of_before_the_capture_is_refused(
     result = compliance("evaluate", out, "--scope", SCOPE, "--as-of", "2026-01-01")
     assert result.code == 2
     assert f"(captured from {start} ({out}))" in result.err
+
+
+RESULTS_SCHEMA = json.loads(
+    (ROOT / "compliance" / "schemas" / "results.schema.json").read_text(encoding="utf-8")
+)
+CLUSTER_UID = "5b0e7c4a-2f1d-4c8e-9a57-3d2f61e0b9a1"  # tests/fake_kubectl/kube-system.json
+
+
+def _valid_results(result: Result) -> dict[str, Any]:
+    import jsonschema
+
+    assert result.code == 0, result.err
+    doc = result.json()
+    jsonschema.validate(doc, RESULTS_SCHEMA)
+    return doc
+
+
+def test_results_of_a_collected_export_carry_its_capture_and_cluster_identity(
+    recordings: Path, tmp_path: Path, compliance: Callable[..., Result]
+) -> None:
+    out = tmp_path / "export.json"
+    assert compliance("collect", "--out", out).code == 0
+    notes = _annotations(out)
+    doc = _valid_results(
+        compliance("evaluate", out, "--scope", SCOPE, "--format", "json", "--exit-zero")
+    )
+    export = doc["export"]
+    assert export["captures"] == [
+        {
+            "source": "export.json",  # outside the working folder: by its name alone
+            "context": "shop-prod",
+            "cluster_id": CLUSTER_UID,
+            "server_version": notes["compliance.io/server-version"],
+            "start": notes["compliance.io/capture-start"],
+            "end": notes["compliance.io/capture-end"],
+        }
+    ]
+    assert export["as_of_stated"] is False
+    assert export["as_of_statement"] == "The as-of time is the moment the evaluation ran."
+    assert CLUSTER_UID in export["capture_statement"]
+    assert notes["compliance.io/capture-start"] in export["capture_statement"]
+
+
+def test_a_stated_as_of_is_called_the_preparers_statement_with_the_newest_object_time(
+    compliance: Callable[..., Result],
+) -> None:
+    doc = _valid_results(
+        compliance(
+            "evaluate", SAMPLE_JSON, "--scope", SCOPE, "--as-of", "2026-11-26",
+            "--format", "json", "--exit-zero",
+        )
+    )  # fmt: skip
+    export = doc["export"]
+    assert export["as_of_stated"] is True
+    assert "preparer's statement" in export["as_of_statement"]
+    assert export["captures"] == []
+    assert export["newest_object_time"]["time"] == "2024-11-18T09:02:11Z"
+    assert export["capture_statement"].startswith(
+        "capture time not recorded; taken after 2024-11-18T09:02:11Z (the newest object time, "
+    )
+
+
+def test_the_pdf_cover_of_a_collected_export_shows_capture_and_cluster_identity(
+    recordings: Path,
+    tmp_path: Path,
+    compliance: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pypdf
+
+    out = tmp_path / "export.json"
+    assert compliance("collect", "--out", out).code == 0
+    start = _annotations(out)["compliance.io/capture-start"]
+    end = _annotations(out)["compliance.io/capture-end"]
+    monkeypatch.chdir(tmp_path)
+    result = compliance(
+        "report", "export.json", "--scope", SCOPE, "--as-of", "2107-01-01",
+        "--out", "pack", "--exit-zero",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    cover = " ".join(
+        pypdf.PdfReader(tmp_path / "pack" / "report.pdf").pages[0].extract_text().split()
+    )
+    assert f"Export captured {start} to {end}, cluster identity {CLUSTER_UID}" in cover
+    assert "preparer's statement" in cover

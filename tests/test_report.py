@@ -471,3 +471,10 @@ def test_findings_print_their_stable_ids(text: str, evaluation) -> None:  # type
     for check in fw.checks:
         for fr in check.findings:
             assert f"Finding {finding_id(check.id, fr.finding)}" in text
+
+
+def test_cover_says_the_as_of_is_stated_and_when_the_export_was_taken(pages: list[str]) -> None:
+    """The sample has no capture record: the cover gives the bound its objects set."""
+    cover = flat(pages[0])
+    assert "The as-of time is the preparer's statement (--as-of)" in cover
+    assert "Export captured capture time not recorded; taken after 2024-11-18T09:02:11Z" in cover

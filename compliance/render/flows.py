@@ -11,7 +11,7 @@ import csv
 import functools
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from compliance.flows import Endpoint, Flow, FlowGraph, Side
@@ -102,22 +102,39 @@ HEADER = [
 
 def render_json(graph: FlowGraph, show_rules: bool = False) -> str:
     """The contract, one flow per line: readable, diffable, and fast to write."""
+    return "".join(stream_json(graph, show_rules))
+
+
+def stream_json(graph: FlowGraph, show_rules: bool = False, batch: int = 4096) -> Iterator[str]:
+    """`render_json`'s text in pieces of about `batch` flows each, so a cluster's
+    millions of flows go to their destination without the whole text in memory."""
     t = FlowTexts()
+    if not graph.flows:
+        yield '{"flows": []}\n'
+        return
     lines = []
+    sep = '{"flows": [\n'
+    endpoint, ports, side = t.json_endpoint, t.json_ports, t.json_side
+    # Consecutive flows mostly share their source and port set (the same objects): reuse
+    # their text without hashing them again, which is most of the time on millions.
+    last_src: object = None
+    last_ports: object = None
+    src_text = ports_text = ""
     for f in graph.flows:
-        line = (
-            f'  {{"src": {t.json_endpoint(f.src)}, "dst": {t.json_endpoint(f.dst)}, '
-            f'"connections": {t.json_ports(f.connections)}'
-        )
+        if f.src is not last_src:
+            last_src, src_text = f.src, endpoint(f.src)
+        if f.connections is not last_ports:
+            last_ports, ports_text = f.connections, ports(f.connections)
+        line = f'{sep}  {{"src": {src_text}, "dst": {endpoint(f.dst)}, "connections": {ports_text}'
+        sep = ",\n"
         if show_rules:
-            line += (
-                f', "allowed_by": {{"egress": {t.json_side(f.egress)}, '
-                f'"ingress": {t.json_side(f.ingress)}}}'
-            )
+            line += f', "allowed_by": {{"egress": {side(f.egress)}, "ingress": {side(f.ingress)}}}'
         lines.append(line + "}")
-    if not lines:
-        return '{"flows": []}\n'
-    return '{"flows": [\n' + ",\n".join(lines) + "\n]}\n"
+        if len(lines) >= batch:
+            yield "".join(lines)
+            lines = []
+    lines.append("\n]}\n")
+    yield "".join(lines)
 
 
 def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
@@ -163,3 +180,10 @@ FORMATS: dict[str, Callable[[FlowGraph, bool], str]] = {
 
 def render(graph: FlowGraph, fmt: str, show_rules: bool = False) -> str:
     return FORMATS[fmt](graph, show_rules)
+
+
+def stream(graph: FlowGraph, fmt: str, show_rules: bool = False) -> Iterator[str]:
+    """The text of `render`, in pieces where the format can stream (json)."""
+    if fmt == "json":
+        return stream_json(graph, show_rules)
+    return iter((render(graph, fmt, show_rules),))

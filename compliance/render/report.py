@@ -28,7 +28,7 @@ from compliance.render.diagram import (
     zone_diagram_svg,
 )
 from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
-from compliance.render.results import TOOL_NAME, as_of_text, out_of_scope, plural
+from compliance.render.results import TOOL_NAME, as_of_text, export_json, out_of_scope, plural
 from compliance.scope import NO_ZONE, OUTSIDE
 
 PEERS_PER_GROUP = 8
@@ -331,6 +331,7 @@ def report_view(
         "cluster": ev.scope.cluster,
         "as_of": as_of_text(ev),
         "as_of_moment": ev.as_of,
+        "export": export_json(ev),
         "tool": {"name": TOOL_NAME, "version": __version__},
         "digest": digest,
         "frameworks": ev.frameworks,

@@ -25,6 +25,45 @@ def as_of_text(ev: Evaluation) -> str:
     return ev.as_of.isoformat().replace("+00:00", "Z")
 
 
+def export_json(ev: Evaluation) -> dict[str, Any]:
+    """When the export was taken (its capture records, or the newest object time that
+    bounds it) and whether the as-of is the preparer's statement: an as-of typed by a
+    person must never read as a time the tool observed."""
+    et = ev.export_time
+    if et is None:
+        return {
+            "as_of_stated": None,
+            "as_of_statement": "Not recorded whether the as-of was stated or is the run's time.",
+            "captures": [],
+            "newest_object_time": None,
+            "capture_statement": "not recorded",
+        }
+    newest = et.newest
+    return {
+        "as_of_stated": et.stated,
+        "as_of_statement": et.as_of_statement,
+        "captures": [
+            {
+                "source": c.source,
+                "context": c.context,
+                "cluster_id": c.cluster_id,
+                "server_version": c.server_version,
+                "start": c.start,
+                "end": c.end,
+            }
+            for c in et.captures
+        ],
+        "newest_object_time": None
+        if newest is None
+        else {
+            "time": newest.moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "object": newest.obj,
+            "field": newest.field,
+        },
+        "capture_statement": et.capture_statement,
+    }
+
+
 def finding_json(fr: Any, check_id: str, requirements: list[str]) -> dict[str, Any]:
     f: Finding = fr.finding
     return {
@@ -154,6 +193,7 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
         "cluster": scope.cluster,
         "inputs": [{"path": i.path, "sha256": i.sha256, "size": i.size} for i in ev.inputs],
         "assessment": _assessment_json(ev),
+        "export": export_json(ev),
         "scope": {
             "path": scope.source,
             "sha256": scope.sha256,
