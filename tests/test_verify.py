@@ -390,3 +390,23 @@ def test_allowed_signers_on_an_unsigned_pack_is_a_failure(
     result = cli_run(["verify", str(sample_pack), "--allowed-signers", str(signer[1])], capsys)
     one_line_failure(result)
     assert "manifest.json.sig: removed (not signed)" in result.out
+
+
+# --------------------------------------------------------------------------- the PDF
+
+
+def test_the_pdf_names_the_content_digest_and_where_the_seal_is(sample_pack: Path) -> None:
+    """The PDF cannot print its own seal; it must not call its digest the pack's."""
+    import pypdf
+
+    pages = [p.extract_text() for p in pypdf.PdfReader(sample_pack / "report.pdf").pages]
+    text = " ".join(" ".join(pages).split())
+    manifest = json.loads((sample_pack / "manifest.json").read_bytes())
+    cover = " ".join(pages[0].split())
+    assert "Content digest (sha256)" in cover
+    assert manifest["digest"]["value"] in cover.replace(" ", "")
+    assert "printed by compliance report and compliance verify" in cover
+    assert "Pack digest" not in text
+    assert seal(sample_pack) not in text.replace(" ", "")
+    assert "The seal is the sha256 of manifest.json exactly as written" in text
+    assert "compliance verify --expect SEAL" in text
