@@ -523,7 +523,7 @@ def _verify(members: _Members, found: dict[str, Any]) -> Verdict:
         raise _Changed(f"{MANIFEST}: changed: not in the one form `report` writes")
     return Verdict(
         True,
-        f"intact: {len(manifest['files'])} files and the manifest match; digest {digest}; "
+        f"intact: {len(manifest['files'])} files and the manifest match; content digest {digest}; "
         f"seal {found['seal']}",
         **found,
     )

@@ -410,3 +410,17 @@ def test_the_pdf_names_the_content_digest_and_where_the_seal_is(sample_pack: Pat
     assert seal(sample_pack) not in text.replace(" ", "")
     assert "The seal is the sha256 of manifest.json exactly as written" in text
     assert "compliance verify --expect SEAL" in text
+
+
+def test_a_key_that_cannot_sign_writes_no_pack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_rendered_pdf: None
+) -> None:
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "evidence"
+    args = ["report", str(root / "samples/shop-cluster"), "--scope"]
+    args += [str(root / "samples/pci-dss.scope.yaml"), "--as-of", "2026-11-26T00:00:00Z"]
+    args += ["--out", str(out), "--exit-zero", "--zip", "--sign", str(tmp_path / "no-key")]
+    result = cli_run(args, capsys)
+    assert result.code == 2
+    assert result.err.strip().splitlines()[-1].endswith("--sign: not a private key file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
