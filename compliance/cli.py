@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import sys
 import textwrap
 import time
@@ -381,6 +382,13 @@ def evaluate(
     type=click.Path(file_okay=False, exists=True),
     help="Use your own report templates (a copy of report_templates/) instead of the shipped ones.",
 )
+@click.option(
+    "--sign",
+    "sign_key",
+    metavar="KEY",
+    help="Sign manifest.json with this OpenSSH private key (ssh-keygen -Y sign), writing "
+    "manifest.json.sig into the pack and the zip.",
+)
 @_run_options
 def report(
     paths: tuple[str, ...],
@@ -397,9 +405,12 @@ def report(
     title: str | None,
     force: bool,
     templates_dir: str | None,
+    sign_key: str | None,
 ) -> None:
     """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
     manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
+    It prints the seal, the sha256 of manifest.json: record it where the pack cannot
+    change it. --sign KEY adds manifest.json.sig (not listed in the manifest it signs).
 
     The pack is built next to DIR and moved into place only when complete, one run at a
     time per DIR; the same inputs and --as-of give byte-identical files. Check a pack
@@ -410,6 +421,7 @@ def report(
     from compliance.destination import MANIFEST, open_destination
     from compliance.pack import build_pack
     from compliance.render.results import framework_line
+    from compliance.signing import NAMESPACE as SIGNING_NAMESPACE
 
     _State.debug = _State.debug or debug
     started = time.perf_counter()
@@ -434,15 +446,20 @@ def report(
             title=title,
             templates=Path(templates_dir) if templates_dir else None,
             progress=progress,
+            sign_key=sign_key,
         )
     for message in pack.warnings:
         _warn(message)
     where = one_line(str(pack.folder))
-    names = sorted([*(f.path for f in pack.files), MANIFEST])
+    signature = [f"{MANIFEST}.sig"] if pack.signed else []
+    names = sorted([*(f.path for f in pack.files), MANIFEST, *signature])
     click.echo(f"evidence pack written to {where}/ ({', '.join(names)})")
     if pack.zip_path is not None:
         click.echo(f"zipped to {one_line(str(pack.zip_path))}")
-    click.echo(f"report.pdf: {pack.pages} pages; pack digest (sha256): {pack.digest}")
+    click.echo(f"report.pdf: {pack.pages} pages; content digest (sha256): {pack.digest}")
+    click.echo(f"seal (sha256 of manifest.json): {pack.seal}; record it with the pack")
+    if pack.signed:
+        click.echo(f"signed: {MANIFEST}.sig (ssh-keygen -Y sign, namespace {SIGNING_NAMESPACE})")
     for fw in result.frameworks:
         click.echo(one_line(framework_line(fw)))
     click.echo(f"check it with: compliance verify {where}")
@@ -632,32 +649,93 @@ def probe_plan(
     click.echo(f"run it with: sh {script} (writes probe-results.csv)")
 
 
+def _seal_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and re.fullmatch(r"[0-9a-fA-F]{64}", value) is None:
+        raise click.BadParameter("a seal is 64 hex digits (the sha256 of manifest.json)")
+    return value.lower() if value is not None else None
+
+
 @cli.command()
 @click.argument("pack_path", metavar="DIR|ZIP")
+@click.option(
+    "--expect",
+    metavar="SEAL",
+    callback=_seal_option,
+    help="The seal recorded when the pack was handed over; a different seal is a failure.",
+)
+@click.option(
+    "--allowed-signers",
+    metavar="FILE",
+    help="Check manifest.json.sig against this ssh-keygen allowed-signers file.",
+)
+@click.option(
+    "--identity",
+    metavar="ID",
+    help="The signer's identity in the allowed-signers file (default: whichever it names).",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
-def verify(pack_path: str, debug: bool) -> None:
+def verify(
+    pack_path: str,
+    expect: str | None,
+    allowed_signers: str | None,
+    identity: str | None,
+    debug: bool,
+) -> None:
     """Check an evidence pack: recompute the sha256 of every file against manifest.json and
-    the pack digest from the manifest's entries.
+    the content digest from the manifest's entries, and print the seal (the sha256 of
+    manifest.json).
 
     Prints the first file that was changed, added or removed and exits 1, or says the pack
-    is intact and exits 0 (2: not a pack folder or zip). Compare the digest it prints with
-    the one on the report's cover and the one recorded when the pack was handed over.
+    is intact and exits 0 (2: not a pack folder or zip). Only the seal covers everything,
+    report.pdf included: give the one recorded at hand-over with --expect (exit 1 when it
+    differs), or check the signature with --allowed-signers.
     """
+    from compliance.destination import MANIFEST
     from compliance.pack import verify_pack
+    from compliance.signing import verify as verify_signature
 
     _State.debug = _State.debug or debug
+    if identity is not None and allowed_signers is None:
+        raise click.BadParameter("needs --allowed-signers", param_hint="'--identity'")
     verdict = verify_pack(pack_path)
-    if verdict.manifest is not None and verdict.intact:
-        m = verdict.manifest
+    if verdict.manifest is None or not verdict.intact:
+        click.echo(one_line(f"{pack_path}: NOT INTACT: {verdict.message}"))
+        click.get_current_context().exit(EXIT_FAIL)
+        return
+    m = verdict.manifest
+    if expect is not None and verdict.seal != expect:
         click.echo(
             one_line(
-                f"{pack_path}: {verdict.message} (cluster {m['cluster']}, as of {m['as_of']}, "
-                f"{m['tool']['name']} {m['tool']['version']})"
+                f"{pack_path}: NOT INTACT: {MANIFEST}: changed: seal {verdict.seal}, "
+                f"expected {expect} (the files match this manifest, but it is not the "
+                "manifest that was sealed)"
             )
         )
+        click.get_current_context().exit(EXIT_FAIL)
         return
-    click.echo(one_line(f"{pack_path}: NOT INTACT: {verdict.message}"))
-    click.get_current_context().exit(EXIT_FAIL)
+    signed = ""
+    if allowed_signers is not None:
+        if verdict.signature is None or verdict.manifest_bytes is None:
+            click.echo(one_line(f"{pack_path}: NOT INTACT: {MANIFEST}.sig: removed (not signed)"))
+            click.get_current_context().exit(EXIT_FAIL)
+            return
+        check = verify_signature(
+            verdict.manifest_bytes, verdict.signature, allowed_signers, identity
+        )
+        if not check.valid:
+            click.echo(one_line(f"{pack_path}: NOT INTACT: {MANIFEST}.sig: {check.message}"))
+            click.get_current_context().exit(EXIT_FAIL)
+            return
+        signed = f"; {check.message}"
+    elif verdict.signature is not None:
+        signed = "; signed (give --allowed-signers to check the signature)"
+    expected = "; the seal is the one expected" if expect is not None else ""
+    click.echo(
+        one_line(
+            f"{pack_path}: {verdict.message}{expected}{signed} (cluster {m['cluster']}, "
+            f"as of {m['as_of']}, {m['tool']['name']} {m['tool']['version']})"
+        )
+    )
 
 
 def _evaluation(

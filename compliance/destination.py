@@ -38,7 +38,9 @@ from compliance.render.results import TOOL_NAME
 
 FORMAT = "compliance-evidence-pack/1"
 MANIFEST = "manifest.json"
-PACK_FILE_NAMES = frozenset({MANIFEST, "results.json", "evidence.xlsx", "report.pdf"})
+SIGNATURE = MANIFEST + ".sig"
+"""`report --sign` writes it beside the manifest it signs; the manifest does not list it."""
+PACK_FILE_NAMES = frozenset({MANIFEST, SIGNATURE, "results.json", "evidence.xlsx", "report.pdf"})
 
 
 @dataclass
@@ -236,7 +238,7 @@ def pack_problem(folder: Path) -> str | None:
     doc = _load_manifest(manifest.read_bytes())
     if doc is None:
         return f"its {MANIFEST} is not the manifest of a {TOOL_NAME} evidence pack"
-    listed = {f.get("path") for f in doc["files"] if isinstance(f, dict)} | {MANIFEST}
+    listed = {f.get("path") for f in doc["files"] if isinstance(f, dict)} | {MANIFEST, SIGNATURE}
     for entry in sorted(folder.iterdir()):
         if entry.name not in listed or not _regular(entry):
             return f"{entry.name} is not a file its manifest lists"
@@ -259,7 +261,7 @@ def _zip_problem(path: Path, top: str) -> str | None:
     if doc is None:
         return f"it holds no {top}/{MANIFEST} of a {TOOL_NAME} evidence pack"
     listed = {f"{top}/{f.get('path')}" for f in doc["files"] if isinstance(f, dict)}
-    extra = [n for n in names if n not in listed | {f"{top}/{MANIFEST}"}]
+    extra = [n for n in names if n not in listed | {f"{top}/{MANIFEST}", f"{top}/{SIGNATURE}"}]
     return f"{extra[0]} is not a file its manifest lists" if extra else None
 
 

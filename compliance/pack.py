@@ -8,9 +8,18 @@ with the stock ones.
 the destination and moves it into place only when every file is written, so a failure
 leaves no partial pack (`destination.py`: what may be replaced, the lock, the renames).
 `manifest.json` records the sha256 and size of every pack file and every input, and one
-digest over them that the PDF prints on its cover. The digest cannot cover the PDF that
-shows it; it covers the inputs and the other files, and the manifest holds the PDF's own
-hash. `verify_pack` recomputes all of it.
+content digest over them that the PDF prints on its cover. The digest cannot cover the
+PDF that shows it; it covers the inputs and the other files. What protects the whole
+pack, the PDF included, is the **seal**: the sha256 of `manifest.json` exactly as
+written (one canonical form, so `sha256sum manifest.json` gives it). A rewritten
+manifest that lists a forged PDF keeps the digest but changes the seal, which `report`
+and `verify` print and the user records outside the pack. `--sign` adds
+`manifest.json.sig`, an SSHSIG signature of the manifest; it is not listed in the
+manifest (it signs it).
+
+`verify_pack` treats the pack as hostile: it never follows a symlink or opens anything
+but a regular file, compares declared sizes with the manifest before reading, hashes in
+streams, and turns every malformed zip or manifest into a one-line verdict.
 """
 
 from __future__ import annotations
@@ -20,8 +29,11 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import shutil
+import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +44,7 @@ from compliance.datafile import schema_problem
 from compliance.destination import (
     FORMAT,
     MANIFEST,
+    SIGNATURE,
     Destination,
     move_into_place,
     open_destination,
@@ -46,6 +59,7 @@ from compliance.render.pdf import html_to_pdf, render_html, template_files, temp
 from compliance.render.report import report_view
 from compliance.render.results import TOOL_NAME, as_of_text, render_json
 from compliance.render.workbook import write_workbook
+from compliance.signing import sign as ssh_sign
 
 RESULTS, WORKBOOK, REPORT = "results.json", "evidence.xlsx", "report.pdf"
 DIGEST_METHOD = (
@@ -58,6 +72,9 @@ DIGEST_COVERS = (
     "cover; report.pdf's own sha256 is listed under files"
 )
 ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+MANIFEST_LIMIT = 64 * 1024 * 1024
+"""A manifest lists a few files and inputs; one larger than this is not ours."""
+CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,8 @@ class Pack:
     folder: Path
     zip_path: Path | None
     digest: str
+    seal: str
+    signed: bool
     files: tuple[PackFile, ...]
     pages: int
     warnings: tuple[str, ...]
@@ -88,7 +107,14 @@ def pack_digest(inputs: Iterable[Mapping[str, Any]], files: Iterable[Mapping[str
 
 
 def _dump(doc: Any) -> bytes:
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    """The manifest's one canonical form (keys sorted, two-space indent, UTF-8, a final
+    newline): the seal is the sha256 of these bytes, and `verify` refuses any other form,
+    so one manifest content has one seal."""
+    return (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def seal_of(manifest: bytes) -> str:
+    return hashlib.sha256(manifest).hexdigest()
 
 
 def template_rows(templates: Path | None) -> tuple[InputRow, ...]:
@@ -190,14 +216,16 @@ def build_pack(
     templates: Path | None = None,
     inputs: Iterable[str] = (),
     progress: Callable[[str], None] | None = None,
+    sign_key: str | None = None,
 ) -> Pack:
     """Write the pack into `out` (and `out.zip`), all or nothing. `out` is a folder, locked
     and checked here, or a Destination the caller opened (and holds locked) before
-    evaluating; `inputs` are the run's input paths, which `--force` never replaces."""
+    evaluating; `inputs` are the run's input paths, which `--force` never replaces. With
+    `sign_key` (an OpenSSH private key) the manifest is signed into manifest.json.sig."""
     if isinstance(out, Destination):
-        return _build(ev, out, title, templates, progress)
+        return _build(ev, out, title, templates, progress, sign_key)
     with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
-        pack = _build(ev, dest, title, templates, progress)
+        pack = _build(ev, dest, title, templates, progress, sign_key)
         return dataclasses.replace(pack, warnings=(*dest.warnings, *pack.warnings))
 
 
@@ -207,8 +235,11 @@ def _build(
     title: str | None,
     templates: Path | None,
     progress: Callable[[str], None] | None,
+    sign_key: str | None = None,
 ) -> Pack:
     rendered = render_files(ev, title, templates, progress)
+    if sign_key is not None:
+        rendered.files[SIGNATURE] = ssh_sign(rendered.files[MANIFEST], sign_key)
     folder = dest.folder
     try:
         dest.staging.mkdir()
@@ -227,6 +258,8 @@ def _build(
         Path(dest.shown),
         zip_path_for(Path(dest.shown)) if dest.zip_path is not None else None,
         rendered.digest,
+        seal_of(rendered.files[MANIFEST]),
+        SIGNATURE in rendered.files,
         rendered.listed,
         rendered.pages,
         rendered.warnings,
@@ -256,72 +289,241 @@ class Verdict:
     intact: bool
     message: str
     manifest: dict[str, Any] | None = None
+    seal: str | None = None
+    """sha256 of manifest.json as found, whenever it could be read."""
+    manifest_bytes: bytes | None = None
+    signature: bytes | None = None
+    """manifest.json.sig when the pack carries one (not listed in the manifest)."""
+
+
+class _Changed(Exception):
+    """The first difference found: its message is the verdict."""
+
+
+class _Members:
+    """The pack's entries by their name inside the pack, whatever its form."""
+
+    def entries(self) -> dict[str, str | None]:
+        """Name to None for a regular file, or what else it is ("a symlink", ...)."""
+        raise NotImplementedError
+
+    def size(self, name: str) -> int:
+        raise NotImplementedError
+
+    def chunks(self, name: str) -> Iterable[bytes]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Nothing to release by default."""
+
+    def read(self, name: str, limit: int) -> bytes:
+        """A small file (the manifest, the signature) whole, refusing one larger than `limit`
+        before reading it, and stopping if it turns out larger than declared."""
+        if self.size(name) > limit:
+            raise _Changed(f"{name}: changed (larger than {limit:,} bytes)")
+        out = bytearray()
+        for chunk in self.chunks(name):
+            out += chunk
+            if len(out) > limit:
+                raise _Changed(f"{name}: changed (larger than {limit:,} bytes)")
+        return bytes(out)
+
+    def check(self, name: str, sha256: str, size: int) -> None:
+        """Compare one listed file with its manifest entry: the size first, then a streamed
+        hash, so a huge declared entry is refused without being read."""
+        declared = self.size(name)
+        if declared != size:
+            raise _Changed(f"{name}: changed ({declared:,} bytes, manifest says {size:,})")
+        digest = hashlib.sha256()
+        seen = 0
+        for chunk in self.chunks(name):
+            seen += len(chunk)
+            if seen > size:
+                raise _Changed(f"{name}: changed (longer than the manifest's {size:,} bytes)")
+            digest.update(chunk)
+        actual = digest.hexdigest()
+        if seen != size or actual != sha256:
+            raise _Changed(f"{name}: changed (sha256 {actual}, manifest says {sha256})")
+
+
+def _kind(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a special file (FIFO, socket or device)"
+
+
+class _Folder(_Members):
+    """A pack folder read without following a symlink or opening anything but a regular
+    file (a FIFO would block, a symlink could point anywhere)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._stats: dict[str, os.stat_result] = {}
+
+    def entries(self) -> dict[str, str | None]:
+        try:
+            with os.scandir(self.root) as found:
+                self._stats = {e.name: e.stat(follow_symlinks=False) for e in found}
+        except OSError as exc:
+            raise InputError(
+                f"cannot list the folder: {exc.strerror}", source=str(self.root)
+            ) from exc
+        return {name: _kind(st.st_mode) for name, st in self._stats.items()}
+
+    def size(self, name: str) -> int:
+        return self._stats[name].st_size
+
+    def chunks(self, name: str) -> Iterable[bytes]:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(self.root / name, flags)
+        except OSError as exc:
+            raise _Changed(f"{name}: changed (cannot be opened: {exc.strerror})") from exc
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _Changed(f"{name}: changed (not a regular file)")
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+
+ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+)
+"""What zipfile raises on a damaged, encrypted or unsupported entry."""
+
+
+class _Zip(_Members):
+    """A pack zip: its entries share one top folder; every entry is checked for what a
+    zip can hide (a second entry of the same name, encryption, a symlink)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.archive = zipfile.ZipFile(path)
+        except ZIP_READ_ERRORS as exc:
+            raise InputError(f"not a readable zip ({exc})", source=str(path)) from exc
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+
+    def entries(self) -> dict[str, str | None]:
+        infos = self.archive.infolist()
+        parts = [PurePosixPath(i.filename).parts for i in infos]
+        tops = {p[0] for p in parts if p}
+        strip = len(tops) == 1 and all(
+            len(p) > 1 or i.is_dir() for p, i in zip(parts, infos, strict=True)
+        )
+        out: dict[str, str | None] = {}
+        for info, part in zip(infos, parts, strict=True):
+            if strip and len(part) == 1 and info.is_dir():
+                continue  # the top folder's own entry
+            name = "/".join(part[1:]) if strip else info.filename
+            if name in self._infos:
+                raise _Changed(f"{name}: added (a second zip entry of the same name)")
+            self._infos[name] = info
+            mode = info.external_attr >> 16
+            if info.is_dir():
+                out[name] = "a folder"
+            elif stat.S_ISLNK(mode):
+                out[name] = "a symlink"
+            elif info.flag_bits & 0x1:
+                out[name] = "an encrypted zip entry"
+            else:
+                out[name] = None
+        return out
+
+    def size(self, name: str) -> int:
+        return self._infos[name].file_size
+
+    def chunks(self, name: str) -> Iterable[bytes]:
+        try:
+            with self.archive.open(self._infos[name]) as handle:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+        except ZIP_READ_ERRORS as exc:
+            raise _Changed(f"{name}: changed (the zip entry cannot be read: {exc})") from exc
+
+    def close(self) -> None:
+        self.archive.close()
 
 
 def verify_pack(path: str | Path) -> Verdict:
     """Recompute every hash of a pack folder or zip; the first difference is the verdict."""
     target = Path(path)
+    members: _Members
     if target.is_dir():
-        files = {
-            p.relative_to(target).as_posix(): p.read_bytes()
-            for p in sorted(target.rglob("*"))
-            if p.is_file()
-        }
+        members = _Folder(target)
     elif target.is_file() and zipfile.is_zipfile(target):
-        files = _zip_members(target)
+        members = _Zip(target)
     elif target.exists():
         raise InputError("not an evidence pack (a folder or a .zip)", source=str(target))
     else:
         raise InputError("no such folder or file", source=str(target))
-    raw = files.pop(MANIFEST, None)
-    if raw is None:
+    found: dict[str, Any] = {}
+    try:
+        return _verify(members, found)
+    except _Changed as exc:
+        return Verdict(False, str(exc), **found)
+    finally:
+        members.close()
+
+
+def _verify(members: _Members, found: dict[str, Any]) -> Verdict:
+    """`found` collects what is known so far (the seal, the manifest) for the verdict."""
+    entries = members.entries()
+    if MANIFEST not in entries:
         return Verdict(False, f"{MANIFEST}: removed (or this is not an evidence pack)")
+    for name in (MANIFEST, SIGNATURE):
+        if entries.get(name, None) is not None:
+            raise _Changed(f"{name}: changed ({entries[name]}, not a regular file)")
+    raw = members.read(MANIFEST, MANIFEST_LIMIT)
+    found.update(seal=seal_of(raw), manifest_bytes=raw)
     try:
         manifest = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return Verdict(False, f"{MANIFEST}: changed: not valid JSON ({exc})")
-    problem = schema_problem(manifest, "manifest.schema.json")
+    except RecursionError:
+        raise _Changed(f"{MANIFEST}: changed: not valid JSON (nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a too-long integer
+        raise _Changed(f"{MANIFEST}: changed: not valid JSON ({exc})") from None
+    try:
+        problem = schema_problem(manifest, "manifest.schema.json")
+    except RecursionError:
+        problem = "nested too deeply"
     if problem is not None:
-        return Verdict(False, f"{MANIFEST}: changed: {problem}")
+        raise _Changed(f"{MANIFEST}: changed: {problem}")
+    found["manifest"] = manifest
+    if SIGNATURE in entries:
+        found["signature"] = members.read(SIGNATURE, 64 * 1024)
     listed = {entry["path"] for entry in manifest["files"]}
     for entry in manifest["files"]:
         name = entry["path"]
-        data = files.get(name)
-        if data is None:
-            return Verdict(False, f"{name}: removed", manifest)
-        actual = PackFile.of(name, data)
-        if (actual.sha256, actual.size) != (entry["sha256"], entry["size"]):
-            return Verdict(
-                False,
-                f"{name}: changed (sha256 {actual.sha256}, manifest says {entry['sha256']})",
-                manifest,
-            )
-    extra = sorted(set(files) - listed)
+        if name not in entries:
+            raise _Changed(f"{name}: removed")
+        if entries[name] is not None:
+            raise _Changed(f"{name}: changed ({entries[name]}, not a regular file)")
+        members.check(name, entry["sha256"], entry["size"])
+    extra = sorted(set(entries) - listed - {MANIFEST, SIGNATURE})
     if extra:
-        return Verdict(False, f"{extra[0]}: added (not in the manifest)", manifest)
+        what = entries[extra[0]]
+        raise _Changed(f"{extra[0]}: added ({what + ', ' if what else ''}not in the manifest)")
     digest = pack_digest(manifest["inputs"], manifest["files"])
     if digest != manifest["digest"]["value"]:
-        return Verdict(
-            False,
+        raise _Changed(
             f"{MANIFEST}: changed: its digest does not match the files and inputs it lists "
-            f"(recomputed {digest})",
-            manifest,
+            f"(recomputed {digest})"
         )
+    if _dump(manifest) != raw:
+        raise _Changed(f"{MANIFEST}: changed: not in the one form `report` writes")
     return Verdict(
         True,
-        f"intact: {len(manifest['files'])} files and the manifest match; digest {digest}",
-        manifest,
+        f"intact: {len(manifest['files'])} files and the manifest match; content digest {digest}; "
+        f"seal {found['seal']}",
+        **found,
     )
-
-
-def _zip_members(path: Path) -> dict[str, bytes]:
-    """The pack's files by their name inside the pack: entries share one top folder."""
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
-        tops = {PurePosixPath(n).parts[0] for n in names if len(PurePosixPath(n).parts) > 1}
-        strip = len(tops) == 1 and all(len(PurePosixPath(n).parts) > 1 for n in names)
-        out = {}
-        for name in names:
-            inner = "/".join(PurePosixPath(name).parts[1:]) if strip else name
-            out[inner] = archive.read(name)
-        return out

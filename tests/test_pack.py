@@ -275,7 +275,8 @@ def test_report_exit_codes_follow_evaluate(
     result = cli_run(args, capsys)
     assert result.code == 1  # the sample fails requirements; the pack is written anyway
     assert sorted(p.name for p in (tmp_path / "evidence").iterdir()) == PACK_FILES
-    assert "pack digest (sha256): " in result.out
+    assert "content digest (sha256): " in result.out
+    assert "seal (sha256 of manifest.json): " in result.out
     out = tmp_path / "evidence"
     names = "evidence.xlsx, manifest.json, report.pdf, results.json"
     assert f"evidence pack written to {out}/ ({names})" in result.out
@@ -350,8 +351,9 @@ def test_the_readme_shows_what_make_demo_prints(demo_runs: list[tuple[Path, str]
     assert " ".join(DEMO_ARGS[1:4]) in makefile
     (_, stdout), _ = demo_runs
     readme = (ROOT / "README.md").read_text()
-    printed = [line for line in stdout.splitlines() if line.startswith(("report.pdf:", "PCI DSS"))]
-    assert len(printed) == 2, stdout
+    starts = ("report.pdf:", "seal (sha256", "PCI DSS")
+    printed = [line for line in stdout.splitlines() if line.startswith(starts)]
+    assert len(printed) == 3, stdout
     for line in printed:
         assert line in readme, line
 

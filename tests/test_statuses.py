@@ -462,7 +462,7 @@ def test_pdf_never_ends_a_page_with_a_workload_heading(fedramp_pages: list[str])
         body = [
             line
             for line in page.splitlines()
-            if line.strip() and not line.startswith(("Cluster shop-prod ·", "Pack digest"))
+            if line.strip() and not line.startswith(("Cluster shop-prod ·", "Content digest"))
         ]
         assert not body[-1].startswith("Zones: "), body[-1]
 
@@ -482,7 +482,7 @@ def test_pdf_keeps_each_check_heading_with_its_findings(pdf_pages: list[str]) ->
         lines = [
             line
             for line in page.splitlines()
-            if not line.startswith(("Cluster shop-prod ·", "Pack digest"))
+            if not line.startswith(("Cluster shop-prod ·", "Content digest"))
         ]
         body = [line for line in lines if line.strip()]
         assert not (body and heading.match(body[-1])), body[-1]
