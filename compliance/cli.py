@@ -36,6 +36,7 @@ from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
 from compliance.scope import read_scope
+from compliance.snapshot import check_snapshot_as_of, load_input
 from compliance.text import visible
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -169,14 +170,15 @@ def flows(
     """Compute every flow the NetworkPolicies allow, between workloads and to or from outside.
 
     EXPORT is a YAML or JSON file, a folder (read recursively: .yaml, .yml, .json) or -
-    for standard input, as printed by `kubectl get ... -A -o yaml` or `-o json`.
+    for standard input, as printed by `kubectl get ... -A -o yaml` or `-o json`; or an
+    evidence pack (folder or zip), whose snapshot.json gives the same flows.
     Addresses in ipBlock rules are treated as outside the cluster; hostNetwork pods are
     reported as not isolated.
     """
     _State.debug = _State.debug or debug
     started = time.perf_counter()
-    loaded = load_paths(paths, max_bytes=max_bytes)
-    cluster = build_cluster(loaded.objects)
+    given = load_input(paths, max_bytes)
+    loaded, cluster = given.loaded, given.cluster
     loaded_at = time.perf_counter()
     for message in (*loaded.warnings, *cluster.warnings):
         _warn(message)
@@ -651,12 +653,14 @@ def _evaluation(
     catalog = _catalog(controls_dirs, max_bytes)
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
-    loaded = load_paths(paths, max_bytes=max_bytes)
+    given = load_input(paths, max_bytes)
+    loaded, cluster = given.loaded, given.cluster
     if as_of is not None:
         check_as_of(moment, loaded.objects, loaded.captures)
+        if given.snapshot is not None:
+            check_snapshot_as_of(moment, given.snapshot)
     for message in loaded.warnings:
         _warn(message)
-    cluster = build_cluster(loaded.objects)
     graph = compute_flows(cluster)
     if verbose:
         click.echo(
