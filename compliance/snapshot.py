@@ -104,22 +104,7 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
         "as_of": _iso(ev.as_of),
         "cluster": ev.scope.cluster,
         "inputs": [{"path": i.path, "sha256": i.sha256, "size": i.size} for i in ev.inputs],
-        "namespaces": [
-            {"name": n.name, "labels": dict(n.labels), "in_export": n.in_export}
-            for n in cluster.namespaces
-        ],
-        "workloads": [_workload(w) for w in cluster.workloads],
-        "policies": [
-            {
-                "namespace": p.namespace,
-                "name": p.name,
-                "source": p.source,
-                "sha256": p.digest,
-                "object": p.body,
-            }
-            for p in cluster.policies
-        ],
-        "warnings": list(cluster.warnings),
+        **cluster_facts(cluster),
         "scope": {
             "path": ev.scope.source,
             "sha256": ev.scope.sha256,
@@ -136,6 +121,29 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
             }
             for fw in ev.frameworks
         ],
+    }
+
+
+def cluster_facts(cluster: Cluster) -> dict[str, Any]:
+    """The snapshot's part that `rebuild_cluster` reads back: namespaces, workloads,
+    policies and the model's warnings."""
+    return {
+        "namespaces": [
+            {"name": n.name, "labels": dict(n.labels), "in_export": n.in_export}
+            for n in cluster.namespaces
+        ],
+        "workloads": [_workload(w) for w in cluster.workloads],
+        "policies": [
+            {
+                "namespace": p.namespace,
+                "name": p.name,
+                "source": p.source,
+                "sha256": p.digest,
+                "object": p.body,
+            }
+            for p in cluster.policies
+        ],
+        "warnings": list(cluster.warnings),
     }
 
 
