@@ -21,6 +21,8 @@ from compliance import __version__
 from compliance.checks import CHECKS
 from compliance.controls import Framework, load_catalog
 from compliance.destination import MANIFEST, open_destination
+from compliance.diff import DiffSide, zone_flows_changed
+from compliance.diff import diff as diff_sides
 from compliance.errors import ComplianceError
 from compliance.evaluate import Evaluation
 from compliance.evaluate import evaluate as run_evaluation
@@ -32,11 +34,12 @@ from compliance.model import build_cluster
 from compliance.pack import build_pack, verify_pack
 from compliance.paths import recorded_evaluation
 from compliance.provenance import check_as_of
+from compliance.render.diff import FORMATS as DIFF_FORMATS
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
 from compliance.scope import read_scope
-from compliance.snapshot import check_snapshot_as_of, load_input
+from compliance.snapshot import check_snapshot_as_of, load_input, snapshot_scope
 from compliance.text import visible
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -693,6 +696,84 @@ def _frameworks(
             param_hint="'--framework'",
         )
     return [catalog[i] for i in ids]
+
+
+@cli.command()
+@click.argument("old_path", metavar="OLD")
+@click.argument("new_path", metavar="NEW")
+@click.option(
+    "--scope",
+    "scope_path",
+    metavar="FILE",
+    help="Scope file for both sides (default: each pack's own; an export takes a pack's).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(DIFF_FORMATS)),
+    default="txt",
+    show_default=True,
+    help="txt or md for people; json for machines (diff.schema.json).",
+)
+@click.option(
+    "--as-of", "as_of", metavar="ISO-8601", help="As-of time of a side that is an export."
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when flows touching a zone changed.")
+@_size_option
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def diff(
+    old_path: str,
+    new_path: str,
+    scope_path: str | None,
+    fmt: str,
+    as_of: str | None,
+    exit_zero: bool,
+    max_bytes: int,
+    debug: bool,
+) -> None:
+    """Show what changed between two evaluations: per-zone segmentation verdicts, flows,
+    policies (each with its own effect on flows), workloads and zone membership,
+    requirement statuses, findings, register entries and waivers.
+
+    OLD and NEW are each an evidence pack (folder or zip) or an export; an export is
+    evaluated with --scope, or with the pack's scope when the other side is a pack.
+    Exit codes: 0 no flow touching a zone changed, 1 one did (unless --exit-zero),
+    2 bad input, 3 internal error.
+    """
+    _State.debug = _State.debug or debug
+    catalog = _catalog((), max_bytes)
+    old_in = load_input((old_path,), max_bytes)
+    new_in = load_input((new_path,), max_bytes)
+    scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes) if scope_path else None
+    packs = [given.snapshot for given in (old_in, new_in) if given.snapshot is not None]
+    sides = []
+    for path, given in ((old_path, old_in), (new_path, new_in)):
+        snap = given.snapshot
+        side_scope = scope
+        if side_scope is None:
+            source = snap if snap is not None else (packs[0] if packs else None)
+            if source is None:
+                raise click.BadParameter(
+                    "is required when OLD and NEW are both exports", param_hint="'--scope'"
+                )
+            side_scope = snapshot_scope(source, catalog, CHECKS)
+        if snap is not None:
+            moment = snap.as_of
+        elif as_of is not None:
+            moment = _parse_as_of(as_of)
+        else:
+            moment = max(p.as_of for p in packs) if packs else _parse_as_of(None)
+        chosen = _frameworks(catalog, (), side_scope.frameworks)
+        graph = compute_flows(given.cluster)
+        ev = recorded_evaluation(
+            run_evaluation(given.cluster, graph, side_scope, chosen, moment, given.loaded.inputs)
+        )
+        digest = snap.manifest.get("digest", {}).get("value") if snap is not None else None
+        sides.append(DiffSide(path, digest if isinstance(digest, str) else None, ev))
+    document = diff_sides(sides[0], sides[1])
+    click.echo(DIFF_FORMATS[fmt](document), nl=False)
+    if zone_flows_changed(document) and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
 
 
 @cli.group()

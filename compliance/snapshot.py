@@ -17,12 +17,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 from compliance import __version__
-from compliance.addresses import AddrSet
 from compliance.datafile import schema_problem
 from compliance.errors import InputError
 from compliance.evaluate import Evaluation
@@ -47,7 +47,7 @@ from compliance.model import (
     build_cluster,
     object_digest,
 )
-from compliance.ports import PortSet
+from compliance.scope import Scope, parse_scope
 
 SNAPSHOT = PACK_SNAPSHOT
 MANIFEST = PACK_MANIFEST
@@ -63,33 +63,6 @@ def canonical(doc: Any) -> bytes:
 
 def _iso(moment: dt.datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def plain(value: Any) -> Any:
-    """A parsed value (frozen dataclasses, tuples, dates) as JSON data, for the scope."""
-    if isinstance(value, AddrSet):
-        return list(value.to_cidrs())
-    if isinstance(value, PortSet):
-        return value.describe()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if not f.name.startswith("_")
-        }
-    if isinstance(value, tuple | list):
-        return [plain(v) for v in value]
-    if isinstance(value, frozenset | set):
-        return sorted(plain(v) for v in value)
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, dt.datetime):
-        return _iso(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 # --------------------------------------------------------------------------- writing
@@ -109,7 +82,7 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
             "path": ev.scope.source,
             "sha256": ev.scope.sha256,
             "size": ev.scope.size,
-            "parsed": plain(ev.scope),
+            "document": ev.scope.document,
         },
         "controls": [
             {
@@ -315,3 +288,22 @@ def load_input(paths: tuple[str, ...], max_bytes: int = DEFAULT_MAX_FILE_BYTES) 
         return ClusterInput(LoadResult((), snap.inputs), snap.cluster, snap)
     loaded = load_paths(paths, max_bytes=max_bytes)
     return ClusterInput(loaded, build_cluster(loaded.objects))
+
+
+def snapshot_scope(
+    snap: Snapshot, known_frameworks: Iterable[str] | None = None, known_checks: Iterable[str] = ()
+) -> Scope:
+    """The scope the pack was evaluated with, parsed again from the file's content it
+    keeps, and named, hashed and sized as the original file was."""
+    recorded = snap.document["scope"]
+    scope = parse_scope(
+        recorded["document"], f"{snap.source}: {SNAPSHOT}: scope.document",
+        known_frameworks, known_checks,
+    )  # fmt: skip
+    return dataclasses.replace(
+        scope,
+        source=recorded["path"],
+        sha256=recorded["sha256"],
+        size=recorded["size"],
+        document=recorded["document"],
+    )
