@@ -23,7 +23,7 @@ from compliance.controls import Framework, load_catalog
 from compliance.destination import MANIFEST, open_destination
 from compliance.diff import DiffSide, zone_flows_changed
 from compliance.diff import diff as diff_sides
-from compliance.errors import ComplianceError
+from compliance.errors import ComplianceError, InputError
 from compliance.evaluate import Evaluation
 from compliance.evaluate import evaluate as run_evaluation
 from compliance.explain import Explanation
@@ -38,8 +38,15 @@ from compliance.render.diff import FORMATS as DIFF_FORMATS
 from compliance.render.flows import FORMATS, render
 from compliance.render.results import FORMATS as RESULT_FORMATS
 from compliance.render.results import framework_line
+from compliance.render.results import render_json as render_results_json
 from compliance.scope import read_scope
-from compliance.snapshot import check_snapshot_as_of, load_input, snapshot_scope
+from compliance.snapshot import (
+    check_snapshot_as_of,
+    first_difference,
+    load_input,
+    read_pack,
+    snapshot_scope,
+)
 from compliance.text import visible
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -617,8 +624,13 @@ def probe_plan(
 
 @cli.command()
 @click.argument("pack_path", metavar="DIR|ZIP")
+@click.option(
+    "--recompute",
+    is_flag=True,
+    help="Also re-run the evaluation from snapshot.json and compare with results.json.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
-def verify(pack_path: str, debug: bool) -> None:
+def verify(pack_path: str, recompute: bool, debug: bool) -> None:
     """Check an evidence pack: recompute the sha256 of every file against manifest.json and
     the pack digest from the manifest's entries.
 
@@ -636,9 +648,45 @@ def verify(pack_path: str, debug: bool) -> None:
                 f"{m['tool']['name']} {m['tool']['version']})"
             )
         )
+        if recompute and not _recomputed(pack_path):
+            click.get_current_context().exit(EXIT_FAIL)
         return
     click.echo(one_line(f"{pack_path}: NOT INTACT: {verdict.message}"))
     click.get_current_context().exit(EXIT_FAIL)
+
+
+def _recomputed(pack_path: str) -> bool:
+    """Re-run the evaluation from the pack's snapshot, with its own scope, control files
+    and as-of, and say whether results.json comes out byte for byte."""
+    snap = read_pack(pack_path)
+    if snap is None:
+        raise InputError("not an evidence pack with snapshot.json", source=pack_path)
+    if snap.results is None:
+        raise InputError("no results.json to compare with", source=pack_path)
+    catalog = _catalog((), DEFAULT_MAX_FILE_BYTES)
+    scope = snapshot_scope(snap, catalog, CHECKS)
+    recorded = {c["id"]: c for c in snap.document["controls"]}
+    unknown = [i for i in recorded if i not in catalog]
+    if unknown:
+        raise InputError(
+            f"control file {unknown[0]!r} is not shipped with this tool", source=pack_path
+        )
+    for fid, entry in recorded.items():
+        if catalog[fid].sha256 != entry["sha256"]:
+            click.echo(one_line(f"note: control file {fid} differs from the one the pack used"))
+    version = snap.document["tool"]["version"]
+    if version != __version__:
+        click.echo(one_line(f"note: the pack was made by version {version}, this is {__version__}"))
+    graph = compute_flows(snap.cluster)
+    chosen = [catalog[i] for i in recorded]
+    ev = run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+    again = render_results_json(recorded_evaluation(ev)).encode()
+    problem = first_difference(snap.results, again)
+    if problem is None:
+        click.echo("recomputed from snapshot.json: results.json reproduced byte for byte")
+        return True
+    click.echo(one_line(f"recomputed from snapshot.json: results.json differs: {problem}"))
+    return False
 
 
 def _evaluation(

@@ -710,11 +710,13 @@ def _flatten(
 
 PACK_MANIFEST = "manifest.json"
 PACK_SNAPSHOT = "snapshot.json"
+PACK_RESULTS = "results.json"
 
 
 def pack_files(path: str) -> dict[str, bytes] | None:
-    """A pack's manifest and snapshot when `path` is a pack (a folder or zip holding
-    both), None when it is anything else (an export file or folder)."""
+    """A pack's manifest and snapshot (and results.json, when present) when `path` is a
+    pack (a folder or zip holding both), None when it is anything else (an export file
+    or folder)."""
     target = Path(path)
     if path == "-":
         return None
@@ -727,16 +729,18 @@ def pack_files(path: str) -> dict[str, bytes] | None:
                 "facts) cannot be read as input",
                 source=path,
             )
-        return {n: read_file(target / n, f"{path}/{n}") for n in (PACK_MANIFEST, PACK_SNAPSHOT)}
+        names = (PACK_MANIFEST, PACK_SNAPSHOT, PACK_RESULTS)
+        return {n: read_file(target / n, f"{path}/{n}") for n in names if (target / n).is_file()}
     if target.is_file() and target.suffix.lower() == ".zip" and zipfile.is_zipfile(target):
         with zipfile.ZipFile(target) as archive:
             found: dict[str, bytes] = {}
             for name in archive.namelist():
                 base = PurePosixPath(name).name
                 depth = len(PurePosixPath(name).parts)
-                if base in (PACK_MANIFEST, PACK_SNAPSHOT) and depth <= 2 and base not in found:
+                wanted = (PACK_MANIFEST, PACK_SNAPSHOT, PACK_RESULTS)
+                if base in wanted and depth <= 2 and base not in found:
                     found[base] = archive.read(name)
-        if len(found) == 2:
+        if PACK_MANIFEST in found and PACK_SNAPSHOT in found:
             return found
         raise InputError(
             f"a zip without {PACK_MANIFEST} and {PACK_SNAPSHOT} is not an evidence pack "

@@ -29,6 +29,7 @@ from compliance.evaluate import Evaluation
 from compliance.load import (
     DEFAULT_MAX_FILE_BYTES,
     PACK_MANIFEST,
+    PACK_RESULTS,
     PACK_SNAPSHOT,
     InputFile,
     K8sObject,
@@ -167,6 +168,8 @@ class Snapshot:
     cluster: Cluster
     inputs: tuple[InputFile, ...]
     manifest: dict[str, Any]
+    results: bytes | None = None
+    """The pack's results.json, for `verify --recompute`."""
 
     @property
     def as_of(self) -> dt.datetime:
@@ -196,7 +199,14 @@ def read_pack(path: str, files: dict[str, bytes] | None = None) -> Snapshot | No
         raise InputError(problem, source=source)
     if not isinstance(manifest, dict):
         raise InputError("expected a map", source=f"{path}: {MANIFEST}")
-    return Snapshot(path, document, rebuild_cluster(document, source), _inputs(document), manifest)
+    return Snapshot(
+        path,
+        document,
+        rebuild_cluster(document, source),
+        _inputs(document),
+        manifest,
+        files.get(PACK_RESULTS),
+    )
 
 
 def check_snapshot_as_of(moment: dt.datetime, snap: Snapshot) -> None:
@@ -307,3 +317,16 @@ def snapshot_scope(
         size=recorded["size"],
         document=recorded["document"],
     )
+
+
+def first_difference(recorded: bytes, recomputed: bytes) -> str | None:
+    """`line N: ...` for the first line where the pack's results.json and the recomputed
+    one differ, or None when they are the same bytes."""
+    if recorded == recomputed:
+        return None
+    old, new = recorded.decode(errors="replace").splitlines(), recomputed.decode().splitlines()
+    for number, (a, b) in enumerate(zip(old, new, strict=False), start=1):
+        if a != b:
+            return f"line {number}: the pack has {a.strip()[:80]!r}, recomputed {b.strip()[:80]!r}"
+    shorter = "the pack's" if len(old) < len(new) else "the recomputed"
+    return f"line {min(len(old), len(new)) + 1}: {shorter} results.json ends there"

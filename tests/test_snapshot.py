@@ -279,3 +279,62 @@ def test_an_as_of_before_the_packs_is_refused(
     )  # fmt: skip
     _one_line_exit_2(res)
     assert "precedes the pack's as-of 2026-11-26T00:00:00Z" in res.err
+
+
+# --------------------------------------------------------------------------- verify --recompute
+
+
+def _reseal(pack: Path) -> None:
+    """Make the manifest match the files again, as someone forging a pack would."""
+    import hashlib
+
+    from compliance.pack import pack_digest
+
+    manifest = json.loads((pack / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        data = (pack / entry["path"]).read_bytes()
+        entry["sha256"], entry["size"] = hashlib.sha256(data).hexdigest(), len(data)
+    manifest["digest"]["value"] = pack_digest(manifest["inputs"], manifest["files"])
+    (pack / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+@pytest.mark.parametrize("which", ["folder", "zip"])
+def test_verify_recompute_reproduces_results(
+    sample_pack: Path, which: str, compliance: Callable[..., Result]
+) -> None:
+    pack = sample_pack if which == "folder" else sample_pack.with_name("evidence.zip")
+    res = compliance("verify", "--recompute", pack)
+    assert res.code == 0, res.out + res.err
+    assert "results.json reproduced byte for byte" in res.out
+    assert "note:" not in res.out  # same tool version, same control files
+
+
+def test_verify_recompute_names_the_first_difference(
+    sample_pack: Path, tmp_path: Path, compliance: Callable[..., Result]
+) -> None:
+    copy = tmp_path / "pack"
+    shutil.copytree(sample_pack, copy)
+    doc = json.loads((copy / "snapshot.json").read_text())
+    doc["scope"]["document"]["cluster"] = "another-cluster"
+    (copy / "snapshot.json").write_bytes(canonical(doc))
+    assert compliance("verify", "--recompute", copy).code == 1  # the hash catches it first
+    _reseal(copy)
+    assert compliance("verify", copy).code == 0  # a consistent forgery passes the hashes...
+    res = compliance("verify", "--recompute", copy)
+    assert res.code == 1  # ...but not the recomputation
+    assert "results.json differs: line" in res.out
+    assert "another-cluster" in res.out
+
+
+def test_verify_recompute_reports_a_tool_version_difference(
+    sample_pack: Path, tmp_path: Path, compliance: Callable[..., Result]
+) -> None:
+    copy = tmp_path / "pack"
+    shutil.copytree(sample_pack, copy)
+    doc = json.loads((copy / "snapshot.json").read_text())
+    doc["tool"]["version"] = "0.0.1"
+    (copy / "snapshot.json").write_bytes(canonical(doc))
+    _reseal(copy)
+    res = compliance("verify", "--recompute", copy)
+    assert "note: the pack was made by version 0.0.1" in res.out
+    assert res.code == 0  # the results still match: the difference is said, not hidden
