@@ -133,9 +133,9 @@ def _flow_entry(
     }
 
 
-def _flows_between(old: Cluster, new: Cluster) -> tuple[list[str], list[str]]:
-    """Flows (as `src -> dst: ports`) that `new` adds and removes against `old`."""
-    before, now = edges(compute_flows(old)), edges(compute_flows(new))
+def _flows_between(old: Cluster, now: Mapping[FlowKey, _Edge]) -> tuple[list[str], list[str]]:
+    """Flows (as `src -> dst: ports`) that `now` adds and removes against `old`."""
+    before = edges(compute_flows(old))
     added, removed = [], []
     for key, change, b, n, wider, narrower in _flow_changes(before, now):
         if change == "added" or (change == "changed" and wider):
@@ -162,13 +162,14 @@ def _policies(old: Evaluation, new: Evaluation) -> list[dict[str, Any]]:
     before = {p.id: p for p in old.cluster.policies}
     now = {p.id: p for p in new.cluster.policies}
     out = []
+    current = edges(new.graph)
     for pid in sorted(before.keys() | now.keys()):
         b, n = before.get(pid), now.get(pid)
         if b is not None and n is not None and b.digest == n.digest:
             continue
         change = "added" if b is None else "removed" if n is None else "modified"
         without = _with_policy(new.cluster, pid, b)
-        added, removed = _flows_between(without, new.cluster)
+        added, removed = _flows_between(without, current)
         out.append(
             {
                 "policy": pid,
