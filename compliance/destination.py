@@ -38,7 +38,9 @@ from compliance.render.results import TOOL_NAME
 
 FORMAT = "compliance-evidence-pack/1"
 MANIFEST = "manifest.json"
-PACK_FILE_NAMES = frozenset({MANIFEST, "results.json", "evidence.xlsx", "report.pdf"})
+PACK_FILE_NAMES = frozenset(
+    {MANIFEST, "results.json", "evidence.xlsx", "report.pdf", "snapshot.json"}
+)
 
 
 @dataclass
