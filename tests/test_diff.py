@@ -395,3 +395,72 @@ def test_packs_and_zips_as_either_side(
     res = compliance("diff", copy, sample_pack)
     assert res.code == 2 and len(res.err_lines) == 1
     assert "unknown snapshot format" in res.err
+
+
+def _sample_side(cluster_dir: str, scope_file: str, as_of: str) -> DiffSide:
+    import datetime as dt
+    import os
+
+    from compliance.checks import CHECKS
+    from compliance.controls import load_catalog
+    from compliance.evaluate import evaluate
+    from compliance.flows import compute_flows
+    from compliance.load import load_paths
+    from compliance.model import build_cluster
+    from compliance.scope import read_scope
+
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        catalog = load_catalog((), CHECKS)
+        scope = read_scope(scope_file, catalog, CHECKS)
+        loaded = load_paths([cluster_dir])
+    finally:
+        os.chdir(here)
+    built = build_cluster(loaded.objects)
+    chosen = [catalog[i] for i in scope.frameworks]
+    moment = dt.datetime.fromisoformat(as_of)
+    ev = evaluate(built, compute_flows(built), scope, chosen, moment, loaded.inputs)
+    return DiffSide(cluster_dir, None, ev)
+
+
+def test_the_q2_sample_shows_what_the_samples_readme_says() -> None:
+    old = _sample_side("samples/shop-cluster", "samples/pci-dss.scope.yaml", AS_OF)
+    new = _sample_side(
+        "samples/shop-cluster-q2", "samples/pci-dss-q2.scope.yaml", "2027-03-01T00:00:00+00:00"
+    )
+    doc = run_diff(old, new)
+    verdicts = {z["zone"]: z["verdict"] for z in doc["zones"]}
+    assert verdicts == {
+        "cardholder-data": "changed",
+        "cde": "changed",
+        "ingress-tier": "unchanged",
+        "shared-services": "changed",
+    }
+    loosened = "analytics/data-pipeline[Deployment] -> production/postgres[StatefulSet]"
+    assert loosened in zone(doc)["flows"]
+    added = {(f["src"], f["dst"], f["ports_now"]) for f in doc["flows"]["touching_zones"]}
+    assert added == {
+        ("analytics/data-pipeline[Deployment]", "production/postgres[StatefulSet]", "TCP 5432"),
+        ("analytics/data-pipeline[Deployment]", "production/kafka-connect[Deployment]", "TCP 9092"),
+        ("production/app[Deployment]", "production/kafka-connect[Deployment]", "TCP 9092"),
+        ("production/kafka-connect[Deployment]", "kube-system/coredns[Deployment]", "UDP 53"),
+    }
+    assert all(f["change"] == "added" for f in doc["flows"]["touching_zones"])
+    assert doc["flows"]["other_changes"] == 0
+    (pol,) = doc["policies"]
+    assert pol["policy"] == "production/postgres-access" and pol["change"] == "modified"
+    assert pol["flows_added"] == [f"{loosened}: TCP 5432"] and pol["flows_removed"] == []
+    assert doc["workloads"] == [
+        {
+            "workload": "production/kafka-connect[Deployment]",
+            "change": "added",
+            "entered": ["cde"],
+            "left": [],
+        }
+    ]
+    assert {"framework": "pci-dss-4.0.1", "requirement": "1.4.4", "before": "supported",
+            "now": "fail"} in doc["requirements"]  # fmt: skip
+    assert len(doc["findings"]["resolved"]) == 3
+    assert doc["register"] == {"added": ["AF-007"], "removed": [], "expired": []}
+    assert doc["waivers"] == {"added": [], "removed": [], "expired": ["WV-001"]}
