@@ -338,3 +338,21 @@ def test_verify_recompute_reports_a_tool_version_difference(
     res = compliance("verify", "--recompute", copy)
     assert "note: the pack was made by version 0.0.1" in res.out
     assert res.code == 0  # the results still match: the difference is said, not hidden
+
+
+def test_a_pack_made_from_a_pack_is_the_same_pack(
+    sample_pack: Path,
+    tmp_path: Path,
+    compliance: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    reuse_rendered_pdf: None,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "again"
+    res = compliance(
+        "report", sample_pack.with_name("evidence.zip"), "--scope", "samples/pci-dss.scope.yaml",
+        "--as-of", AS_OF, "--out", out, "--exit-zero",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    for name in ("results.json", "snapshot.json", "evidence.xlsx", "manifest.json"):
+        assert (out / name).read_bytes() == (sample_pack / name).read_bytes(), name
