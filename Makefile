@@ -40,6 +40,9 @@ $(STAMP): pyproject.toml | system-libs
 demo: venv system-libs
 	$(BIN)/compliance report samples/shop-cluster --scope samples/pci-dss.scope.yaml \
 		--as-of 2026-11-26T00:00:00Z --out evidence --force --exit-zero
+	$(BIN)/compliance report samples/shop-cluster-q2 --scope samples/pci-dss-q2.scope.yaml \
+		--as-of 2027-03-01T00:00:00Z --out evidence-q2 --force --exit-zero
+	$(BIN)/compliance diff evidence evidence-q2 --exit-zero
 
 test: venv system-libs
 	$(BIN)/python -m pytest -q

@@ -706,6 +706,87 @@ def parse_chars(text: str) -> list[int]:
     return chars
 
 
+def measure_snapshot_here(path: str) -> dict[str, Any]:
+    """Runs in the child: snapshot writing, reading a pack as input, and a diff.
+
+    The diff's NEW side is the same cluster with its first policy removed, so the diff
+    computes that policy's own effect; the target is the diff (both sides read from
+    their snapshots, evaluated, compared) within three times one evaluation (load,
+    flows, evaluate)."""
+    import dataclasses
+    import datetime as dt
+    import tempfile
+
+    from compliance.checks import CHECKS
+    from compliance.controls import load_catalog
+    from compliance.diff import DiffSide, diff
+    from compliance.evaluate import evaluate
+    from compliance.flows import compute_flows
+    from compliance.load import load_paths
+    from compliance.model import build_cluster
+    from compliance.scope import read_scope
+    from compliance.snapshot import canonical, read_pack, snapshot_bytes
+
+    catalog = load_catalog((), CHECKS)
+    scope = read_scope(str(SCOPE), catalog, CHECKS)
+    frameworks = list(catalog.values())
+    as_of = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    t0 = time.perf_counter()
+    loaded = load_paths([path])
+    cluster = build_cluster(loaded.objects)
+    ev = evaluate(cluster, compute_flows(cluster), scope, frameworks, as_of, loaded.inputs)
+    t1 = time.perf_counter()
+    data = snapshot_bytes(ev)
+    t2 = time.perf_counter()
+    changed = dataclasses.replace(cluster, policies=cluster.policies[1:])
+    ev2 = evaluate(changed, compute_flows(changed), scope, frameworks, as_of, loaded.inputs)
+    with tempfile.TemporaryDirectory() as tmp:
+        packs = []
+        for name, body in (("old", data), ("new", snapshot_bytes(ev2))):
+            folder = Path(tmp) / name
+            folder.mkdir()
+            (folder / "snapshot.json").write_bytes(body)
+            (folder / "manifest.json").write_bytes(canonical({}))
+            packs.append(str(folder))
+        t3 = time.perf_counter()
+        read_pack(packs[0])
+        t4 = time.perf_counter()
+        sides = []
+        for folder in packs:
+            snap = read_pack(folder)
+            assert snap is not None
+            again = evaluate(
+                snap.cluster, compute_flows(snap.cluster), scope, frameworks, as_of, snap.inputs
+            )
+            sides.append(DiffSide(folder, None, again))
+        doc = diff(sides[0], sides[1])
+        t5 = time.perf_counter()
+    return {
+        "evaluation_s": t1 - t0,
+        "snapshot_write_s": t2 - t1,
+        "snapshot_bytes": len(data),
+        "pack_read_s": t4 - t3,
+        "diff_s": t5 - t4,
+        "diff_policies": len(doc["policies"]),
+    }
+
+
+def measure_snapshot(size: int, path: Path, errors: list[str]) -> None:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-snapshot", str(path)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=_child_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        errors.append(f"{size}: snapshot run failed: {_tail(proc.stderr)}")
+        return
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    ratio = r["diff_s"] / r["evaluation_s"]
+    print(
+        f"snapshot {size:>6} workloads: evaluation {r['evaluation_s']:.2f} s, snapshot write "
+        f"{r['snapshot_write_s']:.2f} s ({r['snapshot_bytes'] / 1e6:.1f} MB), pack read "
+        f"{r['pack_read_s']:.2f} s, diff {r['diff_s']:.2f} s = {ratio:.1f}x the evaluation "
+        f"(target 3x: {'met' if ratio <= 3 else 'MISSED'})"
+    )
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -775,17 +856,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"exit 1 when a {TARGET_SIZE}-workload or an evidence pack target fails",
     )
+    parser.add_argument(
+        "--snapshot-sizes",
+        type=parse_report_sizes,
+        default=[5000],
+        metavar="N,...",
+        help="workload counts for snapshot writing, reading a pack and diff; 0 skips "
+        "(default: 5000)",
+    )
     parser.add_argument("--measure-api", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--no-evaluation", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-snapshot", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure_api:  # child mode: one JSON line on stdout
         print(json.dumps(measure_api_here(args.measure_api, not args.no_evaluation)))
         return 0
+    if args.measure_snapshot:
+        print(json.dumps(measure_snapshot_here(args.measure_snapshot)))
+        return 0
 
     by_size: dict[int, Cluster] = {}
     startup = [STARTUP_SIZE] if args.startup else []
-    for size in [*startup, *args.sizes, *args.report_sizes, *args.scale_sizes]:
+    for size in [
+        *startup,
+        *args.sizes,
+        *args.report_sizes,
+        *args.scale_sizes,
+        *args.snapshot_sizes,
+    ]:
         if size in by_size:
             continue
         cluster = ensure_cluster(size, args.seed, args.regenerate)
@@ -845,6 +944,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             measure_report(report_row, errors)
             print_report_line(format_report_row(report_row))
             report_rows.append(report_row)
+
+    if args.snapshot_sizes:
+        print()
+        for size in args.snapshot_sizes:
+            measure_snapshot(size, by_size[size].path, errors)
 
     allow_rows = [ShapeRow(n) for n in args.allowlist_sizes]
     text_rows = [ShapeRow(n) for n in args.long_text]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 FLOW_FORMATS = ("csv", "json", "md", "txt")
 RESULT_FORMATS = ("json", "table")
+DIFF_FORMATS = ("json", "md", "txt")
 """The names of `compliance.render.flows.FORMATS` and `compliance.render.results.FORMATS`
 (a test keeps them equal), known without importing the engine or the renderers."""
 
@@ -168,19 +169,19 @@ def flows(
     """Compute every flow the NetworkPolicies allow, between workloads and to or from outside.
 
     EXPORT is a YAML or JSON file, a folder (read recursively: .yaml, .yml, .json) or -
-    for standard input, as printed by `kubectl get ... -A -o yaml` or `-o json`.
+    for standard input, as printed by `kubectl get ... -A -o yaml` or `-o json`; or an
+    evidence pack (folder or zip), whose snapshot.json gives the same flows.
     Addresses in ipBlock rules are treated as outside the cluster; hostNetwork pods are
     reported as not isolated.
     """
     from compliance.flows import compute_flows
-    from compliance.load import load_paths
-    from compliance.model import build_cluster
     from compliance.render.flows import stream
+    from compliance.snapshot import load_input
 
     _State.debug = _State.debug or debug
     started = time.perf_counter()
-    loaded = load_paths(paths, max_bytes=max_bytes)
-    cluster = build_cluster(loaded.objects)
+    given = load_input(paths, max_bytes)
+    loaded, cluster = given.loaded, given.cluster
     loaded_at = time.perf_counter()
     for message in (*loaded.warnings, *cluster.warnings):
         _warn(message)
@@ -673,12 +674,18 @@ def _seal_option(_ctx: click.Context, _param: click.Parameter, value: str | None
     metavar="ID",
     help="The signer's identity in the allowed-signers file (default: whichever it names).",
 )
+@click.option(
+    "--recompute",
+    is_flag=True,
+    help="Also re-run the evaluation from snapshot.json and compare with results.json.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def verify(
     pack_path: str,
     expect: str | None,
     allowed_signers: str | None,
     identity: str | None,
+    recompute: bool,
     debug: bool,
 ) -> None:
     """Check an evidence pack: recompute the sha256 of every file against manifest.json and
@@ -736,6 +743,50 @@ def verify(
             f"as of {m['as_of']}, {m['tool']['name']} {m['tool']['version']})"
         )
     )
+    if recompute and not _recomputed(pack_path):
+        click.get_current_context().exit(EXIT_FAIL)
+
+
+def _recomputed(pack_path: str) -> bool:
+    """Re-run the evaluation from the pack's snapshot, with its own scope, control files
+    and as-of, and say whether results.json comes out byte for byte."""
+    from compliance.checks import CHECKS
+    from compliance.errors import InputError
+    from compliance.evaluate import evaluate as run_evaluation
+    from compliance.flows import compute_flows
+    from compliance.paths import recorded_evaluation
+    from compliance.render.results import render_json as render_results_json
+    from compliance.snapshot import first_difference, read_pack, snapshot_scope
+
+    snap = read_pack(pack_path)
+    if snap is None:
+        raise InputError("not an evidence pack with snapshot.json", source=pack_path)
+    if snap.results is None:
+        raise InputError("no results.json to compare with", source=pack_path)
+    catalog = _catalog((), DEFAULT_MAX_FILE_BYTES)
+    scope = snapshot_scope(snap, catalog, CHECKS)
+    recorded = {c["id"]: c for c in snap.document["controls"]}
+    unknown = [i for i in recorded if i not in catalog]
+    if unknown:
+        raise InputError(
+            f"control file {unknown[0]!r} is not shipped with this tool", source=pack_path
+        )
+    for fid, entry in recorded.items():
+        if catalog[fid].sha256 != entry["sha256"]:
+            click.echo(one_line(f"note: control file {fid} differs from the one the pack used"))
+    version = snap.document["tool"]["version"]
+    if version != __version__:
+        click.echo(one_line(f"note: the pack was made by version {version}, this is {__version__}"))
+    graph = compute_flows(snap.cluster)
+    chosen = [catalog[i] for i in recorded]
+    ev = run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+    again = render_results_json(recorded_evaluation(ev)).encode()
+    problem = first_difference(snap.results, again)
+    if problem is None:
+        click.echo("recomputed from snapshot.json: results.json reproduced byte for byte")
+        return True
+    click.echo(one_line(f"recomputed from snapshot.json: results.json differs: {problem}"))
+    return False
 
 
 def _evaluation(
@@ -751,25 +802,26 @@ def _evaluation(
     from compliance.checks import CHECKS
     from compliance.evaluate import evaluate as run_evaluation
     from compliance.flows import compute_flows
-    from compliance.load import load_paths
-    from compliance.model import build_cluster
     from compliance.paths import recorded_evaluation
     from compliance.provenance import check_as_of
     from compliance.provenance import export_time as export_time_of
     from compliance.scope import read_scope
+    from compliance.snapshot import check_snapshot_as_of, load_input
 
     moment = _parse_as_of(as_of)
     started = time.perf_counter()
     catalog = _catalog(controls_dirs, max_bytes)
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes)
     chosen = _frameworks(catalog, framework_ids, scope.frameworks)
-    loaded = load_paths(paths, max_bytes=max_bytes)
+    given = load_input(paths, max_bytes)
+    loaded, cluster = given.loaded, given.cluster
     export_time = export_time_of(loaded.objects, loaded.captures, as_of is not None)
     if as_of is not None:
         check_as_of(moment, loaded.objects, loaded.captures, export_time.newest)
+        if given.snapshot is not None:
+            check_snapshot_as_of(moment, given.snapshot)
     for message in loaded.warnings:
         _warn(message)
-    cluster = build_cluster(loaded.objects)
     graph = compute_flows(cluster)
     if verbose:
         click.echo(
@@ -802,6 +854,94 @@ def _frameworks(
             param_hint="'--framework'",
         )
     return [catalog[i] for i in ids]
+
+
+@cli.command()
+@click.argument("old_path", metavar="OLD")
+@click.argument("new_path", metavar="NEW")
+@click.option(
+    "--scope",
+    "scope_path",
+    metavar="FILE",
+    help="Scope file for both sides (default: each pack's own; an export takes a pack's).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(DIFF_FORMATS),
+    default="txt",
+    show_default=True,
+    help="txt or md for people; json for machines (diff.schema.json).",
+)
+@click.option(
+    "--as-of", "as_of", metavar="ISO-8601", help="As-of time of a side that is an export."
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when flows touching a zone changed.")
+@_size_option
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def diff(
+    old_path: str,
+    new_path: str,
+    scope_path: str | None,
+    fmt: str,
+    as_of: str | None,
+    exit_zero: bool,
+    max_bytes: int,
+    debug: bool,
+) -> None:
+    """Show what changed between two evaluations: per-zone segmentation verdicts, flows,
+    policies (each with its own effect on flows), workloads and zone membership,
+    requirement statuses, findings, register entries and waivers.
+
+    OLD and NEW are each an evidence pack (folder or zip) or an export; an export is
+    evaluated with --scope, or with the pack's scope when the other side is a pack.
+    Exit codes: 0 no flow touching a zone changed, 1 one did (unless --exit-zero),
+    2 bad input, 3 internal error.
+    """
+    from compliance.checks import CHECKS
+    from compliance.diff import DiffSide, zone_flows_changed
+    from compliance.diff import diff as diff_sides
+    from compliance.evaluate import evaluate as run_evaluation
+    from compliance.flows import compute_flows
+    from compliance.paths import recorded_evaluation
+    from compliance.render.diff import FORMATS as DIFF_RENDERERS
+    from compliance.scope import read_scope
+    from compliance.snapshot import load_input, snapshot_scope
+
+    _State.debug = _State.debug or debug
+    catalog = _catalog((), max_bytes)
+    old_in = load_input((old_path,), max_bytes)
+    new_in = load_input((new_path,), max_bytes)
+    scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes) if scope_path else None
+    packs = [given.snapshot for given in (old_in, new_in) if given.snapshot is not None]
+    sides = []
+    for path, given in ((old_path, old_in), (new_path, new_in)):
+        snap = given.snapshot
+        side_scope = scope
+        if side_scope is None:
+            source = snap if snap is not None else (packs[0] if packs else None)
+            if source is None:
+                raise click.BadParameter(
+                    "is required when OLD and NEW are both exports", param_hint="'--scope'"
+                )
+            side_scope = snapshot_scope(source, catalog, CHECKS)
+        if snap is not None:
+            moment = snap.as_of
+        elif as_of is not None:
+            moment = _parse_as_of(as_of)
+        else:
+            moment = max(p.as_of for p in packs) if packs else _parse_as_of(None)
+        chosen = _frameworks(catalog, (), side_scope.frameworks)
+        graph = compute_flows(given.cluster)
+        ev = recorded_evaluation(
+            run_evaluation(given.cluster, graph, side_scope, chosen, moment, given.loaded.inputs)
+        )
+        digest = snap.manifest.get("digest", {}).get("value") if snap is not None else None
+        sides.append(DiffSide(path, digest if isinstance(digest, str) else None, ev))
+    document = diff_sides(sides[0], sides[1])
+    click.echo(DIFF_RENDERERS[fmt](document), nl=False)
+    if zone_flows_changed(document) and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
 
 
 @cli.group()

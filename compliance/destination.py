@@ -40,7 +40,9 @@ FORMAT = "compliance-evidence-pack/1"
 MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + ".sig"
 """`report --sign` writes it beside the manifest it signs; the manifest does not list it."""
-PACK_FILE_NAMES = frozenset({MANIFEST, SIGNATURE, "results.json", "evidence.xlsx", "report.pdf"})
+PACK_FILE_NAMES = frozenset(
+    {MANIFEST, SIGNATURE, "results.json", "evidence.xlsx", "report.pdf", "snapshot.json"}
+)
 
 
 @dataclass

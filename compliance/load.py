@@ -14,10 +14,11 @@ import os
 import re
 import stat
 import sys
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 import yaml
@@ -693,3 +694,45 @@ def _flatten(
             "expected a string", source=source, obj=f"{kind} {name}", field="metadata.namespace"
         )
     yield K8sObject(source, api_version, kind, namespace, name, doc)
+
+
+PACK_MANIFEST = "manifest.json"
+PACK_SNAPSHOT = "snapshot.json"
+PACK_RESULTS = "results.json"
+
+
+def pack_files(path: str) -> dict[str, bytes] | None:
+    """A pack's manifest and snapshot (and results.json, when present) when `path` is a
+    pack (a folder or zip holding both), None when it is anything else (an export file
+    or folder)."""
+    target = Path(path)
+    if path == "-":
+        return None
+    if target.is_dir():
+        if not (target / PACK_MANIFEST).is_file():
+            return None
+        if not (target / PACK_SNAPSHOT).is_file():
+            raise InputError(
+                f"an evidence pack without {PACK_SNAPSHOT} (written before packs kept their "
+                "facts) cannot be read as input",
+                source=path,
+            )
+        names = (PACK_MANIFEST, PACK_SNAPSHOT, PACK_RESULTS)
+        return {n: read_file(target / n, f"{path}/{n}") for n in names if (target / n).is_file()}
+    if target.is_file() and target.suffix.lower() == ".zip" and zipfile.is_zipfile(target):
+        with zipfile.ZipFile(target) as archive:
+            found: dict[str, bytes] = {}
+            for name in archive.namelist():
+                base = PurePosixPath(name).name
+                depth = len(PurePosixPath(name).parts)
+                wanted = (PACK_MANIFEST, PACK_SNAPSHOT, PACK_RESULTS)
+                if base in wanted and depth <= 2 and base not in found:
+                    found[base] = archive.read(name)
+        if PACK_MANIFEST in found and PACK_SNAPSHOT in found:
+            return found
+        raise InputError(
+            f"a zip without {PACK_MANIFEST} and {PACK_SNAPSHOT} is not an evidence pack "
+            "(packs written before snapshots cannot be read as input)",
+            source=path,
+        )
+    return None

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.addresses import AddrSet
@@ -208,6 +208,9 @@ class Policy:
     """(direction, rule count) of rules that policyTypes switches off (dropped above)."""
     digest: str = ""
     """sha256 of the object as exported, in canonical JSON (`object_digest`)."""
+    body: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The object as exported, whose canonical JSON `digest` hashes: the pack's snapshot
+    keeps it so the policy can be parsed again and its digest checked."""
 
     @property
     def id(self) -> str:
@@ -411,6 +414,7 @@ class _Builder:
                 if rules and direction.capitalize() not in types
             ),
             digest=_digest(obj, where),
+            body=obj.body,
         )
 
     def _rules(

@@ -60,6 +60,7 @@ from compliance.render.report import report_view
 from compliance.render.results import TOOL_NAME, as_of_text, render_json
 from compliance.render.workbook import write_workbook
 from compliance.signing import sign as ssh_sign
+from compliance.snapshot import SNAPSHOT, snapshot_bytes
 
 RESULTS, WORKBOOK, REPORT = "results.json", "evidence.xlsx", "report.pdf"
 DIGEST_METHOD = (
@@ -183,7 +184,9 @@ def render_files(
     templates_used = template_rows(templates)
     view["inputs"] = (*view["inputs"], *templates_used)
     inputs = manifest_doc(ev, (), "", templates_used)["inputs"]
+    snapshot = snapshot_bytes(ev)
     early = [PackFile.of(WORKBOOK, workbook), PackFile.of(RESULTS, results)]
+    early.append(PackFile.of(SNAPSHOT, snapshot))
     digest = pack_digest(
         inputs, ({"path": f.path, "sha256": f.sha256, "size": f.size} for f in early)
     )
@@ -191,7 +194,7 @@ def render_files(
     say(f"{REPORT}: laying out {len(html):,} characters of HTML")
     pdf = html_to_pdf(html, templates)
     say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
-    files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results}
+    files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results, SNAPSHOT: snapshot}
     listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
     files[MANIFEST] = _dump(manifest_doc(ev, listed, digest, templates_used))
     return Rendered(files, listed, digest, pdf.pages, pdf.warnings)

@@ -64,6 +64,10 @@ def recorded_evaluation(ev: Evaluation, cwd: str | os.PathLike[str] | None = Non
     cluster = dataclasses.replace(
         ev.cluster,
         policies=policies,
+        workloads=tuple(
+            dataclasses.replace(w, sources=tuple(relabel(s) for s in w.sources))
+            for w in ev.cluster.workloads
+        ),
         warnings=tuple(relabel(w) for w in ev.cluster.warnings),
     )
     export_time = ev.export_time

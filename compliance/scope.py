@@ -191,6 +191,9 @@ class Scope:
     sha256: str = ""
     size: int = 0
     assessment: Assessment = field(default_factory=Assessment)
+    document: Any = field(default=None, compare=False, repr=False)
+    """The file as parsed from YAML, before validation: a pack's snapshot keeps it so
+    the scope can be read again from the pack alone."""
 
     @property
     def frameworks(self) -> tuple[str, ...]:
@@ -210,7 +213,9 @@ def read_scope(
     """Read and validate a scope file; every error names the file and the path in it."""
     doc, data = read_document_and_bytes(Path(path), path, max_bytes)
     scope = parse_scope(doc, path, known_frameworks, known_checks)
-    return dataclasses.replace(scope, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    return dataclasses.replace(
+        scope, sha256=hashlib.sha256(data).hexdigest(), size=len(data), document=doc
+    )
 
 
 def parse_scope(

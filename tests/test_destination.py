@@ -22,7 +22,7 @@ from compliance.destination import open_destination
 from compliance.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
-PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json"]
+PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
 CLUSTER = "\n".join([namespace("pay"), pod("api", "pay", {"app": "api"}, ports="http:8080/TCP")])
 SCOPE = """
 cluster: small

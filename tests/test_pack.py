@@ -19,7 +19,7 @@ from compliance.datafile import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-26T00:00:00Z"
-PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json"]
+PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
 
 
 def cli_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
@@ -55,7 +55,7 @@ def copy_pack(pack: Path, dest: Path) -> Path:
     return dest
 
 
-def test_pack_holds_the_four_files_and_a_zip_of_them(pack: Path) -> None:
+def test_pack_holds_the_five_files_and_a_zip_of_them(pack: Path) -> None:
     assert sorted(p.name for p in pack.iterdir()) == PACK_FILES
     with zipfile.ZipFile(pack.with_name("evidence.zip")) as archive:
         assert sorted(archive.namelist()) == [f"evidence/{n}" for n in PACK_FILES]
@@ -68,7 +68,12 @@ def test_manifest_validates_and_hashes_every_file_and_input(pack: Path) -> None:
 
     manifest = json.loads((pack / "manifest.json").read_text())
     jsonschema.validate(manifest, schema("manifest.schema.json"))
-    assert [f["path"] for f in manifest["files"]] == ["evidence.xlsx", "report.pdf", "results.json"]
+    assert [f["path"] for f in manifest["files"]] == [
+        "evidence.xlsx",
+        "report.pdf",
+        "results.json",
+        "snapshot.json",
+    ]
     for entry in manifest["files"]:
         data = (pack / entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
@@ -278,7 +283,7 @@ def test_report_exit_codes_follow_evaluate(
     assert "content digest (sha256): " in result.out
     assert "seal (sha256 of manifest.json): " in result.out
     out = tmp_path / "evidence"
-    names = "evidence.xlsx, manifest.json, report.pdf, results.json"
+    names = "evidence.xlsx, manifest.json, report.pdf, results.json, snapshot.json"
     assert f"evidence pack written to {out}/ ({names})" in result.out
     assert f"check it with: compliance verify {out}" in result.out
     assert "PCI DSS v4.0.1 [pci-dss-4.0.1]: 10 in-scope workloads" in result.out

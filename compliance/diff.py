@@ -1,0 +1,341 @@
+"""What changed between two evaluations of one cluster: `compliance diff OLD NEW`.
+
+An assessor's second question is not "what is allowed" but "what changed since last
+time, who approved it, and was segmentation re-tested after the change?" (PCI DSS
+1.2.2, 1.2.7, 11.4.5). This module answers it from two evaluations, each made from a
+pack's snapshot or an export, as plain JSON data: the renderers in `render/diff.py`
+format it and `cli.py` picks the exit code. Pure: no I/O, no clock.
+
+Flows are compared by their two ends and the ports between them, so a flow's ports
+growing (widened) or shrinking (narrowed) is a change of that flow, per port range. A
+finding is identified by `finding_id` (check, workload, direction, peers, ports), never
+by its wording, so rewording a message does not resolve and reopen it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.checks.base import finding_id
+from compliance.evaluate import Evaluation
+from compliance.flows import Flow, FlowGraph, compute_flows
+from compliance.model import Cluster, Policy, WorkloadRef
+from compliance.ports import PortSet
+from compliance.scope import Placement
+
+RETEST_LINE = (
+    "a change to segmentation controls: re-test segmentation (PCI DSS 11.4.5 / 11.4.6) "
+    "and review the approved-flow register (PCI DSS 1.2.2, 1.2.5)"
+)
+
+FlowKey = tuple[str, str]
+Change = tuple[FlowKey, str, "_Edge | None", "_Edge | None", PortSet, PortSet]
+
+
+@dataclass(frozen=True, slots=True)
+class DiffSide:
+    """One side of a diff: where it came from and its evaluation."""
+
+    source: str
+    digest: str | None
+    ev: Evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    ports: PortSet
+    rules: tuple[str, ...]
+    src: WorkloadRef | None
+    dst: WorkloadRef | None
+
+
+def _iso(side: DiffSide) -> str:
+    return side.ev.as_of.isoformat().replace("+00:00", "Z")
+
+
+def _end(end: object) -> str:
+    return str(end)
+
+
+def _rules(flow: Flow) -> tuple[str, ...]:
+    return tuple(
+        f"{name}: {side.describe()}"
+        for name, side in (("egress", flow.egress), ("ingress", flow.ingress))
+    )
+
+
+def edges(graph: FlowGraph) -> dict[FlowKey, _Edge]:
+    """Every flow by its two ends, the ports merged when one pair has several."""
+    out: dict[FlowKey, _Edge] = {}
+    for flow in graph.flows:
+        key = (_end(flow.src), _end(flow.dst))
+        src = flow.src if isinstance(flow.src, WorkloadRef) else None
+        dst = flow.dst if isinstance(flow.dst, WorkloadRef) else None
+        found = out.get(key)
+        if found is None:
+            out[key] = _Edge(flow.connections, _rules(flow), src, dst)
+        else:
+            rules = tuple(dict.fromkeys((*found.rules, *_rules(flow))))
+            out[key] = _Edge(found.ports.union(flow.connections), rules, src, dst)
+    return out
+
+
+def _zones(placements: Iterable[Placement], ref: WorkloadRef | None) -> frozenset[str]:
+    if ref is None:
+        return frozenset()
+    zones: frozenset[str] = frozenset()
+    for placement in placements:
+        zones = zones | placement.zones(ref)
+    return zones
+
+
+def _flow_changes(old: Mapping[FlowKey, _Edge], new: Mapping[FlowKey, _Edge]) -> list[Change]:
+    """(key, change, before, now, widened ports, narrowed ports), sorted by key."""
+    changes: list[Change] = []
+    for key in sorted(old.keys() | new.keys()):
+        before, now = old.get(key), new.get(key)
+        if before is None and now is not None:
+            changes.append((key, "added", None, now, now.ports, PortSet.empty()))
+        elif now is None and before is not None:
+            changes.append((key, "removed", before, None, PortSet.empty(), before.ports))
+        elif before is not None and now is not None and before.ports != now.ports:
+            wider = now.ports.difference(before.ports)
+            narrower = before.ports.difference(now.ports)
+            changes.append((key, "changed", before, now, wider, narrower))
+    return changes
+
+
+def _describe(ports: PortSet) -> str | None:
+    return ports.describe() if ports else None
+
+
+def _flow_entry(
+    key: FlowKey,
+    change: str,
+    before: _Edge | None,
+    now: _Edge | None,
+    wider: PortSet,
+    narrower: PortSet,
+) -> dict[str, Any]:
+    return {
+        "src": key[0],
+        "dst": key[1],
+        "change": change,
+        "ports_before": _describe(before.ports) if before else None,
+        "ports_now": _describe(now.ports) if now else None,
+        "widened": _describe(wider) if change == "changed" else None,
+        "narrowed": _describe(narrower) if change == "changed" else None,
+        "rules_before": list(before.rules) if before else [],
+        "rules_now": list(now.rules) if now else [],
+    }
+
+
+def _flows_between(old: Cluster, now: Mapping[FlowKey, _Edge]) -> tuple[list[str], list[str]]:
+    """Flows (as `src -> dst: ports`) that `now` adds and removes against `old`."""
+    before = edges(compute_flows(old))
+    added, removed = [], []
+    for key, change, b, n, wider, narrower in _flow_changes(before, now):
+        if change == "added" or (change == "changed" and wider):
+            ports = n.ports if change == "added" and n else wider
+            added.append(f"{key[0]} -> {key[1]}: {ports.describe()}")
+        if change == "removed" or (change == "changed" and narrower):
+            ports = b.ports if change == "removed" and b else narrower
+            removed.append(f"{key[0]} -> {key[1]}: {ports.describe()}")
+    return added, removed
+
+
+def _with_policy(cluster: Cluster, pid: str, policy: Policy | None) -> Cluster:
+    kept = [p for p in cluster.policies if p.id != pid]
+    if policy is not None:
+        kept.append(policy)
+    return dataclasses.replace(
+        cluster, policies=tuple(sorted(kept, key=lambda p: (p.namespace, p.name)))
+    )
+
+
+def _policies(old: Evaluation, new: Evaluation) -> list[dict[str, Any]]:
+    """Each added, removed or modified policy with the flows it adds or removes on its
+    own: the new cluster against the new cluster with only this policy put back."""
+    before = {p.id: p for p in old.cluster.policies}
+    now = {p.id: p for p in new.cluster.policies}
+    out = []
+    current = edges(new.graph)
+    for pid in sorted(before.keys() | now.keys()):
+        b, n = before.get(pid), now.get(pid)
+        if b is not None and n is not None and b.digest == n.digest:
+            continue
+        change = "added" if b is None else "removed" if n is None else "modified"
+        without = _with_policy(new.cluster, pid, b)
+        added, removed = _flows_between(without, current)
+        out.append(
+            {
+                "policy": pid,
+                "change": change,
+                "sha256_before": b.digest if b else None,
+                "sha256_now": n.digest if n else None,
+                "flows_added": added,
+                "flows_removed": removed,
+                "effect": "no effect on flows" if not added and not removed else "changes flows",
+            }
+        )
+    return out
+
+
+def _workloads(old: Evaluation, new: Evaluation) -> list[dict[str, Any]]:
+    before = {w.ref: w for w in old.cluster.workloads}
+    now = {w.ref: w for w in new.cluster.workloads}
+    out = []
+    for ref in sorted(before.keys() | now.keys()):
+        zb = old.placement.zones(ref) if ref in before else frozenset()
+        zn = new.placement.zones(ref) if ref in now else frozenset()
+        change = "added" if ref not in before else "removed" if ref not in now else None
+        if change is None and zb == zn:
+            continue
+        out.append(
+            {
+                "workload": str(ref),
+                "change": change or "zones",
+                "entered": sorted(zn - zb),
+                "left": sorted(zb - zn),
+            }
+        )
+    return out
+
+
+def _requirements(old: Evaluation, new: Evaluation) -> list[dict[str, Any]]:
+    def statuses(ev: Evaluation) -> dict[tuple[str, str], str]:
+        return {
+            (fw.framework.id, r.requirement.id): r.status
+            for fw in ev.frameworks
+            for r in fw.requirements
+        }
+
+    before, now = statuses(old), statuses(new)
+    return [
+        {"framework": k[0], "requirement": k[1], "before": before.get(k), "now": now.get(k)}
+        for k in sorted(before.keys() | now.keys())
+        if before.get(k) != now.get(k)
+    ]
+
+
+def _findings(ev: Evaluation) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for fw in ev.frameworks:
+        for check in fw.checks:
+            for fr in check.findings:
+                fid = finding_id(check.id, fr.finding)
+                workload = fr.finding.workload
+                found.setdefault(
+                    fid,
+                    {
+                        "id": fid,
+                        "check": check.id,
+                        "workload": str(workload) if workload is not None else None,
+                        "status": fr.status,
+                        "message": fr.finding.message,
+                    },
+                )
+    return found
+
+
+def _finding_changes(old: Evaluation, new: Evaluation) -> dict[str, Any]:
+    before, now = _findings(old), _findings(new)
+    return {
+        "new": [now[k] for k in sorted(now.keys() - before.keys())],
+        "resolved": [before[k] for k in sorted(before.keys() - now.keys())],
+        "still_open": sorted(now.keys() & before.keys()),
+    }
+
+
+def _dated(
+    old: Mapping[str, Any], new: Mapping[str, Any], old_ev: Evaluation, new_ev: Evaluation
+) -> dict[str, list[str]]:
+    """Entries by reference: added, removed, and expired between the two as-of times."""
+
+    def active(entry: Any, ev: Evaluation) -> bool:
+        return bool(ev.as_of.date() <= entry.expires)
+
+    return {
+        "added": sorted(new.keys() - old.keys()),
+        "removed": sorted(old.keys() - new.keys()),
+        "expired": sorted(
+            k
+            for k in old.keys() & new.keys()
+            if active(old[k], old_ev) and not active(new[k], new_ev)
+        ),
+    }
+
+
+def diff(old: DiffSide, new: DiffSide) -> dict[str, Any]:
+    """The diff document (`compliance/schemas/diff.schema.json`)."""
+    o, n = old.ev, new.ev
+    before, now = edges(o.graph), edges(n.graph)
+    placements = (o.placement, n.placement)
+    zone_names = sorted({z.name for z in o.scope.zones} | {z.name for z in n.scope.zones})
+    touching, rest = [], 0
+    crossing: dict[str, list[str]] = {z: [] for z in zone_names}
+    for key, change, b, nw, wider, narrower in _flow_changes(before, now):
+        edge = nw or b
+        assert edge is not None
+        src_z = _zones(placements, edge.src)
+        dst_z = _zones(placements, edge.dst)
+        if not src_z and not dst_z:
+            rest += 1
+            continue
+        entry = _flow_entry(key, change, b, nw, wider, narrower)
+        touching.append(entry)
+        if change == "changed" and not wider:
+            continue  # only narrowed: segmentation got tighter, not a boundary change
+        for zone in sorted(src_z ^ dst_z):  # one end in the zone: across its boundary
+            crossing.setdefault(zone, []).append(f"{key[0]} -> {key[1]}")
+    zones = [
+        {
+            "zone": z,
+            "verdict": "changed" if crossing[z] else "unchanged",
+            "note": RETEST_LINE if crossing[z] else None,
+            "flows": crossing[z],
+        }
+        for z in sorted(crossing)
+    ]
+    notes = []
+    if o.as_of > n.as_of:
+        notes.append(f"OLD ({_iso(old)}) is newer than NEW ({_iso(new)})")
+    if o.scope.cluster != n.scope.cluster:
+        notes.append(f"different clusters: {o.scope.cluster} and {n.scope.cluster}")
+    return {
+        "old": _side(old),
+        "new": _side(new),
+        "notes": notes,
+        "zones": zones,
+        "flows": {"touching_zones": touching, "other_changes": rest},
+        "policies": _policies(o, n),
+        "workloads": _workloads(o, n),
+        "requirements": _requirements(o, n),
+        "findings": _finding_changes(o, n),
+        "register": _dated(
+            {e.ref: e for e in o.scope.approved_flows},
+            {e.ref: e for e in n.scope.approved_flows},
+            o,
+            n,
+        ),
+        "waivers": _dated(
+            {w.ref: w for w in o.scope.waivers}, {w.ref: w for w in n.scope.waivers}, o, n
+        ),
+    }
+
+
+def _side(side: DiffSide) -> dict[str, Any]:
+    return {
+        "as_of": _iso(side),
+        "cluster": side.ev.scope.cluster,
+        "digest": side.digest,
+        "source": side.source,
+    }
+
+
+def zone_flows_changed(doc: Mapping[str, Any]) -> bool:
+    """Exit 1 territory: any flow touching a zone was added, removed or changed."""
+    return bool(doc["flows"]["touching_zones"])
