@@ -18,6 +18,7 @@ from compliance.flows import External, FlowGraph
 from compliance.load import InputFile
 from compliance.model import Cluster, WorkloadRef
 from compliance.observed import LogReport, Resolver, read_flow_log
+from compliance.paths import recorded_path
 from compliance.ports import PortSet
 from compliance.proberesults import ProbeOutcome, ProbeResults
 
@@ -181,7 +182,7 @@ def read_observed(paths: Sequence[str], cluster: Cluster, lenient: bool) -> Obse
                     1,
                     flow.time,
                     flow.time,
-                    f"{path}:{flow.line}",
+                    f"{recorded_path(path)}:{flow.line}",
                 )
             else:
                 agg.count += 1

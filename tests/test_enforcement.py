@@ -197,3 +197,31 @@ def test_malformed_log_line_is_one_line_error_unless_lenient(
     code, out, err = _run("--flow-log", str(bad), "--flow-log-lenient")
     assert code == 0
     assert "skipped 1 line(s)" in err
+
+
+def test_results_json_probes_and_observed_blocks_follow_the_schema(monkeypatch: Any) -> None:
+    import jsonschema
+
+    data = _evaluate(
+        monkeypatch,
+        "--probe-plan",
+        PLAN,
+        "--probe-results",
+        RESULTS,
+        "--flow-log",
+        HUBBLE,
+        "--flow-log",
+        CALICO,
+    )
+    schema = json.loads(
+        (ROOT / "compliance" / "schemas" / "results.schema.json").read_text(encoding="utf-8")
+    )
+    jsonschema.validate(data, schema)
+    rows = data["probes"]["results"]
+    assert [r["mismatch"] for r in rows[:2]] == ["not-enforced", "broken-path"]
+    assert rows[2]["observed"] == "inconclusive"
+    assert data["probes"]["tested"] == "2026-11-20"
+    first = data["observed"]["flows"][0]
+    assert (first["src"], first["allowed_by_policy"]) == ("production/debug-shell[Pod]", False)
+    assert data["observed"]["first"] == "2026-11-12T09:15:02Z"
+    assert [log["path"] for log in data["observed"]["logs"]] == [HUBBLE, CALICO]
