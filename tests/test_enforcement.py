@@ -225,3 +225,67 @@ def test_results_json_probes_and_observed_blocks_follow_the_schema(monkeypatch: 
     assert (first["src"], first["allowed_by_policy"]) == ("production/debug-shell[Pod]", False)
     assert data["observed"]["first"] == "2026-11-12T09:15:02Z"
     assert [log["path"] for log in data["observed"]["logs"]] == [HUBBLE, CALICO]
+
+
+def test_pack_shows_the_segmentation_test_and_observed_flows(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    import openpyxl
+    from pypdf import PdfReader
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "pack"
+    args = [
+        "report",
+        "samples/shop-cluster",
+        "--scope",
+        "samples/pci-dss.scope.yaml",
+        "--as-of",
+        "2026-11-26T00:00:00Z",
+        "--out",
+        str(out),
+        "--exit-zero",
+        "--probe-plan",
+        PLAN,
+        "--probe-results",
+        RESULTS,
+        "--flow-log",
+        HUBBLE,
+        "--flow-log",
+        CALICO,
+    ]
+    with CliRunner().isolation() as (_, err, _):
+        assert run(cli, args) == 0, err.getvalue().decode()
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out / "report.pdf").pages)
+    section = text[text.index("Probes from the plan") :]
+    assert "run on 2026-11-20: 34 of 36 probes expected blocked were blocked" in section
+    # Mismatches first: the probe the cluster let through, then the broken path.
+    assert section.index("P-0075") < section.index("P-0041") < section.index("P-0001")
+    observed = text[text.index("flow records from") - 3 :]
+    assert "48 flow records from 2 logs, 2026-11-12T09:15:02Z to 2026-11-20T11:05:02Z" in observed
+    assert observed.index("debug-shell") < observed.index("ingress-nginx")
+    cover = text[: text.index("Contents")]
+    assert "enforcement not proven: segmentation test on 2026-11-20" in cover
+    wb = openpyxl.load_workbook(out / "evidence.xlsx")
+    probes = list(wb["Probes"].iter_rows(values_only=True))
+    assert probes[1][:8] == (
+        "P-0075",
+        "production/debug-shell",
+        "production/app",
+        "TCP",
+        8080,
+        "blocked",
+        "open",
+        "not-enforced",
+    )
+    assert probes[1][9] == "no rule allows it"
+    assert len(probes) == 1 + 87
+    flows = list(wb["Observed flows"].iter_rows(values_only=True))
+    assert flows[1][:6] == (
+        "production/debug-shell[Pod]",
+        "production/app[Deployment]",
+        "TCP",
+        8080,
+        "allowed",
+        "deny",
+    )
