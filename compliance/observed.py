@@ -325,6 +325,8 @@ class Resolver:
         """A workload, an address (outside the cluster), or None when unknown."""
         found = self._cache.get(end, _MISSING)
         if found is _MISSING:
+            if len(self._cache) >= RESOLVER_CACHE:
+                self._cache.clear()  # pods come and go: a long log names millions
             found = self._cache[end] = self._resolve(end)
         return found  # type: ignore[return-value]
 
@@ -348,6 +350,8 @@ class Resolver:
 
 
 _MISSING = object()
+RESOLVER_CACHE = 50_000
+"""Ends remembered by `Resolver`: bounded, so memory does not grow with pod churn."""
 
 
 def read_flow_logs(
