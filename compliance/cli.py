@@ -25,7 +25,12 @@ from compliance.destination import MANIFEST, open_destination
 from compliance.errors import ComplianceError
 from compliance.evaluate import Evaluation
 from compliance.evaluate import evaluate as run_evaluation
-from compliance.evidence_inputs import Evidence, probe_evidence, read_observed
+from compliance.evidence_inputs import (
+    Evidence,
+    evidence_files,
+    probe_evidence,
+    read_observed,
+)
 from compliance.explain import Explanation
 from compliance.explain import explain as explain_flow
 from compliance.flows import compute_flows
@@ -770,7 +775,8 @@ class _Extra:
                         f"{report.source}: skipped {len(report.skipped)} line(s) of no known "
                         f"flow-log format (first: line {report.skipped[0]})"
                     )
-        return Evidence(probes, observed)
+        files = evidence_files(self.probe_plan, self.probe_results, observed)
+        return Evidence(probes, observed, files)
 
 
 def _frameworks(

@@ -122,6 +122,8 @@ class Evidence:
 
     probes: ProbeEvidence | None = None
     observed: ObservedEvidence | None = None
+    files: tuple[tuple[str, InputFile], ...] = ()
+    """(role, file) of every file read for this evidence: the pack lists and hashes them."""
 
 
 NO_EVIDENCE = Evidence()
@@ -134,6 +136,27 @@ def _stamp(moment: dt.datetime) -> str:
 
 def stamp(moment: dt.datetime) -> str:
     return _stamp(moment)
+
+
+def evidence_files(
+    probe_plan: str | None, probe_results: Sequence[str], observed: ObservedEvidence | None
+) -> tuple[tuple[str, InputFile], ...]:
+    """The plan, results and logs as recorded inputs (logs hashed while they were read)."""
+    import hashlib
+    from pathlib import Path
+
+    files = []
+    for role, path in [
+        *((("probe-plan", probe_plan),) if probe_plan else ()),
+        *(("probe-results", p) for p in probe_results),
+    ]:
+        data = Path(path).read_bytes()
+        files.append(
+            (role, InputFile(recorded_path(path), hashlib.sha256(data).hexdigest(), len(data)))
+        )
+    for r in observed.reports if observed is not None else ():
+        files.append(("flow-log", InputFile(recorded_path(r.source), r.sha256, r.size)))
+    return tuple(files)
 
 
 def probe_evidence(results: ProbeResults, inputs: Sequence[InputFile]) -> ProbeEvidence:

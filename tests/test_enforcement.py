@@ -289,3 +289,14 @@ def test_pack_shows_the_segmentation_test_and_observed_flows(
         "allowed",
         "deny",
     )
+    import hashlib
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    recorded = {(i["role"], i["path"]): i["sha256"] for i in manifest["inputs"]}
+    for role, path in (
+        ("probe-plan", PLAN),
+        ("probe-results", RESULTS),
+        ("flow-log", HUBBLE),
+        ("flow-log", CALICO),
+    ):
+        assert recorded[(role, path)] == hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
