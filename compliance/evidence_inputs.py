@@ -11,6 +11,7 @@ SEG-22, SEG-21) through the evaluation context.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -188,8 +189,8 @@ def read_observed(paths: Sequence[str], cluster: Cluster, lenient: bool) -> Obse
     for path in paths:
         report = LogReport(path)
         for flow in read_flow_log(path, report, lenient):
-            src = resolver.resolve(flow.src)
-            dst = resolver.resolve(flow.dst)
+            src = _known(resolver.resolve(flow.src))
+            dst = _known(resolver.resolve(flow.dst))
             if src is None or dst is None:
                 unmapped += 1
                 continue
@@ -218,6 +219,17 @@ def read_observed(paths: Sequence[str], cluster: Cluster, lenient: bool) -> Obse
         found.values(), key=lambda a: (str(a.src), str(a.dst), a.protocol, a.port, a.verdict)
     )
     return ObservedEvidence(tuple(ordered), tuple(reports), unmapped)
+
+
+def _known(end: End | None) -> End | None:
+    """A workload, or an address that is one: Calico logs external ends aggregated
+    away (`-`), and such an end cannot be judged against any rule."""
+    if isinstance(end, str):
+        try:
+            ipaddress.ip_address(end)
+        except ValueError:
+            return None
+    return end
 
 
 @dataclass
@@ -250,16 +262,18 @@ class Allowed:
             return conns is not None and conns.contains(protocol, port)
         if isinstance(src, WorkloadRef) and isinstance(dst, str):
             return any(
-                c.contains(protocol, port) and _has(e, dst) for e, c in self.out.get(src, ())
+                c.contains(protocol, port) and has_address(e, dst) for e, c in self.out.get(src, ())
             )
         if isinstance(dst, WorkloadRef) and isinstance(src, str):
             return any(
-                c.contains(protocol, port) and _has(e, src) for e, c in self.into.get(dst, ())
+                c.contains(protocol, port) and has_address(e, src)
+                for e, c in self.into.get(dst, ())
             )
         return None
 
 
-def _has(end: External, address: str) -> bool:
+def has_address(end: External, address: str) -> bool:
+    """Whether an external end holds a logged address (an unparsable one: no)."""
     try:
         return end.addresses.contains(address)
     except ValueError:

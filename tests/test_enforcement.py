@@ -300,3 +300,22 @@ def test_pack_shows_the_segmentation_test_and_observed_flows(
         ("flow-log", CALICO),
     ):
         assert recorded[(role, path)] == hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+
+
+def test_an_aggregated_external_end_is_counted_not_judged(monkeypatch: Any, tmp_path: Path) -> None:
+    """Calico aggregates public peers away (`dest_ip` "-"): no rule can be judged for it,
+    so it must not become a flow the policies "deny"."""
+    record = json.loads((ROOT / CALICO).read_text(encoding="utf-8").splitlines()[0])
+    record.update(
+        source_name_aggr="app-7c9d5b8f4-*",
+        dest_type="net",
+        dest_namespace="-",
+        dest_ip="-",
+        dest_name_aggr="pub",
+        dest_port=9999,
+    )
+    log = tmp_path / "calico.jsonl"
+    log.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    data = _evaluate(monkeypatch, "--flow-log", str(log))
+    assert _check(data, "SEG-22")["findings"] == []
+    assert data["observed"]["unmapped"] == 1

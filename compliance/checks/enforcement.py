@@ -9,7 +9,8 @@ never shows enforcement.
 from __future__ import annotations
 
 from compliance.checks.base import Context, Finding, Verdict, check, not_applicable
-from compliance.evidence_inputs import Aggregate, Allowed, End, stamp
+from compliance.evidence_inputs import Aggregate, Allowed, End, has_address, stamp
+from compliance.flows import External
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.proberesults import ProbeOutcome
@@ -223,7 +224,9 @@ def unused_allowances(ctx: Context) -> Verdict:
             inside = f.src if isinstance(f.src, WorkloadRef) else f.dst
             outside = f.dst if isinstance(f.src, WorkloadRef) else f.src
             used = isinstance(inside, WorkloadRef) and any(
-                f.connections.contains(p, n) and outside.addresses.contains(addr)  # type: ignore[union-attr]
+                f.connections.contains(p, n)
+                and isinstance(outside, External)
+                and has_address(outside, addr)
                 for addr, p, n in external_seen.get(inside, ())
             )
         if used:
