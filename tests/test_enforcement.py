@@ -266,6 +266,7 @@ def test_pack_shows_the_segmentation_test_and_observed_flows(
     assert observed.index("debug-shell") < observed.index("ingress-nginx")
     cover = text[: text.index("Contents")]
     assert "enforcement not proven: segmentation test on 2026-11-20" in cover
+    assert "See the segmentation test (section 8)." in text
     wb = openpyxl.load_workbook(out / "evidence.xlsx")
     probes = list(wb["Probes"].iter_rows(values_only=True))
     assert probes[1][:8] == (
