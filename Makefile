@@ -39,7 +39,9 @@ $(STAMP): pyproject.toml | system-libs
 # the files are reproducible; --exit-zero because the sample is built to have findings.
 demo: venv system-libs
 	$(BIN)/compliance report samples/shop-cluster --scope samples/pci-dss.scope.yaml \
-		--as-of 2026-11-26T00:00:00Z --out evidence --force --exit-zero
+		--as-of 2026-11-26T00:00:00Z --out evidence --force --exit-zero \
+		--probe-plan samples/probes/plan.json --probe-results samples/probes/probe-results.csv \
+		--flow-log samples/flows/hubble.jsonl --flow-log samples/flows/calico-flows.jsonl
 	$(BIN)/compliance report samples/shop-cluster-q2 --scope samples/pci-dss-q2.scope.yaml \
 		--as-of 2027-03-01T00:00:00Z --out evidence-q2 --force --exit-zero
 	$(BIN)/compliance diff evidence evidence-q2 --exit-zero

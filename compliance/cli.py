@@ -14,6 +14,7 @@ import textwrap
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,10 @@ from compliance.text import visible
 if TYPE_CHECKING:
     from compliance.controls import Framework
     from compliance.evaluate import Evaluation
+    from compliance.evidence_inputs import Evidence
     from compliance.explain import Explanation
+    from compliance.load import InputFile
+    from compliance.model import Cluster
 
 FLOW_FORMATS = ("csv", "json", "md", "txt")
 RESULT_FORMATS = ("json", "table")
@@ -296,6 +300,33 @@ def _evaluation_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Also read framework files (*.yaml) from DIR; "
             "a file named like a shipped one replaces it.",
         ),
+        click.option(
+            "--probe-plan",
+            "probe_plan",
+            metavar="FILE",
+            help="The plan.json of `compliance probe-plan` that --probe-results ran (SEG-28).",
+        ),
+        click.option(
+            "--probe-results",
+            "probe_results",
+            multiple=True,
+            metavar="FILE",
+            help="Segmentation-test results: run-probes.sh's probe-results.csv or netassert's "
+            "TAP results.tap (repeatable; needs --probe-plan).",
+        ),
+        click.option(
+            "--flow-log",
+            "flow_logs",
+            multiple=True,
+            metavar="FILE",
+            help="A Hubble JSON or Calico flow log, read line by line "
+            "(repeatable; SEG-22, SEG-21).",
+        ),
+        click.option(
+            "--flow-log-lenient",
+            is_flag=True,
+            help="Count and report flow-log lines of no known format instead of refusing them.",
+        ),
     ]
     command = _size_option(command)
     for option in reversed(options):
@@ -339,6 +370,10 @@ def evaluate(
     exit_zero: bool,
     verbose: bool,
     debug: bool,
+    probe_plan: str | None,
+    probe_results: tuple[str, ...],
+    flow_logs: tuple[str, ...],
+    flow_log_lenient: bool,
 ) -> None:
     """Evaluate PCI DSS, HIPAA and FedRAMP segmentation controls for the scoped workloads.
 
@@ -351,7 +386,10 @@ def evaluate(
 
     _State.debug = _State.debug or debug
     started = time.perf_counter()
-    result = _evaluation(paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes)
+    extra = _Extra(probe_plan, probe_results, flow_logs, flow_log_lenient)
+    result = _evaluation(
+        paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes, extra
+    )
     output = RESULT_RENDERERS[fmt](result)
     if verbose:
         click.echo(f"evaluated in {time.perf_counter() - started:.2f}s", err=True)
@@ -407,6 +445,10 @@ def report(
     force: bool,
     templates_dir: str | None,
     sign_key: str | None,
+    probe_plan: str | None,
+    probe_results: tuple[str, ...],
+    flow_logs: tuple[str, ...],
+    flow_log_lenient: bool,
 ) -> None:
     """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
     manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
@@ -428,12 +470,19 @@ def report(
     started = time.perf_counter()
     show = verbose or sys.stderr.isatty()
     _parse_as_of(as_of)  # a bad --as-of is refused before DIR is locked or looked at
-    inputs = [*paths, scope_path, *controls_dirs, *([templates_dir] if templates_dir else [])]
+    extra = _Extra(probe_plan, probe_results, flow_logs, flow_log_lenient)
+    inputs = [
+        *paths,
+        scope_path,
+        *controls_dirs,
+        *([templates_dir] if templates_dir else []),
+        *extra.paths(),
+    ]
     with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
         for message in dest.warnings:
             _warn(message)
         result = _evaluation(
-            paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes
+            paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes, extra
         )
 
         def progress(message: str) -> None:
@@ -797,6 +846,7 @@ def _evaluation(
     controls_dirs: tuple[str, ...],
     verbose: bool,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    extra: _Extra | None = None,
 ) -> Evaluation:
     """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
     from compliance.checks import CHECKS
@@ -833,12 +883,69 @@ def _evaluation(
     def progress(message: str) -> None:
         click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
 
+    evidence = (extra or _Extra()).read(cluster, loaded.inputs)
     result = run_evaluation(
-        cluster, graph, scope, chosen, moment, loaded.inputs, progress if verbose else None
+        cluster,
+        graph,
+        scope,
+        chosen,
+        moment,
+        loaded.inputs,
+        progress if verbose else None,
+        evidence=evidence,
     )
     for message in result.warnings:
         _warn(message)
     return recorded_evaluation(dataclasses.replace(result, export_time=export_time))
+
+
+@dataclass(frozen=True)
+class _Extra:
+    """Evidence of enforcement given beside the export: probe results and flow logs."""
+
+    probe_plan: str | None = None
+    probe_results: tuple[str, ...] = ()
+    flow_logs: tuple[str, ...] = ()
+    lenient: bool = False
+
+    def paths(self) -> list[str]:
+        return [
+            *([self.probe_plan] if self.probe_plan else []),
+            *self.probe_results,
+            *self.flow_logs,
+        ]
+
+    def read(self, cluster: Cluster, inputs: Sequence[InputFile]) -> Evidence:
+        from compliance.evidence_inputs import (
+            Evidence,
+            evidence_files,
+            probe_evidence,
+            read_observed,
+        )
+        from compliance.proberesults import read_results
+
+        if self.probe_results and not self.probe_plan:
+            raise click.BadParameter(
+                "needs --probe-plan (the plan.json the probes ran)", param_hint="'--probe-results'"
+            )
+        if self.probe_plan and not self.probe_results:
+            raise click.BadParameter(
+                "needs --probe-results (what the probes observed)", param_hint="'--probe-plan'"
+            )
+        probes = None
+        if self.probe_plan:
+            probes = probe_evidence(read_results(self.probe_plan, list(self.probe_results)), inputs)
+        observed = None
+        if self.flow_logs:
+            observed = read_observed(self.flow_logs, cluster, self.lenient)
+            for report in observed.reports:
+                if report.skipped:
+                    _warn(
+                        f"{report.source}: skipped {len(report.skipped)} line(s) of no known "
+                        f"flow-log format (first: line {report.skipped[0]})"
+                    )
+        files = evidence_files(self.probe_plan, self.probe_results, observed)
+        return Evidence(probes, observed, files)
 
 
 def _frameworks(

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 from compliance.checks import CHECKS, Context, Facts, Finding
 from compliance.checks.base import Register
-from compliance.checks.isolation import Enforcement, detect_enforcement
+from compliance.checks.isolation import Enforcement, detect_enforcement, proven
 from compliance.controls import Framework, Requirement
 from compliance.errors import InternalError
+from compliance.evidence_inputs import NO_EVIDENCE, Evidence
 from compliance.flows import FlowGraph
 from compliance.forked import Background
 from compliance.load import InputFile
@@ -122,6 +123,8 @@ class Evaluation:
     export_time: ExportTime | None = None
     """When the export was taken and whether the as-of was stated; None when unknown
     (an evaluation built without the loaded files says nothing about either)."""
+    evidence: Evidence = NO_EVIDENCE
+    """Segmentation-test results and flow logs given beside the export."""
     _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -184,6 +187,7 @@ def evaluate(
     inputs: Sequence[InputFile] = (),
     progress: Callable[[str], None] | None = None,
     parallel: bool | None = None,
+    evidence: Evidence = NO_EVIDENCE,
 ) -> Evaluation:
     """Evaluate each framework; `progress`, when given, hears one line per framework.
 
@@ -191,7 +195,7 @@ def evaluate(
     scopes in a forked copy too; the results are the same either way."""
     placement = place(scope, cluster)
     facts = Facts(cluster, graph)
-    enforcement = detect_enforcement(cluster)
+    enforcement = proven(detect_enforcement(cluster), evidence)
     register = Register(scope.approved_flows, placement, as_of)
     scope = with_exception_limit(scope, frameworks)
     limit = scope.parameters.max_waiver_days
@@ -216,6 +220,7 @@ def evaluate(
             as_of=as_of,
             in_scope=in_scope,
             register=register,
+            evidence=evidence,
         )
         wanted = sorted({c for r in fw.requirements for c in r.checks})
         if progress is not None:
@@ -245,6 +250,7 @@ def evaluate(
         enforcement=enforcement,
         frameworks=tuple(results),
         register=register,
+        evidence=evidence,
         warnings=(*cluster.warnings, *graph.warnings, *placement.warnings, *warnings),
     )
 

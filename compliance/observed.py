@@ -24,6 +24,7 @@ Logs are large: they are read line by line, and each line is bounded.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -87,6 +88,9 @@ class LogReport:
     """Lines that fit no known format (only with `lenient`)."""
     first: dt.datetime | None = None
     last: dt.datetime | None = None
+    sha256: str = ""
+    """Of the whole file, computed while reading it (set once it is read to the end)."""
+    size: int = 0
 
 
 def read_flow_log(
@@ -101,8 +105,11 @@ def read_flow_log(
         handle = Path(path).open("rb")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from None
+    digest = hashlib.sha256()
     with handle:
         for number, raw in enumerate(_lines(handle, path), start=1):
+            digest.update(raw)
+            report.size += len(raw)
             report.lines = number
             if not raw.strip():
                 continue
@@ -122,6 +129,7 @@ def read_flow_log(
             if report.last is None or flow.time > report.last:
                 report.last = flow.time
             yield flow
+    report.sha256 = digest.hexdigest()
 
 
 def _lines(handle: Any, path: str) -> Iterator[bytes]:
@@ -325,6 +333,8 @@ class Resolver:
         """A workload, an address (outside the cluster), or None when unknown."""
         found = self._cache.get(end, _MISSING)
         if found is _MISSING:
+            if len(self._cache) >= RESOLVER_CACHE:
+                self._cache.clear()  # pods come and go: a long log names millions
             found = self._cache[end] = self._resolve(end)
         return found  # type: ignore[return-value]
 
@@ -348,6 +358,8 @@ class Resolver:
 
 
 _MISSING = object()
+RESOLVER_CACHE = 50_000
+"""Ends remembered by `Resolver`: bounded, so memory does not grow with pod churn."""
 
 
 def read_flow_logs(

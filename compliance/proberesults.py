@@ -26,6 +26,7 @@ from compliance.errors import InputError
 
 RESULTS = ("open", "blocked", "error", "inconclusive")
 MAX_RESULT_BYTES = 64 << 20
+TESTED = re.compile(r"^# tested: (\d{4}-\d{2}-\d{2})(?:T[0-9:]+Z)?[ \t]*\r?$", re.MULTILINE)
 TAP_LINE = re.compile(r"(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?\Z")
 
 
@@ -62,6 +63,9 @@ class ProbeResults:
     plan: dict[str, Any]
     plan_source: str
     outcomes: tuple[ProbeOutcome, ...]
+    tested: str | None = None
+    """The date the probes ran (`# tested: YYYY-MM-DD...` in a result file; the latest
+    when several say), or None when no file records it: never guessed from the files."""
 
 
 def read_plan(path: str) -> dict[str, Any]:
@@ -86,8 +90,11 @@ def read_results(plan_path: str, result_paths: list[str]) -> ProbeResults:
     plan = read_plan(plan_path)
     probes = {p["id"]: p for p in plan["probes"]}
     observed: dict[str, tuple[str, str, str]] = {}
+    dates: list[str] = []
     for path in result_paths:
         text = _read(path).decode("utf-8", "replace")
+        dates.extend(m.group(1) for m in TESTED.finditer(text))
+        text = "\n" * text.count("\n", 0, _comments_end(text)) + text[_comments_end(text) :]
         rows = _tap(path, text, probes) if _is_tap(text) else _csv(path, text)
         for line, probe_id, result, detail in rows:
             if probe_id not in probes:
@@ -107,7 +114,20 @@ def read_results(plan_path: str, result_paths: list[str]) -> ProbeResults:
         ProbeOutcome(p, *observed[i]) if i in observed else ProbeOutcome(p, None, "no result", "")
         for i, p in probes.items()
     )
-    return ProbeResults(plan, plan_path, outcomes)
+    return ProbeResults(plan, plan_path, outcomes, max(dates) if dates else None)
+
+
+def _comments_end(text: str) -> int:
+    """Where the `#` comment lines leading a CSV file end (0 for TAP, whose own
+    comments the TAP reader skips)."""
+    if text.startswith("TAP version"):
+        return 0
+    end = 0
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        end += len(line)
+    return end
 
 
 def _read(path: str) -> bytes:
@@ -131,7 +151,7 @@ def _is_tap(text: str) -> bool:
 
 def _csv(path: str, text: str) -> list[tuple[int, str, str, str]]:
     reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
+    header = next((row for row in reader if row), None)
     if header != ["id", "result", "detail"]:
         raise InputError(
             "expected probe-results.csv (header id,result,detail) or netassert TAP output",

@@ -162,6 +162,8 @@ class Parameters:
     max_waiver_days: int = 180
     max_waiver_source: str = DEFAULT_WAIVER_SOURCE
     """What set max_waiver_days: the scope file, or a framework's review period."""
+    min_observation_days: int = 7
+    """SEG-21: flow logs covering fewer days say too little about what is unused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,6 +458,7 @@ def _parameters(raw: dict[str, Any], fail: Any) -> Parameters:
         insecure_ports=insecure,
         cluster_dns=tuple(dns) if dns is not None else None,
         max_waiver_days=raw.get("max_waiver_days", 180),
+        min_observation_days=raw.get("min_observation_days", 7),
         max_waiver_source=(
             "parameters.max_waiver_days" if "max_waiver_days" in raw else DEFAULT_WAIVER_SOURCE
         ),

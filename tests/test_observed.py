@@ -246,3 +246,17 @@ def test_ends_map_to_the_sample_workloads() -> None:
     )
     assert resolve(ObservedEnd(address="203.0.113.10")) == "203.0.113.10"
     assert resolve(ObservedEnd("production", "nothing-like-this")) is None
+
+
+def test_resolver_memory_is_bounded_however_many_pods_a_log_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import compliance.observed
+
+    monkeypatch.setattr(compliance.observed, "RESOLVER_CACHE", 10)
+    loaded = load_paths([str(ROOT / "samples" / "shop-cluster")])
+    resolver = Resolver(build_cluster(loaded.objects))
+    for i in range(100):
+        end = ObservedEnd(namespace="production", pod=f"app-7c9d5b8f4-{i:05d}")
+        assert resolver.resolve(end) == WorkloadRef("production", "app", "Deployment")
+    assert len(resolver._cache) <= 10

@@ -296,6 +296,14 @@ DEMO_ARGS = [
     "samples/pci-dss.scope.yaml",
     "--as-of",
     AS_OF,
+    "--probe-plan",
+    "samples/probes/plan.json",
+    "--probe-results",
+    "samples/probes/probe-results.csv",
+    "--flow-log",
+    "samples/flows/hubble.jsonl",
+    "--flow-log",
+    "samples/flows/calico-flows.jsonl",
 ]
 """The inputs as `make demo` names them (relative to the project root)."""
 
@@ -354,6 +362,8 @@ def test_the_readme_shows_what_make_demo_prints(demo_runs: list[tuple[Path, str]
     makefile = (ROOT / "Makefile").read_text()
     assert "samples/shop-cluster --scope samples/pci-dss.scope.yaml" in makefile
     assert " ".join(DEMO_ARGS[1:4]) in makefile
+    for option, value in zip(DEMO_ARGS[6::2], DEMO_ARGS[7::2], strict=True):
+        assert f"{option} {value}" in makefile, option
     (_, stdout), _ = demo_runs
     readme = (ROOT / "README.md").read_text()
     starts = ("report.pdf:", "seal (sha256", "PCI DSS")

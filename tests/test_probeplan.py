@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from compliance.cli import cli, run
 from compliance.flows import External, compute_flows
 from compliance.load import load_paths
 from compliance.model import WorkloadRef, build_cluster
+from compliance.proberesults import read_results
 from compliance.render.probes import _quote
 from compliance.scope import place, read_scope
 from tests.helpers import Result, allowed
@@ -317,8 +319,12 @@ def test_script_writes_results_for_every_probe(
     proc = _run_script(small_plan, work)
     assert proc.returncode == 0, proc.stderr
     lines = (work / "probe-results.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "id,result,detail"
-    rows = {line.split(",")[0]: line.split(",", 2) for line in lines[1:]}
+    assert re.fullmatch(r"# tested: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lines[0])
+    assert lines[1] == "id,result,detail"
+    rows = {line.split(",")[0]: line.split(",", 2) for line in lines[2:]}
+    results = [str(work / "probe-results.csv")]
+    tested = read_results(str(small_plan / "plan.json"), results).tested
+    assert tested == lines[0][len("# tested: ") :][:10]
     plan = {p["id"]: p for p in _plan(small_plan)["probes"]}
     assert list(rows) == list(plan)
     flipped = json.loads((fake_cluster / "flipped.json").read_text(encoding="utf-8"))
@@ -365,6 +371,6 @@ def test_script_refuses_another_cluster_unless_a_context_is_named(
     assert not (tmp_path / "probe-results.csv").exists()
     named = _run_script(small_plan, tmp_path, "--context", "other", "--out", "r.csv")
     assert named.returncode == 0, named.stderr
-    assert (tmp_path / "r.csv").read_text(encoding="utf-8").startswith("id,result,detail\n")
+    assert (tmp_path / "r.csv").read_text(encoding="utf-8").splitlines()[1] == "id,result,detail"
     calls = (fake_cluster / "calls.log").read_text(encoding="utf-8").splitlines()
     assert calls[1:] and all(c.startswith("--context other ") for c in calls[1:])

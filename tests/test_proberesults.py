@@ -108,3 +108,24 @@ def test_a_plan_is_checked_against_its_schema(plan_path: Path, tmp_path: Path) -
     bad.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(InputError, match="not a probe plan written by probe-plan: probes"):
         read_plan(str(bad))
+
+
+def test_the_test_date_comes_from_the_files_never_guessed(plan_path: Path, tmp_path: Path) -> None:
+    probes = _probes(plan_path)
+    first, second = probes[0], probes[1]
+    csv_file = tmp_path / "a.csv"
+    csv_file.write_text(
+        f"# tested: 2026-11-19T10:00:00Z\nid,result,detail\n{first['id']},{first['expect']},x\n",
+        encoding="utf-8",
+    )
+    tap = tmp_path / "b.tap"
+    tap.write_text(
+        f"TAP version 14\n# tested: 2026-11-21T08:00:00Z\n1..1\nok 1 - {second['id']}\n",
+        encoding="utf-8",
+    )
+    both = read_results(str(plan_path), [str(csv_file), str(tap)])
+    assert both.tested == "2026-11-21"
+    assert [o.observed for o in both.outcomes[:2]] == [first["expect"], second["expect"]]
+    undated = tmp_path / "c.csv"
+    undated.write_text(f"id,result,detail\n{first['id']},open,x\n", encoding="utf-8")
+    assert read_results(str(plan_path), [str(undated)]).tested is None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from compliance import addresses
 from compliance.addresses import AddrSet
+from compliance.evidence_inputs import NO_EVIDENCE, Evidence
 from compliance.flows import EXTERNAL, Endpoint, Flow, FlowGraph, RuleInfo, RuleRef, Side, partition
 from compliance.model import Cluster, Workload, WorkloadRef
 from compliance.ports import PortSet
@@ -490,6 +491,8 @@ class Context:
     as_of: dt.datetime
     in_scope: frozenset[WorkloadRef]
     register: Register
+    evidence: Evidence = NO_EVIDENCE
+    """Probe results and flow logs given beside the export (SEG-28, SEG-22, SEG-21)."""
 
     @property
     def cluster(self) -> Cluster:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from compliance.addresses import AddrSet
@@ -13,6 +14,7 @@ from compliance.checks.base import (
     default_deny,
     nothing_in_scope,
 )
+from compliance.evidence_inputs import Evidence
 from compliance.flows import RuleInfo
 from compliance.model import Cluster, Workload
 
@@ -48,6 +50,10 @@ class Enforcement:
     agents: tuple[str, ...]
     products: tuple[str, ...] = ()
     """The enforcing CNIs found running (Calico, Cilium, ...)."""
+    tested: str = ""
+    """What a segmentation test showed ("proven by segmentation test on ...", or why
+    it did not prove enforcement); empty without results."""
+    proven: bool = False
 
     @property
     def present(self) -> bool:
@@ -59,6 +65,10 @@ class Enforcement:
     def qualifier(self) -> str:
         """What every result says about enforcement: never plain "enforced", which a
         DaemonSet's presence cannot show."""
+        if self.proven:
+            return self.tested
+        if self.tested:
+            return f"enforcement not proven: {self.tested}"
         if self.present:
             return f"CNI present ({', '.join(self.products)}); enforcement not proven"
         return "configured, not proven enforced"
@@ -70,6 +80,15 @@ def _agent_names(w: Workload) -> set[str]:
         labels = dict(v.labels)
         names.update(labels[k] for k in _NAME_LABELS if k in labels)
     return names
+
+
+def proven(found: Enforcement, evidence: Evidence) -> Enforcement:
+    """The enforcement statement with what a segmentation test showed: only probe results
+    whose every expected-blocked probe was blocked prove enforcement (for what they probed)."""
+    if evidence.probes is None:
+        return found
+    ok, sentence = evidence.probes.proof()
+    return dataclasses.replace(found, tested=sentence, proven=ok)
 
 
 def detect_enforcement(cluster: Cluster) -> Enforcement:
@@ -148,11 +167,14 @@ def enforcement(ctx: Context) -> Verdict:
     status shows no ready pod (`status.numberReady: 0`), when no agent is in the
     export, or for the Amazon VPC CNI whose policy agent is a setting; fails when
     only flannel is (it implements no NetworkPolicy). Results always say
-    "CNI present (...); enforcement not proven" or "configured, not proven enforced".
+    "CNI present (...); enforcement not proven" or "configured, not proven enforced",
+    unless segmentation-test results (SEG-28) blocked every probe expected blocked:
+    then "proven by segmentation test on <date>: N of N blocked probes blocked".
     """
-    found = detect_enforcement(ctx.cluster)
+    found = proven(detect_enforcement(ctx.cluster), ctx.evidence)
     if found.status == "pass":
-        return Verdict(status="pass", summary=found.statement)
+        summary = found.statement + (f"; {found.qualifier}" if found.tested else "")
+        return Verdict(status="pass", summary=summary)
     remediation = (
         "Install or enable a CNI that enforces NetworkPolicy (Calico, Cilium, Antrea), or "
         "include its DaemonSet in the export; for managed clusters, attach the provider's "

@@ -29,7 +29,7 @@ NOT_IN_REGISTER = "not in register"
 
 @dataclass(frozen=True, slots=True)
 class InputRow:
-    role: str  # "export" | "scope" | "controls" | "template"
+    role: str  # export | scope | controls | template | probe-plan | probe-results | flow-log
     path: str
     sha256: str
     size: int
@@ -56,6 +56,7 @@ def input_rows(ev: Evaluation) -> tuple[InputRow, ...]:
     for fw in sorted((f.framework for f in ev.frameworks), key=lambda f: f.id):
         shown = f"compliance:controls/{PurePath(fw.path).name}" if fw.shipped else fw.path
         rows.append(InputRow("controls", shown, fw.sha256, fw.size))
+    rows.extend(InputRow(role, f.path, f.sha256, f.size) for role, f in ev.evidence.files)
     return tuple(rows)
 
 

@@ -27,6 +27,7 @@ from compliance.render.diagram import (
     zone_boundaries,
     zone_diagram_svg,
 )
+from compliance.render.enforcement import observed_json, probes_json
 from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
 from compliance.render.results import TOOL_NAME, as_of_text, export_json, out_of_scope, plural
 from compliance.scope import NO_ZONE, OUTSIDE
@@ -310,6 +311,10 @@ def matrix_view(ev: Evaluation) -> dict[str, Any]:
     }
 
 
+OBSERVED_ROWS = 300
+"""Observed flows the PDF lists; the spreadsheet has them all."""
+
+
 def _check_order(check_id: str) -> tuple[str, int]:
     prefix, _, number = check_id.rpartition("-")
     return (prefix, int(number)) if number.isdigit() else (check_id, 0)
@@ -381,4 +386,9 @@ def report_view(
         "warnings": ev.warnings,
         "peers_per_group": PEERS_PER_GROUP,
         "findings_per_check": FINDINGS_PER_CHECK,
+        "probes": probes_json(ev),
+        "probe_coverage": ev.evidence.probes.results.plan["coverage"] if ev.evidence.probes else {},
+        "probe_max": ev.evidence.probes.results.plan["max_probes"] if ev.evidence.probes else 0,
+        "observed": observed_json(ev),
+        "observed_rows": OBSERVED_ROWS,
     }

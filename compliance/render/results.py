@@ -15,6 +15,7 @@ from compliance.checks.base import Finding, finding_id
 from compliance.evaluate import REQUIREMENT_STATUSES, CheckResult, Evaluation, FrameworkResult
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
+from compliance.render.enforcement import observed_json, probes_json
 from compliance.render.flows import FlowTexts, flow_json
 from compliance.text import visible
 
@@ -310,6 +311,11 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
     }
     if not with_flows:
         del doc["flows"]
+    probes, observed = probes_json(ev), observed_json(ev)
+    if probes is not None:
+        doc["probes"] = probes
+    if observed is not None:
+        doc["observed"] = observed
     return doc
 
 

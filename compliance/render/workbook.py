@@ -58,6 +58,7 @@ from compliance.evaluate import REQUIREMENT_STATUSES, Evaluation, waiver_active
 from compliance.flows import Endpoint
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
+from compliance.render.enforcement import observed_rows, probe_rows
 from compliance.render.evidence import (
     NOT_IN_REGISTER,
     STATUS_LABELS,
@@ -426,6 +427,39 @@ def _input_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
         yield (i.role, i.path, i.sha256, i.size)
 
 
+def _probe_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for r in probe_rows(ev):
+        yield (
+            r["id"],
+            r["src"],
+            r["dst"],
+            r["protocol"],
+            r["port"],
+            r["expected"],
+            r["observed"] or "no result",
+            r["mismatch"] or "",
+            r["detail"],
+            _wrap("\n".join(r["rules"]) or "no rule allows it"),
+        )
+
+
+def _observed_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    for r in observed_rows(ev):
+        policy = r["allowed_by_policy"]
+        yield (
+            r["src"],
+            r["dst"],
+            r["protocol"],
+            r["port"],
+            r["verdict"],
+            "not judged" if policy is None else ("allow" if policy else "deny"),
+            r["count"],
+            r["first"],
+            r["last"],
+            r["where"],
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Sheet:
     name: str
@@ -508,6 +542,28 @@ SHEETS = (
     ),
     Sheet("Inputs", "role path sha256 size", _input_rows),
 )
+PROBES = Sheet(
+    "Probes",
+    "id source destination protocol port expected observed mismatch detail deciding_rules",
+    _probe_rows,
+)
+OBSERVED = Sheet(
+    "Observed flows",
+    "source destination protocol port log_verdict policies records first_seen last_seen "
+    "first_record",
+    _observed_rows,
+    bulk=True,
+)
+
+
+def sheets_for(ev: Evaluation) -> tuple[Sheet, ...]:
+    """Every sheet, with Probes and Observed flows when the evaluation had such evidence."""
+    extra = []
+    if ev.evidence.probes is not None:
+        extra.append(PROBES)
+    if ev.evidence.observed is not None:
+        extra.append(OBSERVED)
+    return (*SHEETS, *extra)
 
 
 # --------------------------------------------------------------------------- cells
@@ -764,7 +820,7 @@ def write_workbook(ev: Evaluation, target: BinaryIO, pack_digest: str | None = N
     props.title = _clean(f"Network segmentation evidence: {ev.scope.cluster}").replace("\r", " ")
     bodies: dict[str, IO[bytes]] = {}
     with contextlib.ExitStack() as stack:
-        for index, sheet in enumerate(SHEETS, start=1):
+        for index, sheet in enumerate(sheets_for(ev), start=1):
             body = None
             if sheet.bulk:
                 body = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))

@@ -1,0 +1,322 @@
+"""Evidence of enforcement through `evaluate`: SEG-28 (probe results against the plan),
+SEG-22 (observed flows against the allowed ones), SEG-21 (unused allowances) and the
+enforcement line, on the shop sample and variations of its results and logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from compliance.cli import cli, run
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAN = "samples/probes/plan.json"
+RESULTS = "samples/probes/probe-results.csv"
+HUBBLE = "samples/flows/hubble.jsonl"
+CALICO = "samples/flows/calico-flows.jsonl"
+BASE = [
+    "evaluate",
+    "samples/shop-cluster",
+    "--scope",
+    "samples/pci-dss.scope.yaml",
+    "--as-of",
+    "2026-11-26T00:00:00Z",
+    "--format",
+    "json",
+    "--exit-zero",
+]
+
+
+def _run(*extra: str) -> tuple[int, str, str]:
+    """In-process through `run`, the way `main` turns errors into one line and exit 2."""
+    with CliRunner().isolation() as (out, err, _):
+        code = run(cli, [*BASE, *extra])
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def _evaluate(monkeypatch: Any, *extra: str) -> dict[str, Any]:
+    monkeypatch.chdir(ROOT)
+    code, out, err = _run(*extra)
+    assert code == 0, err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def _check(data: dict[str, Any], check_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(c for c in data["checks"] if c["id"] == check_id)
+    return found
+
+
+def _results(tmp_path: Path, change: dict[str, tuple[str, str]], tested: bool = True) -> str:
+    plan = json.loads((ROOT / PLAN).read_text(encoding="utf-8"))
+    lines = ["# tested: 2026-11-21T08:00:00Z"] if tested else []
+    lines.append("id,result,detail")
+    for p in plan["probes"]:
+        result, detail = change.get(p["id"], (p["expect"], "as expected"))
+        lines.append(f"{p['id']},{result},{detail}")
+    path = tmp_path / "probe-results.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_sample_results_fail_on_the_probe_the_cluster_let_through(monkeypatch: Any) -> None:
+    data = _evaluate(monkeypatch, "--probe-plan", PLAN, "--probe-results", RESULTS)
+    seg28 = _check(data, "SEG-28")
+    assert seg28["status"] == "fail"
+    by_status = {f["status"]: f for f in seg28["findings"]}
+    assert "P-0075" in by_status["fail"]["message"]
+    assert "production/debug-shell" in by_status["fail"]["message"]
+    assert "P-0041" in by_status["warn"]["message"]
+    assert "P-0087 (inconclusive)" in seg28["summary"]
+    qualifier = data["enforcement"]["qualifier"]
+    assert qualifier.startswith("enforcement not proven: segmentation test on 2026-11-20")
+    assert "observed open: P-0075" in qualifier
+    req = {r["id"]: r for r in data["frameworks"][0]["requirements"]}
+    assert req["11.4.5"]["status"] == "fail"
+
+
+def test_every_blocked_probe_blocked_proves_enforcement(monkeypatch: Any, tmp_path: Path) -> None:
+    data = _evaluate(monkeypatch, "--probe-plan", PLAN, "--probe-results", _results(tmp_path, {}))
+    assert _check(data, "SEG-28")["status"] == "pass"
+    assert data["enforcement"]["qualifier"] == (
+        "proven by segmentation test on 2026-11-21: 36 of 36 blocked probes blocked"
+    )
+    assert "proven by segmentation test" in _check(data, "SEG-01")["summary"]
+
+
+def test_results_without_a_date_never_invent_one(monkeypatch: Any, tmp_path: Path) -> None:
+    data = _evaluate(
+        monkeypatch,
+        "--probe-plan",
+        PLAN,
+        "--probe-results",
+        _results(tmp_path, {}, tested=False),
+    )
+    assert "(date not recorded)" in data["enforcement"]["qualifier"]
+
+
+def test_open_probe_observed_blocked_only_warns(monkeypatch: Any, tmp_path: Path) -> None:
+    path = _results(tmp_path, {"P-0041": ("blocked", "timed out")})
+    data = _evaluate(monkeypatch, "--probe-plan", PLAN, "--probe-results", path)
+    seg28 = _check(data, "SEG-28")
+    assert seg28["status"] == "warn"
+    assert [f["status"] for f in seg28["findings"]] == ["warn"]
+    assert data["enforcement"]["qualifier"].startswith("proven by segmentation test")
+
+
+def test_error_or_inconclusive_is_unknown_never_pass(monkeypatch: Any, tmp_path: Path) -> None:
+    path = _results(tmp_path, {"P-0001": ("error", "no running pod")})
+    data = _evaluate(monkeypatch, "--probe-plan", PLAN, "--probe-results", path)
+    seg28 = _check(data, "SEG-28")
+    assert seg28["status"] == "unknown"
+    assert "P-0001 (error)" in seg28["summary"]
+    assert data["enforcement"]["qualifier"].startswith("enforcement not proven")
+
+
+def test_plan_of_another_export_warns_with_both_digests(monkeypatch: Any, tmp_path: Path) -> None:
+    plan = json.loads((ROOT / PLAN).read_text(encoding="utf-8"))
+    plan["inputs"][0]["sha256"] = "0" * 64
+    other = tmp_path / "plan.json"
+    other.write_text(json.dumps(plan), encoding="utf-8")
+    data = _evaluate(
+        monkeypatch, "--probe-plan", str(other), "--probe-results", _results(tmp_path, {})
+    )
+    seg28 = _check(data, "SEG-28")
+    assert seg28["status"] == "warn"
+    message = seg28["findings"][0]["message"]
+    assert "another snapshot" in message and message.count("sha256:") == 2
+    assert not data["enforcement"]["qualifier"].startswith("proven")
+
+
+def test_without_results_not_applicable_and_capability_only(monkeypatch: Any) -> None:
+    data = _evaluate(monkeypatch)
+    assert _check(data, "SEG-28")["status"] == "not_applicable"
+    assert _check(data, "SEG-22")["status"] == "not_applicable"
+    assert _check(data, "SEG-21")["status"] == "not_applicable"
+    assert data["enforcement"]["qualifier"] == "CNI present (Calico); enforcement not proven"
+    req = {r["id"]: r for r in data["frameworks"][0]["requirements"]}
+    assert req["11.4.5"]["status"] in ("supported", "manual")
+
+
+def test_results_need_the_plan(monkeypatch: Any) -> None:
+    monkeypatch.chdir(ROOT)
+    code, _, err = _run("--probe-results", RESULTS)
+    assert code == 2
+    assert "--probe-plan" in err and "Traceback" not in err
+
+
+def test_observed_flow_the_policies_deny_fails_with_its_time(monkeypatch: Any) -> None:
+    data = _evaluate(monkeypatch, "--flow-log", HUBBLE, "--flow-log", CALICO)
+    seg22 = _check(data, "SEG-22")
+    assert seg22["status"] == "fail"
+    fails = [f["message"] for f in seg22["findings"] if f["status"] == "fail"]
+    assert len(fails) == 1
+    assert "production/debug-shell" in fails[0] and "production/app" in fails[0]
+    assert "2026-11-17T22:41:09Z" in fails[0] and "hubble.jsonl:38" in fails[0]
+    warns = [f["message"] for f in seg22["findings"] if f["status"] == "warn"]
+    assert any("TCP 24224" in m and "dropped" in m for m in warns)
+    # The Calico record of data-pipeline -> postgres was denied, as the policies say.
+    assert not any("data-pipeline" in f["message"] for f in seg22["findings"])
+
+
+def test_unused_allowances_state_the_period(monkeypatch: Any) -> None:
+    data = _evaluate(monkeypatch, "--flow-log", HUBBLE, "--flow-log", CALICO)
+    seg21 = _check(data, "SEG-21")
+    assert seg21["status"] == "warn"
+    assert "2026-11-12T09:15:02Z to 2026-11-20T11:05:02Z" in seg21["summary"]
+    messages = [f["message"] for f in seg21["findings"]]
+    # Seen flows are not candidates; an allowed flow never seen is.
+    assert not any(
+        m.startswith("production/app[Deployment] -> production/postgres") for m in messages
+    )
+    assert any(m.startswith("production/postgres-backup[CronJob] -> 0.0.0.0/0") for m in messages)
+
+
+def test_short_log_makes_unused_allowances_unknown(monkeypatch: Any, tmp_path: Path) -> None:
+    lines = (ROOT / HUBBLE).read_text(encoding="utf-8").splitlines()[:4]
+    short = tmp_path / "short.jsonl"
+    short.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = _evaluate(monkeypatch, "--flow-log", str(short))
+    seg21 = _check(data, "SEG-21")
+    assert seg21["status"] == "unknown"
+    assert "fewer than the 7 days" in seg21["summary"]
+
+
+def test_malformed_log_line_is_one_line_error_unless_lenient(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(ROOT)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text((ROOT / HUBBLE).read_text(encoding="utf-8") + "not a flow\n", encoding="utf-8")
+    code, out, err = _run("--flow-log", str(bad))
+    assert code == 2 and out == ""
+    assert "bad.jsonl" in err and "line 41" in err and "Traceback" not in err
+    code, out, err = _run("--flow-log", str(bad), "--flow-log-lenient")
+    assert code == 0
+    assert "skipped 1 line(s)" in err
+
+
+def test_results_json_probes_and_observed_blocks_follow_the_schema(monkeypatch: Any) -> None:
+    import jsonschema
+
+    data = _evaluate(
+        monkeypatch,
+        "--probe-plan",
+        PLAN,
+        "--probe-results",
+        RESULTS,
+        "--flow-log",
+        HUBBLE,
+        "--flow-log",
+        CALICO,
+    )
+    schema = json.loads(
+        (ROOT / "compliance" / "schemas" / "results.schema.json").read_text(encoding="utf-8")
+    )
+    jsonschema.validate(data, schema)
+    rows = data["probes"]["results"]
+    assert [r["mismatch"] for r in rows[:2]] == ["not-enforced", "broken-path"]
+    assert rows[2]["observed"] == "inconclusive"
+    assert data["probes"]["tested"] == "2026-11-20"
+    first = data["observed"]["flows"][0]
+    assert (first["src"], first["allowed_by_policy"]) == ("production/debug-shell[Pod]", False)
+    assert data["observed"]["first"] == "2026-11-12T09:15:02Z"
+    assert [log["path"] for log in data["observed"]["logs"]] == [HUBBLE, CALICO]
+
+
+def test_pack_shows_the_segmentation_test_and_observed_flows(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    import openpyxl
+    from pypdf import PdfReader
+
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "pack"
+    args = [
+        "report",
+        "samples/shop-cluster",
+        "--scope",
+        "samples/pci-dss.scope.yaml",
+        "--as-of",
+        "2026-11-26T00:00:00Z",
+        "--out",
+        str(out),
+        "--exit-zero",
+        "--probe-plan",
+        PLAN,
+        "--probe-results",
+        RESULTS,
+        "--flow-log",
+        HUBBLE,
+        "--flow-log",
+        CALICO,
+    ]
+    with CliRunner().isolation() as (_, err, _):
+        assert run(cli, args) == 0, err.getvalue().decode()
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out / "report.pdf").pages)
+    section = text[text.index("Probes from the plan") :]
+    assert "run on 2026-11-20: 34 of 36 probes expected blocked were blocked" in section
+    # Mismatches first: the probe the cluster let through, then the broken path.
+    assert section.index("P-0075") < section.index("P-0041") < section.index("P-0001")
+    observed = text[text.index("flow records from") - 3 :]
+    assert "48 flow records from 2 logs, 2026-11-12T09:15:02Z to 2026-11-20T11:05:02Z" in observed
+    assert observed.index("debug-shell") < observed.index("ingress-nginx")
+    cover = text[: text.index("Contents")]
+    assert "enforcement not proven: segmentation test on 2026-11-20" in cover
+    assert "See the segmentation test (section 8)." in text
+    wb = openpyxl.load_workbook(out / "evidence.xlsx")
+    probes = list(wb["Probes"].iter_rows(values_only=True))
+    assert probes[1][:8] == (
+        "P-0075",
+        "production/debug-shell",
+        "production/app",
+        "TCP",
+        8080,
+        "blocked",
+        "open",
+        "not-enforced",
+    )
+    assert probes[1][9] == "no rule allows it"
+    assert len(probes) == 1 + 87
+    flows = list(wb["Observed flows"].iter_rows(values_only=True))
+    assert flows[1][:6] == (
+        "production/debug-shell[Pod]",
+        "production/app[Deployment]",
+        "TCP",
+        8080,
+        "allowed",
+        "deny",
+    )
+    import hashlib
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    recorded = {(i["role"], i["path"]): i["sha256"] for i in manifest["inputs"]}
+    for role, path in (
+        ("probe-plan", PLAN),
+        ("probe-results", RESULTS),
+        ("flow-log", HUBBLE),
+        ("flow-log", CALICO),
+    ):
+        assert recorded[(role, path)] == hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+
+
+def test_an_aggregated_external_end_is_counted_not_judged(monkeypatch: Any, tmp_path: Path) -> None:
+    """Calico aggregates public peers away (`dest_ip` "-"): no rule can be judged for it,
+    so it must not become a flow the policies "deny"."""
+    record = json.loads((ROOT / CALICO).read_text(encoding="utf-8").splitlines()[0])
+    record.update(
+        source_name_aggr="app-7c9d5b8f4-*",
+        dest_type="net",
+        dest_namespace="-",
+        dest_ip="-",
+        dest_name_aggr="pub",
+        dest_port=9999,
+    )
+    log = tmp_path / "calico.jsonl"
+    log.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    data = _evaluate(monkeypatch, "--flow-log", str(log))
+    assert _check(data, "SEG-22")["findings"] == []
+    assert data["observed"]["unmapped"] == 1
