@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 import sys
 import textwrap
@@ -805,6 +806,7 @@ def _recomputed(pack_path: str) -> bool:
     from compliance.flows import compute_flows
     from compliance.paths import recorded_evaluation
     from compliance.render.results import render_json as render_results_json
+    from compliance.snapshot import export_time_of as snapshot_export_time
     from compliance.snapshot import first_difference, read_pack, snapshot_scope
 
     snap = read_pack(pack_path)
@@ -829,6 +831,8 @@ def _recomputed(pack_path: str) -> bool:
     graph = compute_flows(snap.cluster)
     chosen = [catalog[i] for i in recorded]
     ev = run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+    stated = bool(json.loads(snap.results).get("export", {}).get("as_of_stated"))
+    ev = dataclasses.replace(ev, export_time=snapshot_export_time(snap, stated))
     again = render_results_json(recorded_evaluation(ev)).encode()
     problem = first_difference(snap.results, again)
     if problem is None:
@@ -857,6 +861,7 @@ def _evaluation(
     from compliance.provenance import export_time as export_time_of
     from compliance.scope import read_scope
     from compliance.snapshot import check_snapshot_as_of, load_input
+    from compliance.snapshot import export_time_of as snapshot_export_time
 
     moment = _parse_as_of(as_of)
     started = time.perf_counter()
@@ -866,6 +871,8 @@ def _evaluation(
     given = load_input(paths, max_bytes)
     loaded, cluster = given.loaded, given.cluster
     export_time = export_time_of(loaded.objects, loaded.captures, as_of is not None)
+    if given.snapshot is not None:  # a pack keeps what its export said about its time
+        export_time = snapshot_export_time(given.snapshot, as_of is not None) or export_time
     if as_of is not None:
         check_as_of(moment, loaded.objects, loaded.captures, export_time.newest)
         if given.snapshot is not None:

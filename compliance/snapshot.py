@@ -49,6 +49,7 @@ from compliance.model import (
 
 if TYPE_CHECKING:
     from compliance.evaluate import Evaluation
+    from compliance.provenance import ExportTime
     from compliance.scope import Scope
 
 SNAPSHOT = PACK_SNAPSHOT
@@ -86,6 +87,7 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
             "size": ev.scope.size,
             "document": ev.scope.document,
         },
+        "export_time": export_time_facts(ev.export_time),
         "controls": [
             {
                 "id": fw.framework.id,
@@ -97,6 +99,42 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
             for fw in ev.frameworks
         ],
     }
+
+
+def export_time_facts(facts: ExportTime | None) -> dict[str, Any] | None:
+    """When the export was taken, as far as it could tell (capture records and the
+    newest object time): a pack read back states the same, since its objects' own times
+    are not kept."""
+    if facts is None:
+        return None
+    newest = facts.newest
+    return {
+        "captures": [dataclasses.asdict(c) for c in facts.captures],
+        "newest": None
+        if newest is None
+        else {"moment": _iso(newest.moment), "obj": newest.obj, "field": newest.field},
+    }
+
+
+def export_time_of(snap: Snapshot, stated: bool) -> ExportTime | None:
+    """The export time facts a snapshot recorded, with this run's `stated`."""
+    from compliance.provenance import Capture, ExportTime, ObjectTime
+
+    facts = snap.document.get("export_time")
+    if facts is None:
+        return None
+    newest = facts["newest"]
+    return ExportTime(
+        tuple(Capture(**c) for c in facts["captures"]),
+        None
+        if newest is None
+        else ObjectTime(
+            dt.datetime.fromisoformat(newest["moment"].replace("Z", "+00:00")),
+            newest["obj"],
+            newest["field"],
+        ),
+        stated,
+    )
 
 
 def cluster_facts(cluster: Cluster) -> dict[str, Any]:

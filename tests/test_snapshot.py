@@ -295,7 +295,8 @@ def _reseal(pack: Path) -> None:
         data = (pack / entry["path"]).read_bytes()
         entry["sha256"], entry["size"] = hashlib.sha256(data).hexdigest(), len(data)
     manifest["digest"]["value"] = pack_digest(manifest["inputs"], manifest["files"])
-    (pack / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    # In the manifest's one canonical form, as a careful forger would write it.
+    (pack / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 @pytest.mark.parametrize("which", ["folder", "zip"])

@@ -20,7 +20,7 @@ from compliance.cli import cli, run
 from compliance.pack import verify_pack
 from compliance.signing import NAMESPACE
 
-PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json"]
+PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
 
 
 def cli_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
