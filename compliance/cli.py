@@ -991,6 +991,11 @@ def _frameworks(
     "--as-of", "as_of", metavar="ISO-8601", help="As-of time of a side that is an export."
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when flows touching a zone changed.")
+@click.option(
+    "--allow-different-clusters",
+    is_flag=True,
+    help="Compare sides whose capture records name different clusters (kube-system UIDs).",
+)
 @_size_option
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def diff(
@@ -1000,6 +1005,7 @@ def diff(
     fmt: str,
     as_of: str | None,
     exit_zero: bool,
+    allow_different_clusters: bool,
     max_bytes: int,
     debug: bool,
 ) -> None:
@@ -1009,6 +1015,8 @@ def diff(
 
     OLD and NEW are each an evidence pack (folder or zip) or an export; an export is
     evaluated with --scope, or with the pack's scope when the other side is a pack.
+    Sides collected by `compliance collect` from different clusters (their kube-system
+    namespace UIDs differ) are refused unless --allow-different-clusters.
     Exit codes: 0 no flow touching a zone changed, 1 one did (unless --exit-zero),
     2 bad input, 3 internal error.
     """
@@ -1020,12 +1028,30 @@ def diff(
     from compliance.paths import recorded_evaluation
     from compliance.render.diff import FORMATS as DIFF_RENDERERS
     from compliance.scope import read_scope
+    from compliance.snapshot import export_time_of as snapshot_export_time
     from compliance.snapshot import load_input, snapshot_scope
 
     _State.debug = _State.debug or debug
     catalog = _catalog((), max_bytes)
     old_in = load_input((old_path,), max_bytes)
     new_in = load_input((new_path,), max_bytes)
+
+    def identities(given: Any) -> set[str]:
+        """The cluster identities the side's capture records name (none: not collected)."""
+        captures = given.loaded.captures
+        if given.snapshot is not None:
+            recorded = snapshot_export_time(given.snapshot, False)
+            captures = recorded.captures if recorded is not None else ()
+        return {c.cluster_id for c in captures if c.cluster_id not in ("", "unknown")}
+
+    old_ids, new_ids = identities(old_in), identities(new_in)
+    if old_ids and new_ids and not old_ids & new_ids and not allow_different_clusters:
+        raise click.BadParameter(
+            f"OLD was captured from cluster {', '.join(sorted(old_ids))} and NEW from "
+            f"{', '.join(sorted(new_ids))} (kube-system UIDs): different clusters; pass "
+            "--allow-different-clusters to compare them anyway",
+            param_hint="'OLD NEW'",
+        )
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes) if scope_path else None
     packs = [given.snapshot for given in (old_in, new_in) if given.snapshot is not None]
     sides = []

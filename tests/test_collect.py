@@ -446,3 +446,28 @@ def test_the_pdf_cover_of_a_collected_export_shows_capture_and_cluster_identity(
     )
     assert f"Export captured {start} to {end}, cluster identity {CLUSTER_UID}" in cover
     assert "preparer's statement" in cover
+
+
+def test_diff_refuses_exports_of_different_clusters_unless_allowed(
+    recordings: Path, tmp_path: Path, compliance: Callable[..., Result]
+) -> None:
+    first, second, third = (tmp_path / f"e{i}.json" for i in range(3))
+    assert compliance("collect", "--out", first).code == 0
+    assert compliance("collect", "--out", second).code == 0
+    system = json.loads((recordings / "kube-system.json").read_text(encoding="utf-8"))
+    system["metadata"]["uid"] = "0d6c2a55-0000-4000-8000-00000000beef"
+    (recordings / "kube-system.json").write_text(json.dumps(system), encoding="utf-8")
+    assert compliance("collect", "--out", third).code == 0
+    args = ["--scope", SCOPE, "--as-of", "2026-11-26T00:00:00Z"]
+    same = compliance("diff", first, second, *args)
+    assert same.code == 0, same.err
+    other = compliance("diff", first, third, *args)
+    assert other.code == 2 and other.out == ""
+    assert other.err_lines == [
+        "error: Invalid value for 'OLD NEW': OLD was captured from cluster "
+        "5b0e7c4a-2f1d-4c8e-9a57-3d2f61e0b9a1 and NEW from "
+        "0d6c2a55-0000-4000-8000-00000000beef (kube-system UIDs): different clusters; pass "
+        "--allow-different-clusters to compare them anyway"
+    ]
+    allowed = compliance("diff", first, third, *args, "--allow-different-clusters")
+    assert allowed.code == 0, allowed.err
