@@ -47,7 +47,7 @@ demo: venv system-libs
 	$(BIN)/compliance diff evidence evidence-q2 --exit-zero
 
 test: venv system-libs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
