@@ -204,3 +204,16 @@ def evaluation_from_yaml(cluster_text: str, scope_text: str, as_of: str = AS_OF)
     frameworks = [catalog[i] for i in scope.frameworks]
     moment = dt.datetime.fromisoformat(as_of)
     return evaluate(cluster, compute_flows(cluster), scope, frameworks, moment)
+
+
+PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
+"""Every file `report` writes into a pack folder (a signed pack adds manifest.json.sig)."""
+
+
+def cli_run(args: list[str], capsys: Any) -> Result:
+    """Run the CLI in-process with a list of arguments; `capsys` is pytest's fixture."""
+    from compliance.cli import cli, run
+
+    code = run(cli.main, args)
+    out, err = capsys.readouterr()
+    return Result(code, out, err)

@@ -15,14 +15,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import Result, namespace, pod
+from helpers import PACK_FILES, cli_run, namespace, pod
 
-from compliance.cli import cli, run
 from compliance.destination import open_destination
 from compliance.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
-PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
 CLUSTER = "\n".join([namespace("pay"), pod("api", "pay", {"app": "api"}, ports="http:8080/TCP")])
 SCOPE = """
 cluster: small
@@ -33,12 +31,6 @@ zones:
     selectors:
       - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
 """
-
-
-def cli_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
-    code = run(cli.main, args)
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
 
 
 def small_inputs(folder: Path) -> tuple[Path, Path]:

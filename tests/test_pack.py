@@ -12,20 +12,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import Result
+from helpers import PACK_FILES, cli_run
 
-from compliance.cli import cli, run
 from compliance.datafile import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-26T00:00:00Z"
-PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
-
-
-def cli_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
-    code = run(cli.main, args)
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
 
 
 def report_args(out: Path, *extra: str) -> list[str]:

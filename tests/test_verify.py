@@ -14,19 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import Result
+from helpers import PACK_FILES, Result, cli_run
 
-from compliance.cli import cli, run
 from compliance.pack import verify_pack
 from compliance.signing import NAMESPACE
-
-PACK_FILES = ["evidence.xlsx", "manifest.json", "report.pdf", "results.json", "snapshot.json"]
-
-
-def cli_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> Result:
-    code = run(cli.main, args)
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
 
 
 def copy_pack(pack: Path, dest: Path) -> Path:
