@@ -61,6 +61,7 @@ from compliance.render.results import TOOL_NAME, as_of_text, render_json
 from compliance.render.workbook import write_workbook
 from compliance.signing import sign as ssh_sign
 from compliance.snapshot import SNAPSHOT, snapshot_bytes
+from compliance.text import visible
 
 RESULTS, WORKBOOK, REPORT = "results.json", "evidence.xlsx", "report.pdf"
 DIGEST_METHOD = (
@@ -124,7 +125,7 @@ def template_rows(templates: Path | None) -> tuple[InputRow, ...]:
     folder = templates or templates_dir()
     top = "compliance:report_templates" if templates is None else recorded_path(folder)
     return tuple(
-        InputRow("template", f"{top}/{name}", hashlib.sha256(data).hexdigest(), len(data))
+        InputRow("template", f"{top}/{visible(name)}", hashlib.sha256(data).hexdigest(), len(data))
         for name, data in template_files(folder)
     )
 

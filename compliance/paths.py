@@ -4,6 +4,9 @@ A pack records every input by path and sha256, and its digest covers those lines
 `./x.yaml` and `/home/me/project/x.yaml` must give the same bytes, and a pack must not
 carry the layout of the machine that made it. A file under the working folder is named
 relative to it; any other file by its name alone, with the sha256 as its identity.
+A name holding a control character (a newline is a legal file-name byte) is recorded with
+it escaped (`shop\\nx.json`): the manifest allows no control character in a path, so a
+line of what the seal covers cannot be forged through a file's name.
 """
 
 from __future__ import annotations
@@ -13,21 +16,24 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compliance.text import visible
+
 if TYPE_CHECKING:
     from compliance.evaluate import Evaluation
 
 
 def recorded_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> str:
     """`path` relative to `cwd` (default: the working folder) when it is below it, by its
-    spelling or with symlinks resolved; otherwise its file name."""
+    spelling or with symlinks resolved; otherwise its file name; hidden characters
+    escaped."""
     here = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     given = Path(os.path.abspath(path))
     pairs = ((given, here), (Path(os.path.realpath(given)), Path(os.path.realpath(here))))
     for candidate, base in pairs:
         if candidate == base or base in candidate.parents:
             relative = candidate.relative_to(base).as_posix()
-            return relative if relative != "." else given.name
-    return given.name
+            return visible(relative if relative != "." else given.name)
+    return visible(given.name)
 
 
 def recorded_evaluation(ev: Evaluation, cwd: str | os.PathLike[str] | None = None) -> Evaluation:

@@ -507,6 +507,24 @@ def test_inputs_outside_the_working_folder_are_recorded_by_name_only(
     assert str(tmp_path) not in result.out
 
 
+def test_an_input_named_with_a_control_character_is_recorded_escaped_and_the_pack_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newline is a legal byte of a file name, but the manifest allows none in a path
+    (it would forge a line of what the seal covers): the name is recorded escaped, and the
+    pack is one `verify` accepts rather than one it calls not intact."""
+    (tmp_path / "shop\nx.yaml").write_text(SMALL_CLUSTER)
+    (tmp_path / "scope\u202e.yaml").write_text(SMALL_SCOPE)
+    monkeypatch.chdir(tmp_path)
+    args = ["report", "shop\nx.yaml", "--scope", "scope\u202e.yaml", "--as-of", AS_OF]
+    result = cli_run([*args, "--out", "pack", "--exit-zero"], capsys)
+    assert result.code == 0, result.err
+    manifest = json.loads((tmp_path / "pack" / "manifest.json").read_text())
+    assert [i["path"] for i in manifest["inputs"][:2]] == ["shop\\nx.yaml", "scope\\u202e.yaml"]
+    verified = cli_run(["verify", "pack"], capsys)
+    assert verified.code == 0, verified.out + verified.err
+
+
 SMALL_POLICY = """---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
