@@ -785,18 +785,25 @@ def _write_sheet(
     ws.freeze_panes = "A2"
     cells = _Cells(ws)
     ws.append([cells.cell(h, "header") for h in sheet.headers])
+    # The filter covers the table under the header, up to the first blank row: a sheet
+    # may add a block of its own below it (the Summary's facts and legend).
+    blank: list[int] = []
+
+    def watched(rows: Iterable[Row]) -> Iterator[Row]:
+        for index, row in enumerate(rows):
+            if not row and not blank:
+                blank.append(index)
+            yield row
+
+    every = watched(itertools.chain(sample, rows))
     if body is not None:
-        table = _Bulk(cells, len(sheet.headers)).write(itertools.chain(sample, rows), 2, body)
+        table = _Bulk(cells, len(sheet.headers)).write(every, 2, body)
     else:
-        # The filter covers the table under the header, up to the first blank row.
-        blank: int | None = None
         table = 0
-        for row in itertools.chain(sample, rows):
-            if blank is None and not row:
-                blank = table
+        for row in every:
             ws.append(cells.row(row))
             table += 1
-        table = table if blank is None else blank
+    table = blank[0] if blank else table
     auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{table + 1}"
     for column, choices in sheet.validations:
         letter = get_column_letter(sheet.headers.index(column) + 1)
