@@ -426,6 +426,20 @@ def test_scope_values_stay_text_in_the_pdf_and_the_sheet(inline: Rendered) -> No
     assert items[-1][:3] == ("waiver", "removed", "WV-1")
 
 
+def test_the_same_comparison_gives_the_same_bytes(inline: Rendered) -> None:
+    again = compared(
+        evaluation_from_yaml(OLD, OLD_SCOPE, OLD_AS_OF),
+        evaluation_from_yaml(NEW, NEW_SCOPE, NEW_AS_OF),
+    )
+    assert again.changes == inline.ev.changes
+    outputs = []
+    for ev in (inline.ev, again):
+        buf = io.BytesIO()
+        write_workbook(ev, buf, "cd" * 32)
+        outputs.append((buf.getvalue(), render_html(report_view(ev, digest="cd" * 32))))
+    assert outputs[0] == outputs[1]
+
+
 # --------------------------------------------------------------------------- no baseline
 
 
