@@ -172,7 +172,7 @@ def test_an_added_flow_is_named_with_the_rules_allowing_it_now_and_before(q2: Re
         "added analytics/data-pipeline[Deployment] → production/postgres[StatefulSet] "
         "zones: cardholder-data, cde TCP 5432 "
         "now: egress: not isolated; ingress: production/postgres-access ingress[2] "
-        "before: not allowed"
+        "before: no such flow"
     )
     assert squash(row) in flat
     assert squash("Flows touching a zone (4 changed)") in flat
@@ -338,7 +338,11 @@ BASE = (
     + pod("app", "front", {"app": "app"})
     + policy("deny", "shop", DENY)
 )
-OLD = BASE + _allow("allow-front", "front", "[{port: 5432}, {port: 8080}]")
+OLD = (
+    BASE
+    + _allow("allow-front", "front", "[{port: 5432}, {port: 8080}]")
+    + pod("cache", "shop", {"app": "cache"})  # removed: its zone is known from the old side
+)
 NEW = (
     BASE
     + _allow("allow-front", "front", "[{port: 5432, endPort: 5433}]")
@@ -382,10 +386,11 @@ def test_every_changed_flow_is_in_the_sheet_and_the_pdf_stops_and_says_so(
     # isolated) reaches each of them on every port of every protocol
     to_db = [f for f in touching if f["dst"] == "shop/db[Pod]" and f["src"].startswith("tools/")]
     from_db = [f for f in touching if f["src"] == "shop/db[Pod]"]
-    assert len(to_db) == len(from_db) == TOOLS and len(touching) == 2 * TOOLS + 1
+    assert len(to_db) == len(from_db) == TOOLS and len(touching) == 2 * TOOLS + 3
     assert {f["ports_now"] for f in from_db} == {"all"}
     records = _records(inline.workbook["Changes"])
-    assert len(records) == TOOLS * 1 + TOOLS * len(PROTOCOLS) + 2
+    # front/app widened and narrowed; shop/cache's two removed flows on every port
+    assert len(records) == TOOLS * 1 + TOOLS * len(PROTOCOLS) + 2 + 2 * len(PROTOCOLS)
     assert {(r["protocol"], r["port_from"], r["port_to"]) for r in records
             if r["source"] == "shop/db[Pod]"} == {(p, 1, 65535) for p in PROTOCOLS}  # fmt: skip
     text = inline.section("Changes since", "2. Scope statement")
@@ -400,6 +405,30 @@ def test_every_changed_flow_is_in_the_sheet_and_the_pdf_stops_and_says_so(
     # the zone verdict names at most PER_ITEM flows and counts the rest
     per_zone = len(doc["zones"][0]["flows"]) - changes_module.PER_ITEM
     assert squash(f"and {per_zone} more (see evidence.xlsx, sheet Changes)") in squash(text)
+
+
+def test_a_removed_flow_of_a_removed_workload_keeps_its_old_zone(inline: Rendered) -> None:
+    records = _records(inline.workbook["Changes"])
+    gone = [r for r in records if r["source"] == "shop/cache[Pod]"]
+    assert {r["destination"] for r in gone} == {"0.0.0.0/0, ::/0", "front/app[Pod]"}
+    cache = [r for r in gone if r["destination"] == "front/app[Pod]"]
+    assert [(r["change"], r["destination"], r["protocol"], r["port_from"], r["port_to"],
+             r["zones"]) for r in cache] == [
+        ("removed", "front/app[Pod]", p, 1, 65535, "cde") for p in PROTOCOLS
+    ]  # fmt: skip
+    assert {(r["ports_now"], r["ports_before"], r["rules_now"]) for r in cache} == {
+        (None, "all", None)
+    }
+    assert cache[0]["rules_before"] == "egress: not isolated\ningress: not isolated"
+    flat = squash(inline.section("Changes since", "2. Scope statement"))
+    row = (
+        "removed shop/cache[Pod] → front/app[Pod] zones: cde none now before: all "
+        "now: no such flow before: egress: not isolated; ingress: not isolated"
+    )
+    assert squash(row) in flat
+    assert squash("shop/cache[Pod] removed cde") in flat  # the workloads table: zones left
+    items = _items(inline.workbook["Changes"])
+    assert ("workload", "removed", "shop/cache[Pod]", "left cde") in [r[:4] for r in items]
 
 
 def test_a_policy_with_no_effect_says_so(inline: Rendered) -> None:
