@@ -18,6 +18,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from compliance.checks import CHECKS, Context, Facts, Finding
 from compliance.checks.base import Register
@@ -125,6 +126,9 @@ class Evaluation:
     (an evaluation built without the loaded files says nothing about either)."""
     evidence: Evidence = NO_EVIDENCE
     """Segmentation-test results and flow logs given beside the export."""
+    changes: dict[str, Any] | None = None
+    """The diff document (schemas/diff.schema.json) against the baseline pack given with
+    --baseline; None without one."""
     _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property

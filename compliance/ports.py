@@ -114,6 +114,38 @@ def _range_text(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
+def parse_description(text: str) -> PortSet:
+    """The PortSet whose `describe()` is `text`: documents such as the diff carry ports as
+    that text, and a sheet wants one row per range. Anything `describe()` would not
+    write is a ValueError, so a misread can never pass as a port range."""
+    if text == "all":
+        return _ALL
+    if text == "none":
+        return _EMPTY
+    ranges: list[Ranges] = [(), (), ()]
+    for part in text.split("; "):
+        proto, _, specs = part.partition(" ")
+        if proto not in PROTOCOLS or not specs or ranges[PROTOCOLS.index(proto)]:
+            raise ValueError(f"not a port description: {text!r}")
+        found: list[tuple[int, int]] = []
+        for spec in specs.split(", "):
+            if spec == "all":
+                found.append(FULL_RANGE[0])
+                continue
+            lo, _, hi = spec.partition("-")
+            if not lo.isdigit() or (hi and not hi.isdigit()):
+                raise ValueError(f"not a port description: {text!r}")
+            low, high = int(lo), int(hi or lo)
+            if not MIN_PORT <= low <= high <= MAX_PORT:
+                raise ValueError(f"not a port description: {text!r}")
+            found.append((low, high))
+        ranges[PROTOCOLS.index(proto)] = normalise(found)
+    parsed = PortSet((ranges[0], ranges[1], ranges[2]))
+    if parsed.describe() != text:
+        raise ValueError(f"not a port description: {text!r}")
+    return parsed
+
+
 def union_all(sets: Iterable[PortSet]) -> PortSet:
     acc: list[list[tuple[int, int]]] = [[], [], []]
     for s in sets:

@@ -20,6 +20,7 @@ from compliance.flows import Endpoint, Side
 from compliance.matrix import COVERED, PARTLY, UNCOVERED, UNJUDGED
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
+from compliance.render.changes import changes_view
 from compliance.render.diagram import (
     STATUS_COLOURS,
     STATUS_ORDER,
@@ -391,4 +392,5 @@ def report_view(
         "probe_max": ev.evidence.probes.results.plan["max_probes"] if ev.evidence.probes else 0,
         "observed": observed_json(ev),
         "observed_rows": OBSERVED_ROWS,
+        "changes": changes_view(ev),
     }

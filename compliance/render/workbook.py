@@ -58,6 +58,7 @@ from compliance.evaluate import REQUIREMENT_STATUSES, Evaluation, waiver_active
 from compliance.flows import Endpoint
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
+from compliance.render.changes import Zones, port_rows
 from compliance.render.enforcement import observed_rows, probe_rows
 from compliance.render.evidence import (
     NOT_IN_REGISTER,
@@ -460,6 +461,71 @@ def _observed_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
         )
 
 
+CHANGE_ITEMS = "item change name summary detail sha256_before sha256_now"
+"""The header of the Changes sheet's second block: every change that is not a flow."""
+
+
+def _change_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
+    """The diff against the baseline: one row per changed flow touching a zone and port
+    range (the filtered table), then, below a blank row and its own header, the baseline,
+    the zone verdicts and every other change, one row each."""
+    doc = ev.changes
+    if doc is None:
+        return
+    zones = Zones(doc, ev)
+    for f in doc["flows"]["touching_zones"]:
+        head = (f["src"], f["dst"], zones.text(f) or None)
+        tail = (
+            f["ports_now"],
+            f["ports_before"],
+            _wrap("\n".join(f["rules_now"])),
+            _wrap("\n".join(f["rules_before"])),
+        )
+        for kind, proto, lo, hi in port_rows(f):
+            yield (kind, *head, proto, lo, hi, *tail)
+    yield ()
+    yield tuple(Styled(h, "header") for h in CHANGE_ITEMS.split())
+    old = doc["old"]
+    yield ("baseline", None, old["source"], f"as of {old['as_of']}", old["digest"], None, None)
+    for note in doc["notes"]:
+        yield ("note", None, None, note, None, None, None)
+    for z in doc["zones"]:
+        yield ("zone", z["verdict"], z["zone"], z["note"], _wrap("\n".join(z["flows"])))
+    other = doc["flows"]["other_changes"]
+    yield ("flows", "changed", "no zone at either end", f"{other} (counted, not listed)")
+    for p in doc["policies"]:
+        effect = [f"adds {x}" for x in p["flows_added"]]
+        effect += [f"removes {x}" for x in p["flows_removed"]]
+        yield (
+            "policy",
+            p["change"],
+            p["policy"],
+            p["effect"],
+            _wrap("\n".join(effect)),
+            p["sha256_before"],
+            p["sha256_now"],
+        )
+    for w in doc["workloads"]:
+        moves = [f"entered {', '.join(w['entered'])}"] if w["entered"] else []
+        moves += [f"left {', '.join(w['left'])}"] if w["left"] else []
+        yield ("workload", w["change"], w["workload"], "; ".join(moves) or None)
+    for r in doc["requirements"]:
+        before, now = r["before"] or "not evaluated", r["now"] or "not evaluated"
+        name = f"{r['framework']} {r['requirement']}"
+        yield ("requirement", "status", name, f"{before} -> {now}")
+    for label in ("new", "resolved"):
+        for f in doc["findings"][label]:
+            who = f["workload"] or "cluster"
+            status = f["status"] if label == "new" else f"was {f['status']}"
+            yield ("finding", label, f["id"], f"{status}: {who}", _wrap(f["message"]))
+    still = len(doc["findings"]["still_open"])
+    yield ("finding", "still open", None, f"{still} (sheet Findings has them)")
+    for key, item in (("register", "register entry"), ("waivers", "waiver")):
+        for label in ("added", "removed", "expired"):
+            for ref in doc[key][label]:
+                yield (item, label, ref)
+
+
 @dataclass(frozen=True, slots=True)
 class Sheet:
     name: str
@@ -542,6 +608,13 @@ SHEETS = (
     ),
     Sheet("Inputs", "role path sha256 size", _input_rows),
 )
+CHANGES = Sheet(
+    "Changes",
+    "change source destination zones protocol port_from port_to ports_now ports_before "
+    "rules_now rules_before",
+    _change_rows,
+    bulk=True,
+)
 PROBES = Sheet(
     "Probes",
     "id source destination protocol port expected observed mismatch detail deciding_rules",
@@ -557,13 +630,16 @@ OBSERVED = Sheet(
 
 
 def sheets_for(ev: Evaluation) -> tuple[Sheet, ...]:
-    """Every sheet, with Probes and Observed flows when the evaluation had such evidence."""
+    """Every sheet, with Changes after the Summary when the evaluation was compared with a
+    baseline, and Probes and Observed flows when it had such evidence."""
     extra = []
     if ev.evidence.probes is not None:
         extra.append(PROBES)
     if ev.evidence.observed is not None:
         extra.append(OBSERVED)
-    return (*SHEETS, *extra)
+    first, rest = SHEETS[:1], SHEETS[1:]
+    changes = (CHANGES,) if ev.changes is not None else ()
+    return (*first, *changes, *rest, *extra)
 
 
 # --------------------------------------------------------------------------- cells
@@ -785,18 +861,25 @@ def _write_sheet(
     ws.freeze_panes = "A2"
     cells = _Cells(ws)
     ws.append([cells.cell(h, "header") for h in sheet.headers])
+    # The filter covers the table under the header, up to the first blank row: a sheet
+    # may add a block of its own below it (the Summary's facts and legend).
+    blank: list[int] = []
+
+    def watched(rows: Iterable[Row]) -> Iterator[Row]:
+        for index, row in enumerate(rows):
+            if not row and not blank:
+                blank.append(index)
+            yield row
+
+    every = watched(itertools.chain(sample, rows))
     if body is not None:
-        table = _Bulk(cells, len(sheet.headers)).write(itertools.chain(sample, rows), 2, body)
+        table = _Bulk(cells, len(sheet.headers)).write(every, 2, body)
     else:
-        # The filter covers the table under the header, up to the first blank row.
-        blank: int | None = None
         table = 0
-        for row in itertools.chain(sample, rows):
-            if blank is None and not row:
-                blank = table
+        for row in every:
             ws.append(cells.row(row))
             table += 1
-        table = table if blank is None else blank
+    table = blank[0] if blank else table
     auto_filter.ref = f"A1:{get_column_letter(len(sheet.headers))}{table + 1}"
     for column, choices in sheet.validations:
         letter = get_column_letter(sheet.headers.index(column) + 1)
