@@ -172,22 +172,27 @@ def enforcement(ctx: Context) -> Verdict:
     then "proven by segmentation test on <date>: N of N blocked probes blocked".
     """
     found = proven(detect_enforcement(ctx.cluster), ctx.evidence)
+    findings: list[Finding] = []
     if found.status == "pass":
         summary = found.statement + (f"; {found.qualifier}" if found.tested else "")
-        return Verdict(status="pass", summary=summary)
-    remediation = (
-        "Install or enable a CNI that enforces NetworkPolicy (Calico, Cilium, Antrea), or "
-        "include its DaemonSet in the export; for managed clusters, attach the provider's "
-        "network policy setting as evidence."
-    )
-    finding = Finding(
-        found.statement,
-        severity="fail" if found.status == "fail" else "warn",
-        namespace="kube-system",
-        direction="both",
-        remediation=remediation,
-    )
-    return Verdict((finding,), status=found.status, summary=found.statement)
+        status = "pass"
+    else:
+        remediation = (
+            "Install or enable a CNI that enforces NetworkPolicy (Calico, Cilium, Antrea), "
+            "or include its DaemonSet in the export; for managed clusters, attach the "
+            "provider's network policy setting as evidence."
+        )
+        findings.append(
+            Finding(
+                found.statement,
+                severity="fail" if found.status == "fail" else "warn",
+                namespace="kube-system",
+                direction="both",
+                remediation=remediation,
+            )
+        )
+        summary, status = found.statement, found.status
+    return Verdict(tuple(findings), status=status, summary=summary)
 
 
 def _coverage(ctx: Context, direction: str) -> Verdict:
