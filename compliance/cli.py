@@ -854,6 +854,7 @@ def _evaluation(
 ) -> Evaluation:
     """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
     from compliance.checks import CHECKS
+    from compliance.cni_support import admin_policy_kinds
     from compliance.evaluate import evaluate as run_evaluation
     from compliance.flows import compute_flows
     from compliance.paths import recorded_evaluation
@@ -900,6 +901,7 @@ def _evaluation(
         loaded.inputs,
         progress if verbose else None,
         evidence=evidence,
+        admin_policies=admin_policy_kinds(loaded),
     )
     for message in result.warnings:
         _warn(message)
