@@ -152,3 +152,35 @@ def _sentence(product: str, level: str, version: str, kinds: str) -> str:
     if level == NOT_IMPLEMENTED:
         return f"{product} does not implement {kinds}, so it enforces none of their rules"
     return f"{product} is not known to implement {kinds}"
+
+
+def _label(s: Support) -> str:
+    if s.level == FROM_VERSION:
+        return f"{s.product} (from {s.version})"
+    if s.level == EXPERIMENTAL:
+        return f"{s.product} (experimental)"
+    return s.product
+
+
+def _refuses_all(product: str) -> bool:
+    levels = [_level(product, k) for k in ADMIN_KINDS]
+    return all(s is not None and s.level == NOT_IMPLEMENTED for s in levels)
+
+
+def implementations() -> str:
+    """The table in one sentence, for the report's methodology: which CNIs implement
+    which kinds, and which implement none, so the text never drifts from SEG-01's data."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for kind in ADMIN_KINDS:
+        labels = tuple(_label(s) for s in SUPPORT if s.kind == kind and s.level != NOT_IMPLEMENTED)
+        groups.setdefault(labels, []).append(kind)
+    parts = []
+    for labels, kinds in groups.items():
+        verb = "" if parts else (" are implemented" if len(kinds) > 1 else " is implemented")
+        parts.append(f"{_and(kinds)}{verb} by {_and(list(labels))}")
+    text = "; ".join(parts)
+    refusing = [p for p in dict.fromkeys(s.product for s in SUPPORT) if _refuses_all(p)]
+    if refusing:
+        verb = "implements" if len(refusing) == 1 else "implement"
+        text += f"; {_and(refusing)} {verb} none of them"
+    return text
