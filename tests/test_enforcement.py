@@ -499,3 +499,12 @@ def test_kube_network_policies_is_detected_as_an_enforcing_cni() -> None:
     found = detect_enforcement(cluster_from_yaml(namespace("kube-system") + agent))
     assert found.status == "pass"
     assert found.products == ("kube-network-policies",)
+
+
+def test_the_readme_states_the_cni_table_as_the_code_has_it() -> None:
+    import re
+
+    from compliance.cni_support import implementations
+
+    readme = re.sub(r"\s+", " ", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert implementations() + "." in readme
