@@ -71,8 +71,9 @@ def admin_policy_kinds(loaded: LoadResult) -> tuple[str, ...]:
     with a count); once the model reads them they are among `loaded.objects`. Both are
     looked at, by kind and API group, so the answer is the same before and after. When
     the model holds these policies, point this at the model (its admin policies' kinds)
-    instead: a pack's snapshot carries the model, not the load result, so
-    `verify --recompute` can only reproduce what the model knows.
+    instead. A pack's snapshot carries the model, not the load result, so until then it
+    records these kinds itself (`admin_policy_kinds` in snapshot.json), which
+    `verify --recompute` and an evaluation of the pack read back.
     """
     found: set[str] = set()
     for obj in loaded.objects:
@@ -174,7 +175,7 @@ def implementations() -> str:
     for kind in ADMIN_KINDS:
         labels = tuple(_label(s) for s in SUPPORT if s.kind == kind and s.level != NOT_IMPLEMENTED)
         groups.setdefault(labels, []).append(kind)
-    parts = []
+    parts: list[str] = []
     for labels, kinds in groups.items():
         verb = "" if parts else (" are implemented" if len(kinds) > 1 else " is implemented")
         parts.append(f"{_and(kinds)}{verb} by {_and(list(labels))}")

@@ -125,6 +125,9 @@ class Evaluation:
     (an evaluation built without the loaded files says nothing about either)."""
     evidence: Evidence = NO_EVIDENCE
     """Segmentation-test results and flow logs given beside the export."""
+    admin_policies: tuple[str, ...] = ()
+    """The cluster-wide policy kinds the export holds, as SEG-01 weighed them; kept in
+    the snapshot so a pack's results can be computed again."""
     _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -254,6 +257,7 @@ def evaluate(
         frameworks=tuple(results),
         register=register,
         evidence=evidence,
+        admin_policies=tuple(admin_policies),
         warnings=(*cluster.warnings, *graph.warnings, *placement.warnings, *warnings),
     )
 

@@ -508,3 +508,44 @@ def test_the_readme_states_the_cni_table_as_the_code_has_it() -> None:
 
     readme = re.sub(r"\s+", " ", (ROOT / "README.md").read_text(encoding="utf-8"))
     assert implementations() + "." in readme
+
+
+def test_a_pack_with_admin_policies_recomputes_and_rereads_seg01(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    """SEG-01's admin-policy statement comes from the export; the snapshot records the
+    kinds, so `verify --recompute` and an evaluation of the pack give the same result."""
+    monkeypatch.chdir(ROOT)
+    pack = tmp_path / "pack"
+    with CliRunner().isolation() as (out, err, _):
+        code = run(
+            cli,
+            [
+                "report",
+                "samples/shop-cluster",
+                "samples/guardrails",
+                "--scope",
+                "samples/pci-dss.scope.yaml",
+                "--as-of",
+                "2026-11-26T00:00:00Z",
+                "--out",
+                str(pack),
+                "--exit-zero",
+            ],
+        )
+        assert code == 0, err.getvalue().decode()
+    snapshot = json.loads((pack / "snapshot.json").read_text(encoding="utf-8"))
+    assert snapshot["admin_policy_kinds"] == ["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"]
+    results = json.loads((pack / "results.json").read_text(encoding="utf-8"))
+    assert _check(results, "SEG-01")["status"] == "warn"
+    with CliRunner().isolation() as (out, err, _):
+        code = run(cli, ["verify", "--recompute", str(pack)])
+        text = out.getvalue().decode()
+    assert code == 0, text + err.getvalue().decode()
+    assert "results.json reproduced byte for byte" in text
+    again = [str(pack) if a == "samples/shop-cluster" else a for a in BASE]
+    with CliRunner().isolation() as (out, err, _):
+        code = run(cli, again)
+        reread = json.loads(out.getvalue().decode())
+    assert code == 0
+    assert _check(reread, "SEG-01")["summary"] == _check(results, "SEG-01")["summary"]
