@@ -1142,6 +1142,184 @@ def long_text_scope(scope_text: str, chars: int) -> str:
     return text
 
 
+# -- cluster-wide guardrails ------------------------------------------------------------
+
+ANP_API = "policy.networking.k8s.io/v1alpha1"
+ADMIN_ACTIONS = (("Allow", 35), ("Deny", 40), ("Pass", 25))
+
+
+def _selectors_of(docs: Sequence[Obj]) -> tuple[list[Obj], list[tuple[str, dict[str, str]]]]:
+    """The Namespaces, and (namespace, `app`/`tier` pod labels) of the workloads, in export
+    order: what realistic subjects and peers select."""
+    namespaces = [d for d in docs if d["kind"] == "Namespace"]
+    pods = []
+    for d in docs:
+        if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
+            labels = d["spec"]["template"]["metadata"].get("labels", {})
+            keep = {k: v for k, v in labels.items() if k in ("app", "tier")}
+            if keep:
+                pods.append((d["metadata"]["namespace"], keep))
+    return namespaces, pods
+
+
+class _AdminGenerator:
+    """ANPs in the shapes platform teams write: guardrails between environments and
+    compliance zones at high priority, delegation (Pass) of a team's namespaces to their
+    own NetworkPolicies, allowances for monitoring and DNS, and per-application rules over
+    pod selectors further down."""
+
+    def __init__(self, docs: Sequence[Obj], count: int, seed: int) -> None:
+        self.rng = random.Random(seed * 1_000_003 + count)
+        self.count = count
+        self.namespaces, self.pods = _selectors_of(docs)
+        self.teams = sorted(
+            {ns["metadata"].get("labels", {}).get("team", "") for ns in self.namespaces} - {""}
+        )
+
+    def namespace_selector(self) -> Obj:
+        rng = self.rng
+        shape = rng.randrange(6)
+        if shape == 0 and self.teams:
+            return _match_labels({"team": rng.choice(self.teams)})
+        if shape == 1:
+            return _match_labels({"env": rng.choice(ENVS)})
+        if shape == 2:
+            return {"matchExpressions": [{"key": PCI_LABEL, "operator": "Exists"}]}
+        if shape == 3:
+            return {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}
+        if shape == 4:
+            ns = rng.choice(self.namespaces)
+            return _match_labels({META_NAME: ns["metadata"]["name"]})
+        return {}
+
+    def pod_peer(self) -> Obj:
+        ns, labels = self.rng.choice(self.pods)
+        key = self.rng.choice(sorted(labels))
+        return {
+            "namespaceSelector": _match_labels({META_NAME: ns}),
+            "podSelector": _match_labels({key: labels[key]}),
+        }
+
+    def subject(self) -> Obj:
+        if self.pods and self.chance(0.35):
+            return {"pods": self.pod_peer()}
+        return {"namespaces": self.namespace_selector()}
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def ports(self) -> list[Obj] | None:
+        rng = self.rng
+        shape = rng.randrange(5)
+        if shape == 0:
+            return None  # every port
+        if shape == 1:
+            port = rng.choice((80, 443, 5432, 6379, 8080, 9090, 9092))
+            return [{"portNumber": {"protocol": "TCP", "port": port}}]
+        if shape == 2:
+            start = rng.choice((1024, 8000, 30000))
+            return [{"portRange": {"protocol": "TCP", "start": start, "end": start + 999}}]
+        if shape == 3:
+            return [{"namedPort": rng.choice(("http", "metrics", "grpc"))}]
+        return [
+            {"portNumber": {"protocol": "UDP", "port": 53}},
+            {"portNumber": {"protocol": "TCP", "port": 53}},
+        ]
+
+    def peers(self, egress: bool) -> list[Obj]:
+        out: list[Obj] = []
+        for _ in range(self.rng.choice((1, 1, 2, 3))):
+            if egress and self.chance(0.15):
+                cidr = self.rng.choice(("10.0.0.0/8", "0.0.0.0/0", METADATA_V4))
+                out.append({"networks": [cidr]})
+            elif self.pods and self.chance(0.4):
+                out.append({"pods": self.pod_peer()})
+            else:
+                out.append({"namespaces": self.namespace_selector()})
+        return out
+
+    def rule(self, egress: bool, index: int) -> Obj:
+        action = self.rng.choices([a for a, _ in ADMIN_ACTIONS], [w for _, w in ADMIN_ACTIONS])[0]
+        peers = self.peers(egress)
+        rule: Obj = {"name": f"{action.lower()}-{index}", "action": action}
+        rule["to" if egress else "from"] = peers
+        ports = self.ports()
+        if ports is not None and not (
+            any("networks" in p for p in peers) and any("namedPort" in q for q in ports)
+        ):  # the API refuses a named port with a networks peer
+            rule["ports"] = ports
+        return rule
+
+    def policies(self) -> list[Obj]:
+        priorities = sorted(self.rng.sample(range(1, 1000), self.count))
+        docs = []
+        for i, priority in enumerate(priorities):
+            spec: Obj = {"priority": priority, "subject": self.subject()}
+            directions = self.rng.choice(("ingress", "egress", "both", "ingress"))
+            if directions in ("ingress", "both"):
+                n = self.rng.randint(1, 4)
+                spec["ingress"] = [self.rule(False, j) for j in range(n)]
+            if directions in ("egress", "both"):
+                n = self.rng.randint(1, 4)
+                spec["egress"] = [self.rule(True, j) for j in range(n)]
+            docs.append(
+                {
+                    "apiVersion": ANP_API,
+                    "kind": "AdminNetworkPolicy",
+                    "metadata": {"name": f"guardrail-{i:03d}-p{priority}"},
+                    "spec": spec,
+                }
+            )
+        docs.append(self.baseline())
+        return docs
+
+    def baseline(self) -> Obj:
+        """The BANP: default deny for non-production namespaces, after DNS."""
+        dns = {
+            "namespaceSelector": _match_labels({META_NAME: KUBE_SYSTEM}),
+            "podSelector": _match_labels(KUBE_DNS_LABELS),
+        }
+        return {
+            "apiVersion": ANP_API,
+            "kind": "BaselineAdminNetworkPolicy",
+            "metadata": {"name": "default"},
+            "spec": {
+                "subject": {
+                    "namespaces": {
+                        "matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]
+                    }
+                },
+                "ingress": [{"name": "deny-all", "action": "Deny", "from": [{"namespaces": {}}]}],
+                "egress": [
+                    {
+                        "name": "allow-dns",
+                        "action": "Allow",
+                        "to": [{"pods": dns}],
+                        "ports": [
+                            {"portNumber": {"protocol": "UDP", "port": 53}},
+                            {"portNumber": {"protocol": "TCP", "port": 53}},
+                        ],
+                    },
+                    {"name": "deny-all", "action": "Deny", "to": [{"namespaces": {}}]},
+                ],
+            },
+        }
+
+
+def admin_policies(docs: Sequence[Obj], count: int, seed: int = 7) -> list[Obj]:
+    """`count` AdminNetworkPolicies over the namespaces and workloads of `docs` (distinct
+    priorities from 1 to 999; Allow, Deny and Pass rules over namespace and pod selectors,
+    a few `networks` peers, port numbers, ranges and named ports) plus the
+    BaselineAdminNetworkPolicy `default`; none when `count` is 0. Deterministic in
+    (docs, count, seed), and drawn from its own random stream, so `generate` gives the same
+    cluster with or without them."""
+    if count <= 0:
+        return []
+    if count > 999:
+        raise ValueError("at most 999 AdminNetworkPolicies (distinct priorities 1..999)")
+    return _AdminGenerator(docs, count, seed).policies()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Write a deterministic synthetic Kubernetes cluster export (multi-doc YAML)."
@@ -1154,10 +1332,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="instead: one workload selected by WORKLOADS allowlist policies (own /32 each)",
     )
+    parser.add_argument(
+        "--admin-policies",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N AdminNetworkPolicies and the BaselineAdminNetworkPolicy default "
+        "(default: 0, none)",
+    )
     args = parser.parse_args(argv)
     if args.workloads < 3:
         parser.error("--workloads must be at least 3")
+    if not 0 <= args.admin_policies <= 999:
+        parser.error("--admin-policies must be from 0 to 999")
     docs = allowlist(args.workloads) if args.allowlist else generate(args.workloads, args.seed)
+    docs += admin_policies(docs, args.admin_policies, args.seed)
     if args.out is None:
         dump(docs, sys.stdout)
         return 0
@@ -1165,7 +1354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = count_objects(docs)
     print(
         f"{args.out}: {counts['workloads']} workloads, {counts.get('NetworkPolicy', 0)} "
-        f"NetworkPolicies, {counts.get('Namespace', 0)} namespaces, "
+        f"NetworkPolicies, {counts.get('AdminNetworkPolicy', 0)} AdminNetworkPolicies, "
+        f"{counts.get('Namespace', 0)} namespaces, "
         f"{args.out.stat().st_size / 1e6:.2f} MB",
         file=sys.stderr,
     )

@@ -73,6 +73,13 @@ TARGET_VERSION_S = 0.15
 TARGET_STARTUP_FLOWS_S = 0.35
 STARTUP_RUNS = 5
 """Start-up times are the best of this many runs: the least disturbed by other work."""
+ADMIN_POLICIES = 50
+"""AdminNetworkPolicies (plus the BaselineAdminNetworkPolicy) added for the guardrail
+comparison, on the cluster of --admin-size workloads; `--admin-policies 0` skips it."""
+TARGET_ADMIN_RATIO = 1.5
+"""compute_flows with the admin policies, over compute_flows without them."""
+ADMIN_RUNS = 3
+"""Each variant is timed this many times, alternating, and the best is kept."""
 SAMPLE_CLUSTER = ROOT / "samples" / "shop-cluster"
 SAMPLE_SCOPE = ROOT / "samples" / "pci-dss.scope.yaml"
 
@@ -195,20 +202,27 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def measure_api_here(path: str, evaluation: bool = True) -> dict[str, Any]:
-    """Runs in the child: time the Python API on one export (and the evaluation, unless
-    `evaluation` is false: the scale cluster measures the flows alone)."""
+def measure_api_here(
+    path: str, evaluation: bool = True, also: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Runs in the child: time the Python API on one export, read together with the files
+    in `also` (the admin policies), and the evaluation unless `evaluation` is false (the
+    scale cluster and the guardrail comparison measure the flows alone)."""
     from compliance.flows import compute_flows
     from compliance.load import load_paths
     from compliance.model import build_cluster
 
     t0 = time.perf_counter()
-    loaded = load_paths([path])
+    loaded = load_paths([path, *also])
     cluster = build_cluster(loaded.objects)
     t1 = time.perf_counter()
     graph = compute_flows(cluster)
     t2 = time.perf_counter()
     result: dict[str, Any] = {"load_s": t1 - t0, "flow_s": t2 - t1, "flows": len(graph.flows)}
+    admin = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy")
+    result["admin_skipped"] = sum(
+        n for kind, n in loaded.skipped_kinds if kind.split(" (")[0] in admin
+    )
     if evaluation:
         result.update(measure_evaluation(cluster, graph))
     return result
@@ -787,6 +801,77 @@ def measure_snapshot(size: int, path: Path, errors: list[str]) -> None:
     )
 
 
+# -- cluster-wide guardrails ---------------------------------------------------------------
+
+
+def ensure_admin_policies(cluster: Cluster, count: int, seed: int, regenerate: bool) -> Path:
+    """`count` AdminNetworkPolicies and the BaselineAdminNetworkPolicy over the cluster's
+    namespaces and workloads, in a file of their own beside it (regenerated like it)."""
+    path = OUT / f"admin-policies-{cluster.size}-{count}.yaml"
+    stamp = OUT / f".admin-policies-{cluster.size}-{count}.json"
+    want = {"seed": seed, "generator_sha256": _generator_digest()}
+    if not regenerate and path.is_file() and stamp.is_file():
+        try:
+            if json.loads(stamp.read_text(encoding="utf-8")) == want:
+                return path
+        except ValueError:
+            pass
+    generate = _generate_module()
+    docs = generate.admin_policies(generate.generate(cluster.size, seed), count, seed)
+    generate.write(docs, path)
+    stamp.write_text(json.dumps(want, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def measure_admin(
+    cluster: Cluster, admin_path: Path, count: int, runs: int, errors: list[str]
+) -> list[str]:
+    """compute_flows on the cluster alone and with the admin policies, each in a fresh
+    interpreter, alternating, best of `runs`; prints the table and returns the target
+    line. Until the engine models AdminNetworkPolicy the loader skips them, and the ratio
+    is about 1.0."""
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(max(1, runs)):
+        for variant, also in (("NetworkPolicy only", []), (f"+ {count} ANPs + BANP", [admin_path])):
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-api"]
+            cmd += [str(cluster.path), "--no-evaluation"]
+            for extra in also:
+                cmd += ["--also", str(extra)]
+            proc = subprocess.run(cmd, cwd=ROOT, env=_child_env(), capture_output=True, text=True)
+            if proc.returncode != 0:
+                errors.append(f"admin policies, {variant}: API run failed: {_tail(proc.stderr)}")
+                return []
+            try:
+                result = json.loads(proc.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                errors.append(f"admin policies, {variant}: no result: {_tail(proc.stdout)}")
+                return []
+            if variant not in best or result["flow_s"] < best[variant]["flow_s"]:
+                best[variant] = result
+    print(
+        f"\nCluster-wide guardrails: compute_flows on {cluster.path.relative_to(ROOT)} "
+        f"({cluster.workloads:,} workloads) alone and with {admin_path.relative_to(ROOT)}, "
+        f"best of {max(1, runs)} runs each, alternating.\n"
+    )
+    print(f"  {'variant':<24} {'flows':>9} {'load s':>7} {'flow s':>7}  admin policies skipped")
+    for variant, r in best.items():
+        print(
+            f"  {variant:<24} {r['flows']:>9} {r['load_s']:>7.2f} {r['flow_s']:>7.2f}  "
+            f"{r['admin_skipped']}"
+        )
+    (plain, guarded) = best.values()
+    ratio = guarded["flow_s"] / plain["flow_s"] if plain["flow_s"] else None
+    if guarded["admin_skipped"]:
+        print(
+            "  the loader skipped the admin policies (not modelled): the ratio measures "
+            "reading them, not evaluating them"
+        )
+    lines: list[str] = []
+    text = f"flow s with / without {_cell(ratio, '.2f')} <= {TARGET_ADMIN_RATIO:.1f}"
+    _verdict(lines, None if ratio is None else ratio <= TARGET_ADMIN_RATIO, text)
+    return lines
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -847,6 +932,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="characters per register text in the long-text shape; empty skips it "
         f"(default: {','.join(map(str, LONG_TEXT_CHARS))})",
     )
+    parser.add_argument(
+        "--admin-policies",
+        type=int,
+        default=ADMIN_POLICIES,
+        metavar="N",
+        help="compare compute_flows with and without N AdminNetworkPolicies and the "
+        f"BaselineAdminNetworkPolicy; 0 skips it (default: {ADMIN_POLICIES})",
+    )
+    parser.add_argument(
+        "--admin-size",
+        type=int,
+        default=TARGET_SIZE,
+        metavar="N",
+        help=f"workloads of the cluster for that comparison (default: {TARGET_SIZE})",
+    )
+    parser.add_argument(
+        "--admin-runs",
+        type=int,
+        default=ADMIN_RUNS,
+        metavar="N",
+        help=f"timed runs of each variant, the best kept (default: {ADMIN_RUNS})",
+    )
     parser.add_argument("--seed", type=int, default=7, help="generator seed (default: 7)")
     parser.add_argument(
         "--regenerate", action="store_true", help="regenerate the clusters even when present"
@@ -865,12 +972,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(default: 5000)",
     )
     parser.add_argument("--measure-api", metavar="FILE", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--also", metavar="FILE", action="append", default=[], help=argparse.SUPPRESS
+    )
     parser.add_argument("--no-evaluation", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--measure-snapshot", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure_api:  # child mode: one JSON line on stdout
-        print(json.dumps(measure_api_here(args.measure_api, not args.no_evaluation)))
+        print(json.dumps(measure_api_here(args.measure_api, not args.no_evaluation, args.also)))
         return 0
     if args.measure_snapshot:
         print(json.dumps(measure_snapshot_here(args.measure_snapshot)))
@@ -884,6 +994,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         *args.report_sizes,
         *args.scale_sizes,
         *args.snapshot_sizes,
+        *([args.admin_size] if args.admin_policies else []),
     ]:
         if size in by_size:
             continue
@@ -950,6 +1061,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size in args.snapshot_sizes:
             measure_snapshot(size, by_size[size].path, errors)
 
+    admin_lines: list[str] = []
+    if args.admin_policies:
+        admin_path = ensure_admin_policies(
+            by_size[args.admin_size], args.admin_policies, args.seed, args.regenerate
+        )
+        admin_lines = measure_admin(
+            by_size[args.admin_size], admin_path, args.admin_policies, args.admin_runs, errors
+        )
+
     allow_rows = [ShapeRow(n) for n in args.allowlist_sizes]
     text_rows = [ShapeRow(n) for n in args.long_text]
     for shape_row in allow_rows:
@@ -975,6 +1095,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines = check_targets(row)
             print("\n".join(lines))
             missed = missed or any("MISSED" in line or "n/a" in line for line in lines)
+    if admin_lines:
+        print(f"\nTarget for {args.admin_policies} AdminNetworkPolicies:")
+        print("\n".join(admin_lines))
+        missed = missed or any("MISSED" in line or "n/a" in line for line in admin_lines)
     if startup_lines:
         print("\nStart-up targets:")
         print("\n".join(startup_lines))

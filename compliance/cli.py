@@ -806,8 +806,13 @@ def _recomputed(pack_path: str) -> bool:
     from compliance.flows import compute_flows
     from compliance.paths import recorded_evaluation
     from compliance.render.results import render_json as render_results_json
+    from compliance.snapshot import (
+        admin_policy_kinds_of,
+        first_difference,
+        read_pack,
+        snapshot_scope,
+    )
     from compliance.snapshot import export_time_of as snapshot_export_time
-    from compliance.snapshot import first_difference, read_pack, snapshot_scope
 
     snap = read_pack(pack_path)
     if snap is None:
@@ -830,7 +835,15 @@ def _recomputed(pack_path: str) -> bool:
         click.echo(one_line(f"note: the pack was made by version {version}, this is {__version__}"))
     graph = compute_flows(snap.cluster)
     chosen = [catalog[i] for i in recorded]
-    ev = run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+    ev = run_evaluation(
+        snap.cluster,
+        graph,
+        scope,
+        chosen,
+        snap.as_of,
+        snap.inputs,
+        admin_policies=admin_policy_kinds_of(snap),
+    )
     stated = bool(json.loads(snap.results).get("export", {}).get("as_of_stated"))
     ev = dataclasses.replace(ev, export_time=snapshot_export_time(snap, stated))
     again = render_results_json(recorded_evaluation(ev)).encode()
@@ -854,13 +867,14 @@ def _evaluation(
 ) -> Evaluation:
     """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
     from compliance.checks import CHECKS
+    from compliance.cni_support import admin_policy_kinds
     from compliance.evaluate import evaluate as run_evaluation
     from compliance.flows import compute_flows
     from compliance.paths import recorded_evaluation
     from compliance.provenance import check_as_of
     from compliance.provenance import export_time as export_time_of
     from compliance.scope import read_scope
-    from compliance.snapshot import check_snapshot_as_of, load_input
+    from compliance.snapshot import admin_policy_kinds_of, check_snapshot_as_of, load_input
     from compliance.snapshot import export_time_of as snapshot_export_time
 
     moment = _parse_as_of(as_of)
@@ -891,6 +905,10 @@ def _evaluation(
         click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
 
     evidence = (extra or _Extra()).read(cluster, loaded.inputs)
+    if given.snapshot is not None:
+        admin = admin_policy_kinds_of(given.snapshot)
+    else:
+        admin = admin_policy_kinds(loaded)
     result = run_evaluation(
         cluster,
         graph,
@@ -900,6 +918,7 @@ def _evaluation(
         loaded.inputs,
         progress if verbose else None,
         evidence=evidence,
+        admin_policies=admin,
     )
     for message in result.warnings:
         _warn(message)

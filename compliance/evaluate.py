@@ -129,6 +129,9 @@ class Evaluation:
     changes: dict[str, Any] | None = None
     """The diff document (schemas/diff.schema.json) against the baseline pack given with
     --baseline; None without one."""
+    admin_policies: tuple[str, ...] = ()
+    """The cluster-wide policy kinds the export holds, as SEG-01 weighed them; kept in
+    the snapshot so a pack's results can be computed again."""
     _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -192,11 +195,13 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
     parallel: bool | None = None,
     evidence: Evidence = NO_EVIDENCE,
+    admin_policies: Sequence[str] = (),
 ) -> Evaluation:
     """Evaluate each framework; `progress`, when given, hears one line per framework.
 
     `parallel` (default: when the machine can) runs the checks of different framework
-    scopes in a forked copy too; the results are the same either way."""
+    scopes in a forked copy too; the results are the same either way. `admin_policies`:
+    the cluster-wide policy kinds the export holds, which SEG-01 weighs against the CNI."""
     placement = place(scope, cluster)
     facts = Facts(cluster, graph)
     enforcement = proven(detect_enforcement(cluster), evidence)
@@ -225,6 +230,7 @@ def evaluate(
             in_scope=in_scope,
             register=register,
             evidence=evidence,
+            admin_policies=tuple(admin_policies),
         )
         wanted = sorted({c for r in fw.requirements for c in r.checks})
         if progress is not None:
@@ -255,6 +261,7 @@ def evaluate(
         frameworks=tuple(results),
         register=register,
         evidence=evidence,
+        admin_policies=tuple(admin_policies),
         warnings=(*cluster.warnings, *graph.warnings, *placement.warnings, *warnings),
     )
 

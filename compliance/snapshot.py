@@ -4,7 +4,8 @@ A pack's manifest holds hashes of the inputs, not the inputs; a later quarter's 
 or an assessor re-running the evaluation, needs the facts themselves. The snapshot
 keeps exactly what the engine reads (namespace labels; each workload's pod shapes with
 their labels, container ports, hostNetwork and hostPort; every NetworkPolicy's
-canonical object, whose sha256 the report prints; the parsed scope; the control
+canonical object, whose sha256 the report prints; the kinds of cluster-wide policy
+the export held, which SEG-01 weighs against the CNI; the parsed scope; the control
 files' IDs and hashes) and nothing else: environment variables, annotations of
 workloads, images, commands and volumes never reach it, so a pack cannot leak them.
 
@@ -88,6 +89,7 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
             "document": ev.scope.document,
         },
         "export_time": export_time_facts(ev.export_time),
+        "admin_policy_kinds": list(ev.admin_policies),
         "controls": [
             {
                 "id": fw.framework.id,
@@ -248,6 +250,12 @@ def read_pack(path: str, files: dict[str, bytes] | None = None) -> Snapshot | No
         manifest,
         files.get(PACK_RESULTS),
     )
+
+
+def admin_policy_kinds_of(snap: Snapshot) -> tuple[str, ...]:
+    """The cluster-wide policy kinds the pack's export held (SEG-01 weighs the CNI against
+    them); a pack written before snapshots recorded them held none that SEG-01 used."""
+    return tuple(snap.document.get("admin_policy_kinds", ()))
 
 
 def check_snapshot_as_of(moment: dt.datetime, snap: Snapshot) -> None:

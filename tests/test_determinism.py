@@ -63,3 +63,34 @@ def test_sample_folder_and_json_list_agree_across_hash_seeds() -> None:
         ]
     )
     assert folder == listing
+
+
+def test_generated_admin_policies_are_deterministic_and_leave_the_cluster_alone(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    def generate(name: str, hash_seed: str, *extra: str) -> bytes:
+        out = tmp_path / name
+        cmd = [sys.executable, "benchmarks/generate.py", "--workloads", "200", "--out", str(out)]
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([*cmd, *extra], cwd=ROOT, env=env, check=True, capture_output=True)
+        return out.read_bytes()
+
+    plain = generate("plain.yaml", "0")
+    first = generate("a.yaml", "1", "--admin-policies", "50")
+    assert first == generate("b.yaml", "2", "--admin-policies", "50")
+    assert first.startswith(plain) and len(first) > len(plain)
+    docs = list(yaml.safe_load_all(first[len(plain) :]))
+    anps = [d for d in docs if d["kind"] == "AdminNetworkPolicy"]
+    (banp,) = [d for d in docs if d["kind"] == "BaselineAdminNetworkPolicy"]
+    assert len(anps) == 50 and len(docs) == 51
+    assert banp["metadata"]["name"] == "default"
+    priorities = [d["spec"]["priority"] for d in anps]
+    assert len(set(priorities)) == 50 and all(1 <= p <= 999 for p in priorities)
+    actions = {
+        r["action"] for d in anps for k in ("ingress", "egress") for r in d["spec"].get(k, [])
+    }
+    assert actions == {"Allow", "Deny", "Pass"}
+    subjects = {next(iter(d["spec"]["subject"])) for d in anps}
+    assert subjects == {"namespaces", "pods"}

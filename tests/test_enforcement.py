@@ -320,3 +320,232 @@ def test_an_aggregated_external_end_is_counted_not_judged(monkeypatch: Any, tmp_
     data = _evaluate(monkeypatch, "--flow-log", str(log))
     assert _check(data, "SEG-22")["findings"] == []
     assert data["observed"]["unmapped"] == 1
+
+
+# --------------------------------------------------------------------------- SEG-01 and admin policies
+
+ANP_DOC = """
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: cde}
+spec:
+  priority: 10
+  subject: {namespaces: {}}
+  ingress: [{action: Deny, from: [{namespaces: {}}]}]
+"""
+CNP_DOC = """
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: cde}
+spec:
+  tier: Admin
+  priority: 10
+  subject: {namespaces: {}}
+  ingress: [{action: Deny, from: [{namespaces: {}}]}]
+"""
+LOOKALIKE_DOC = """
+apiVersion: example.com/v1
+kind: AdminNetworkPolicy
+metadata: {name: not-the-kubernetes-api}
+"""
+
+
+def test_admin_policy_kinds_from_skipped_or_loaded_objects() -> None:
+    from compliance.cni_support import admin_policy_kinds
+    from compliance.load import load_paths, load_texts
+
+    assert admin_policy_kinds(load_paths([str(ROOT / "samples/shop-cluster")])) == ()
+    both = load_paths([str(ROOT / "samples/shop-cluster"), str(ROOT / "samples/guardrails")])
+    assert admin_policy_kinds(both) == ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy")
+    texts = [("a.yaml", CNP_DOC.encode()), ("b.yaml", LOOKALIKE_DOC.encode())]
+    assert admin_policy_kinds(load_texts(texts)) == ("ClusterNetworkPolicy",)
+    # Once the model reads them, they are among the loaded objects: the same answer.
+    from compliance.load import K8sObject, LoadResult
+
+    obj = K8sObject(
+        "a.yaml", "policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy", None, "x", {}
+    )
+    assert admin_policy_kinds(LoadResult((obj,), ())) == ("AdminNetworkPolicy",)
+
+
+def test_the_cni_table_names_only_cnis_seg01_detects() -> None:
+    from compliance.checks.isolation import ENFORCING_AGENTS
+    from compliance.cni_support import ADMIN_KINDS, SUPPORT
+
+    products = set(ENFORCING_AGENTS.values())
+    assert {s.product for s in SUPPORT} <= products
+    assert {s.kind for s in SUPPORT} == set(ADMIN_KINDS)
+    pairs = [(s.product, s.kind) for s in SUPPORT]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_admin_support_by_cni() -> None:
+    from compliance.cni_support import ANP, BANP, CNP, NOT_PROVEN, admin_support
+
+    assert admin_support(["Calico"], []) is None
+    ovn = admin_support(["OVN-Kubernetes"], [ANP, BANP])
+    assert ovn is not None and ovn.severity == "pass"
+    assert "OVN-Kubernetes is known to implement AdminNetworkPolicy and Baseline" in ovn.statement
+    assert NOT_PROVEN not in ovn.statement
+    # CNP is not in OVN-Kubernetes' row: not known, never assumed.
+    ovn_cnp = admin_support(["OVN-Kubernetes"], [ANP, CNP])
+    assert ovn_cnp is not None and ovn_cnp.severity == "warn"
+    assert "not known to implement ClusterNetworkPolicy" in ovn_cnp.statement
+    assert NOT_PROVEN in ovn_cnp.statement
+    cilium = admin_support(["Cilium"], [ANP])
+    assert cilium is not None and cilium.severity == "fail"
+    assert "Cilium does not implement AdminNetworkPolicy" in cilium.statement
+    assert NOT_PROVEN in cilium.statement
+    calico = admin_support(["Calico"], [CNP])
+    assert calico is not None and calico.severity == "warn"
+    assert "from 3.32" in calico.statement and NOT_PROVEN in calico.statement
+    kube_ovn = admin_support(["Kube-OVN"], [CNP])
+    assert kube_ovn is not None and kube_ovn.severity == "warn"
+    assert "experimental" in kube_ovn.statement
+    weave = admin_support(["Weave Net"], [BANP])
+    assert weave is not None and weave.severity == "warn"
+    assert "Weave Net is not known to implement BaselineAdminNetworkPolicy" in weave.statement
+    none = admin_support([], [ANP])
+    assert none is not None and none.severity == "warn"
+    assert "no CNI known to implement AdminNetworkPolicy" in none.statement
+    assert NOT_PROVEN in none.statement
+    # Two CNIs: one that implements the kind is enough for the capability.
+    mixed = admin_support(["Cilium", "Antrea"], [ANP])
+    assert mixed is not None and mixed.severity == "pass"
+    knp = admin_support(["kube-network-policies"], [ANP, BANP, CNP])
+    assert knp is not None and knp.severity == "pass"
+
+
+def test_seg01_on_the_shop_with_guardrails_says_calico_needs_its_version(
+    monkeypatch: Any,
+) -> None:
+    plain = _check(_evaluate(monkeypatch), "SEG-01")
+    assert plain["status"] == "pass"
+    assert "AdminNetworkPolicy" not in plain["summary"]
+    monkeypatch.chdir(ROOT)
+    args = list(BASE)
+    args.insert(2, "samples/guardrails")
+    with CliRunner().isolation() as (out, err, _):
+        code = run(cli, args)
+        text, errors = out.getvalue().decode(), err.getvalue().decode()
+    assert code == 0, errors
+    seg01 = _check(json.loads(text), "SEG-01")
+    assert seg01["status"] == "warn"
+    (finding,) = seg01["findings"]
+    assert finding["message"] == (
+        "the export holds AdminNetworkPolicy and BaselineAdminNetworkPolicy: Calico implements "
+        "AdminNetworkPolicy and BaselineAdminNetworkPolicy from 3.29, and the export does not "
+        "show its version; the results that rest on them are configured, not proven enforced"
+    )
+    assert finding["message"] in seg01["summary"]
+
+
+def test_seg01_fails_when_the_only_cni_does_not_implement_the_admin_policies() -> None:
+    import datetime as dt
+
+    from compliance.controls import Framework, Requirement
+    from compliance.evaluate import evaluate
+    from compliance.flows import compute_flows
+    from tests.helpers import AS_OF, cluster_from_yaml, namespace, pod, scope_from_yaml
+
+    cilium = (
+        "---\napiVersion: apps/v1\nkind: DaemonSet\n"
+        "metadata: {name: cilium, namespace: kube-system}\n"
+        "spec:\n  selector: {matchLabels: {k8s-app: cilium}}\n  template:\n"
+        "    metadata: {labels: {k8s-app: cilium}}\n"
+        "    spec: {containers: [{name: agent, image: agent}]}\n"
+    )
+    cluster = cluster_from_yaml(namespace("pay") + pod("api", "pay", {"app": "api"}) + cilium)
+    scope = scope_from_yaml(
+        "cluster: t\nzones:\n  - name: cde\n    role: cde\n    frameworks: [fw]\n"
+        "    selectors:\n      - namespaceSelector: {}\n"
+    )
+    fw = Framework(
+        id="fw",
+        title="fw",
+        version="1",
+        source="tests",
+        scope="s",
+        requirements=(Requirement("R1", "one", "one", "full", ("SEG-01",)),),
+        path="fw.yaml",
+    )
+
+    def seg01(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        moment = dt.datetime.fromisoformat(AS_OF)
+        ev = evaluate(cluster, compute_flows(cluster), scope, [fw], moment, admin_policies=kinds)
+        (check,) = ev.frameworks[0].checks
+        return check
+
+    assert seg01(()).status == "pass"
+    result = seg01(("AdminNetworkPolicy",))
+    assert result.status == "fail"
+    (finding,) = result.findings
+    assert finding.finding.severity == "fail"
+    assert "Cilium does not implement AdminNetworkPolicy" in finding.finding.message
+    assert "configured, not proven enforced" in finding.finding.message
+
+
+def test_kube_network_policies_is_detected_as_an_enforcing_cni() -> None:
+    from compliance.checks.isolation import detect_enforcement
+    from tests.helpers import cluster_from_yaml, namespace
+
+    agent = (
+        "---\napiVersion: apps/v1\nkind: DaemonSet\n"
+        "metadata: {name: kube-network-policies, namespace: kube-system}\n"
+        "spec:\n  selector: {matchLabels: {app: kube-network-policies}}\n  template:\n"
+        "    metadata: {labels: {app: kube-network-policies}}\n"
+        "    spec: {hostNetwork: true, containers: [{name: agent, image: agent}]}\n"
+    )
+    found = detect_enforcement(cluster_from_yaml(namespace("kube-system") + agent))
+    assert found.status == "pass"
+    assert found.products == ("kube-network-policies",)
+
+
+def test_the_readme_states_the_cni_table_as_the_code_has_it() -> None:
+    import re
+
+    from compliance.cni_support import implementations
+
+    readme = re.sub(r"\s+", " ", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert implementations() + "." in readme
+
+
+def test_a_pack_with_admin_policies_recomputes_and_rereads_seg01(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    """SEG-01's admin-policy statement comes from the export; the snapshot records the
+    kinds, so `verify --recompute` and an evaluation of the pack give the same result."""
+    monkeypatch.chdir(ROOT)
+    pack = tmp_path / "pack"
+    with CliRunner().isolation() as (out, err, _):
+        code = run(
+            cli,
+            [
+                "report",
+                "samples/shop-cluster",
+                "samples/guardrails",
+                "--scope",
+                "samples/pci-dss.scope.yaml",
+                "--as-of",
+                "2026-11-26T00:00:00Z",
+                "--out",
+                str(pack),
+                "--exit-zero",
+            ],
+        )
+        assert code == 0, err.getvalue().decode()
+    snapshot = json.loads((pack / "snapshot.json").read_text(encoding="utf-8"))
+    assert snapshot["admin_policy_kinds"] == ["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"]
+    results = json.loads((pack / "results.json").read_text(encoding="utf-8"))
+    assert _check(results, "SEG-01")["status"] == "warn"
+    with CliRunner().isolation() as (out, err, _):
+        code = run(cli, ["verify", "--recompute", str(pack)])
+        text = out.getvalue().decode()
+    assert code == 0, text + err.getvalue().decode()
+    assert "results.json reproduced byte for byte" in text
+    again = [str(pack) if a == "samples/shop-cluster" else a for a in BASE]
+    with CliRunner().isolation() as (out, err, _):
+        code = run(cli, again)
+        reread = json.loads(out.getvalue().decode())
+    assert code == 0
+    assert _check(reread, "SEG-01")["summary"] == _check(results, "SEG-01")["summary"]

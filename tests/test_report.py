@@ -141,6 +141,21 @@ def test_boundary_section_draws_a_diagram_per_zone(sample_pack: Path, text: str)
     assert "not in register" in text
 
 
+def test_methodology_explains_the_admin_policy_tiers_and_who_implements_them(
+    pages: list[str], text: str
+) -> None:
+    from compliance.cni_support import implementations
+
+    method = next(flat(p) for p in pages if "3. Methodology and limits" in p and "Enforcement" in p)
+    assert "Cluster-wide policies (AdminNetworkPolicy)" in method
+    assert "first the AdminNetworkPolicies by priority (lower number first)" in method
+    assert "then the BaselineAdminNetworkPolicy named default" in method
+    # The sentence comes from SEG-01's table; the PDF prints it whole.
+    assert flat(implementations()) in text
+    assert "Calico (from 3.29)" in text and "Cilium implements none of them" in text
+    assert "A plugin that does not implement them enforces none of their rules" in text
+
+
 def test_multi_framework_report_prints_each_shared_finding_once() -> None:
     ev = sample_evaluation("fedramp")
     assert len(ev.frameworks) == 2  # moderate and high share one scope, so one run per check

@@ -493,6 +493,9 @@ class Context:
     register: Register
     evidence: Evidence = NO_EVIDENCE
     """Probe results and flow logs given beside the export (SEG-28, SEG-22, SEG-21)."""
+    admin_policies: tuple[str, ...] = ()
+    """The cluster-wide policy kinds the export holds (`cni_support.admin_policy_kinds`),
+    for SEG-01 to say whether the CNI is known to implement them."""
 
     @property
     def cluster(self) -> Cluster:

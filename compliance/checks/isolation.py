@@ -14,6 +14,7 @@ from compliance.checks.base import (
     default_deny,
     nothing_in_scope,
 )
+from compliance.cni_support import admin_support
 from compliance.evidence_inputs import Evidence
 from compliance.flows import RuleInfo
 from compliance.model import Cluster, Workload
@@ -30,6 +31,7 @@ ENFORCING_AGENTS = {
     "azure-npm": "Azure Network Policy Manager",
     "ovnkube-node": "OVN-Kubernetes",
     "kube-ovn-cni": "Kube-OVN",
+    "kube-network-policies": "kube-network-policies",
 }
 CONDITIONAL_AGENTS = {
     "aws-node": "Amazon VPC CNI enforces NetworkPolicy only with its network policy agent "
@@ -157,37 +159,73 @@ def detect_enforcement(cluster: Cluster) -> Enforcement:
 
 @check("SEG-01", "Enforcement capability")
 def enforcement(ctx: Context) -> Verdict:
-    """The export shows a CNI that enforces NetworkPolicy.
+    """The export shows a CNI that enforces NetworkPolicy (and the admin policies it holds).
 
     Looks for the DaemonSets of policy-enforcing CNIs (calico-node, canal,
     cilium, GKE's anetd, antrea-agent, weave-net, kube-router, azure-npm,
-    ovnkube-node, kube-ovn) by name or `k8s-app`-style label. Passes when one is
-    present and its exported status (when there is one) shows ready pods: the
-    capability is there, enforcement is still not proven. Unknown when the agent's
-    status shows no ready pod (`status.numberReady: 0`), when no agent is in the
-    export, or for the Amazon VPC CNI whose policy agent is a setting; fails when
-    only flannel is (it implements no NetworkPolicy). Results always say
-    "CNI present (...); enforcement not proven" or "configured, not proven enforced",
-    unless segmentation-test results (SEG-28) blocked every probe expected blocked:
-    then "proven by segmentation test on <date>: N of N blocked probes blocked".
+    ovnkube-node, kube-ovn, kube-network-policies) by name or `k8s-app`-style label.
+    Passes when one is present and its exported status (when there is one) shows
+    ready pods: the capability is there, enforcement is still not proven. Unknown
+    when the agent's status shows no ready pod (`status.numberReady: 0`), when no
+    agent is in the export, or for the Amazon VPC CNI whose policy agent is a
+    setting; fails when only flannel is (it implements no NetworkPolicy). Results
+    always say "CNI present (...); enforcement not proven" or "configured, not proven
+    enforced", unless segmentation-test results (SEG-28) blocked every probe expected
+    blocked: then "proven by segmentation test on <date>: N of N blocked probes blocked".
+
+    When the export holds AdminNetworkPolicy, BaselineAdminNetworkPolicy or
+    ClusterNetworkPolicy objects, it also says whether the CNI found is known to
+    implement each kind (a table of CNIs, `cni_support.py`): a CNI that does not
+    implement them enforces none of their rules. If the CNI is not known to, or only
+    from a version or as an experimental feature the export cannot show, it warns that
+    the results resting on them are "configured, not proven enforced"; if every CNI
+    found is known not to implement a kind present (Cilium), it fails.
     """
     found = proven(detect_enforcement(ctx.cluster), ctx.evidence)
+    admin = admin_support(found.products, ctx.admin_policies)
+    findings: list[Finding] = []
     if found.status == "pass":
         summary = found.statement + (f"; {found.qualifier}" if found.tested else "")
-        return Verdict(status="pass", summary=summary)
-    remediation = (
-        "Install or enable a CNI that enforces NetworkPolicy (Calico, Cilium, Antrea), or "
-        "include its DaemonSet in the export; for managed clusters, attach the provider's "
-        "network policy setting as evidence."
-    )
-    finding = Finding(
-        found.statement,
-        severity="fail" if found.status == "fail" else "warn",
-        namespace="kube-system",
-        direction="both",
-        remediation=remediation,
-    )
-    return Verdict((finding,), status=found.status, summary=found.statement)
+        status = "pass"
+    else:
+        remediation = (
+            "Install or enable a CNI that enforces NetworkPolicy (Calico, Cilium, Antrea), "
+            "or include its DaemonSet in the export; for managed clusters, attach the "
+            "provider's network policy setting as evidence."
+        )
+        findings.append(
+            Finding(
+                found.statement,
+                severity="fail" if found.status == "fail" else "warn",
+                namespace="kube-system",
+                direction="both",
+                remediation=remediation,
+            )
+        )
+        summary, status = found.statement, found.status
+    if admin is not None:
+        summary += f"; {admin.statement}"
+        if not admin.proven_capable:
+            findings.append(
+                Finding(
+                    admin.statement,
+                    severity=admin.severity,
+                    direction="both",
+                    remediation="Run a CNI that implements these policy kinds (and a version "
+                    "that does), attach its configuration as evidence, or prove the rules "
+                    "with a segmentation test (compliance probe-plan).",
+                    aspect="admin-policies",
+                )
+            )
+            status = _worse(status, admin.severity)
+    return Verdict(tuple(findings), status=status, summary=summary)
+
+
+_RANK = {"pass": 0, "warn": 1, "unknown": 2, "fail": 3}
+
+
+def _worse(a: str, b: str) -> str:
+    return a if _RANK.get(a, 0) >= _RANK.get(b, 0) else b
 
 
 def _coverage(ctx: Context, direction: str) -> Verdict:

@@ -15,6 +15,7 @@ from typing import Any
 
 from compliance import __version__
 from compliance.checks.base import finding_id
+from compliance.cni_support import implementations
 from compliance.evaluate import CheckResult, Evaluation, FindingResult
 from compliance.flows import Endpoint, Side
 from compliance.matrix import COVERED, PARTLY, UNCOVERED, UNJUDGED
@@ -356,6 +357,7 @@ def report_view(
         ),
         "plural": plural,
         "enforcement_sentence": ev.enforcement.statement.rstrip(".") + ".",
+        "admin_policy_implementations": implementations(),
         "scope": ev.scope,
         "zone_members": {z.name: ev.placement.members(z.name) for z in ev.scope.zones},
         "boundaries": boundaries,
