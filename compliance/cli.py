@@ -30,12 +30,16 @@ from compliance.text import visible
 # cost most of a second, and the flow engine a tenth, which `--version` must not pay
 # and `flows` pays only for the engine.
 if TYPE_CHECKING:
+    from compliance.chain import Link
     from compliance.controls import Framework
     from compliance.evaluate import Evaluation
     from compliance.evidence_inputs import Evidence
     from compliance.explain import Explanation
+    from compliance.flowchanges import Baseline
     from compliance.load import InputFile
     from compliance.model import Cluster
+    from compliance.pack import PackRef
+    from compliance.snapshot import Snapshot
 
 FLOW_FORMATS = ("csv", "json", "md", "txt")
 RESULT_FORMATS = ("json", "table")
@@ -44,6 +48,8 @@ DIFF_FORMATS = ("json", "md", "txt")
 (a test keeps them equal), known without importing the engine or the renderers."""
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+THIS_PACK = "this pack"
+"""The new side of a pack's `changes`: its digest cannot be known inside it."""
 WRAP = 88
 
 
@@ -429,6 +435,18 @@ def evaluate(
     help="Sign manifest.json with this OpenSSH private key (ssh-keygen -Y sign), writing "
     "manifest.json.sig into the pack and the zip.",
 )
+@click.option(
+    "--baseline",
+    "baseline_path",
+    metavar="PACK",
+    help="The previous evidence pack (folder or zip): the pack records its seal and digest, "
+    "results.json gets what changed since, and SEG-19 judges those changes.",
+)
+@click.option(
+    "--allow-different-clusters",
+    is_flag=True,
+    help="Accept a --baseline captured from another cluster (kube-system UID).",
+)
 @_run_options
 def report(
     paths: tuple[str, ...],
@@ -450,6 +468,8 @@ def report(
     probe_results: tuple[str, ...],
     flow_logs: tuple[str, ...],
     flow_log_lenient: bool,
+    baseline_path: str | None = None,
+    allow_different_clusters: bool = False,
 ) -> None:
     """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
     manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
@@ -458,9 +478,10 @@ def report(
 
     The pack is built next to DIR and moved into place only when complete, one run at a
     time per DIR; the same inputs and --as-of give byte-identical files. Check a pack
-    with `compliance verify`. Exit codes: 0 nothing fails, 1 a requirement fails (unless
-    --exit-zero; the pack is written either way), 2 bad input or usage, 3 rendering
-    failure.
+    with `compliance verify`. --baseline PACK (the previous pack, which must be intact)
+    adds what changed since it and records its seal, so packs chain. Exit codes: 0
+    nothing fails, 1 a requirement fails (unless --exit-zero; the pack is written either
+    way), 2 bad input or usage, 3 rendering failure.
     """
     from compliance.destination import MANIFEST, open_destination
     from compliance.pack import build_pack
@@ -472,19 +493,31 @@ def report(
     show = verbose or sys.stderr.isatty()
     _parse_as_of(as_of)  # a bad --as-of is refused before DIR is locked or looked at
     extra = _Extra(probe_plan, probe_results, flow_logs, flow_log_lenient)
+    prior = _Prior.read(baseline_path, max_bytes) if baseline_path is not None else None
     inputs = [
         *paths,
         scope_path,
         *controls_dirs,
         *([templates_dir] if templates_dir else []),
         *extra.paths(),
+        *([baseline_path] if baseline_path else []),
     ]
     with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
         for message in dest.warnings:
             _warn(message)
         result = _evaluation(
-            paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes, extra
+            paths,
+            scope_path,
+            framework_ids,
+            as_of,
+            controls_dirs,
+            verbose,
+            max_bytes,
+            extra,
+            prior.baseline() if prior is not None else None,
         )
+        if prior is not None:
+            result = prior.compare(result, THIS_PACK, allow_different_clusters)
 
         def progress(message: str) -> None:
             if show:
@@ -498,6 +531,7 @@ def report(
             templates=Path(templates_dir) if templates_dir else None,
             progress=progress,
             sign_key=sign_key,
+            baseline=prior.ref() if prior is not None else None,
         )
     for message in pack.warnings:
         _warn(message)
@@ -729,6 +763,12 @@ def _seal_option(_ctx: click.Context, _param: click.Parameter, value: str | None
     is_flag=True,
     help="Also re-run the evaluation from snapshot.json and compare with results.json.",
 )
+@click.option(
+    "--baseline",
+    "baseline_path",
+    metavar="PACK",
+    help="With --recompute: the baseline pack the pack names (made with report --baseline).",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def verify(
     pack_path: str,
@@ -737,6 +777,7 @@ def verify(
     identity: str | None,
     recompute: bool,
     debug: bool,
+    baseline_path: str | None = None,
 ) -> None:
     """Check an evidence pack: recompute the sha256 of every file against manifest.json and
     the content digest from the manifest's entries, and print the seal (the sha256 of
@@ -793,13 +834,16 @@ def verify(
             f"as of {m['as_of']}, {m['tool']['name']} {m['tool']['version']})"
         )
     )
-    if recompute and not _recomputed(pack_path):
+    if baseline_path is not None and not recompute:
+        raise click.BadParameter("needs --recompute", param_hint="'--baseline'")
+    if recompute and not _recomputed(pack_path, m, baseline_path):
         click.get_current_context().exit(EXIT_FAIL)
 
 
-def _recomputed(pack_path: str) -> bool:
+def _recomputed(pack_path: str, manifest: dict[str, Any], baseline_path: str | None) -> bool:
     """Re-run the evaluation from the pack's snapshot, with its own scope, control files
-    and as-of, and say whether results.json comes out byte for byte."""
+    and as-of, and say whether results.json comes out byte for byte. A pack made with
+    --baseline needs that pack again: SEG-19 and the changes are computed against it."""
     from compliance.checks import CHECKS
     from compliance.errors import InputError
     from compliance.evaluate import evaluate as run_evaluation
@@ -828,11 +872,49 @@ def _recomputed(pack_path: str) -> bool:
     version = snap.document["tool"]["version"]
     if version != __version__:
         click.echo(one_line(f"note: the pack was made by version {version}, this is {__version__}"))
+    named = manifest.get("baseline")
+    prior = None
+    if named is not None:
+        if baseline_path is None:
+            raise InputError(
+                f"the pack was made against the baseline sealed {named['seal']} (as of "
+                f"{named['as_of']}): give that pack with --baseline to recompute",
+                source=pack_path,
+            )
+        prior = _Prior.read(baseline_path, DEFAULT_MAX_FILE_BYTES)
+        if prior.link.seal != named["seal"]:
+            raise InputError(
+                f"{pack_path} names baseline {named['seal']} but {baseline_path} has seal "
+                f"{prior.link.seal}",
+                field="--baseline",
+            )
+    elif baseline_path is not None:
+        raise InputError("the pack names no baseline", source=pack_path, field="--baseline")
     graph = compute_flows(snap.cluster)
     chosen = [catalog[i] for i in recorded]
-    ev = run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
-    stated = bool(json.loads(snap.results).get("export", {}).get("as_of_stated"))
+    ev = run_evaluation(
+        snap.cluster,
+        graph,
+        scope,
+        chosen,
+        snap.as_of,
+        snap.inputs,
+        baseline=prior.baseline() if prior is not None else None,
+    )
+    results = json.loads(snap.results)
+    stated = bool(results.get("export", {}).get("as_of_stated"))
     ev = dataclasses.replace(ev, export_time=snapshot_export_time(snap, stated))
+    if prior is not None:
+        sides = (
+            (results.get("changes") or {}).get("old", {}),
+            (results.get("changes") or {}).get("new", {}),
+        )
+        ev = prior.compare(
+            recorded_evaluation(ev),
+            str(sides[1].get("source", THIS_PACK)),
+            True,
+            str(sides[0].get("source", prior.link.source)),
+        )
     again = render_results_json(recorded_evaluation(ev)).encode()
     problem = first_difference(snap.results, again)
     if problem is None:
@@ -851,6 +933,7 @@ def _evaluation(
     verbose: bool,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     extra: _Extra | None = None,
+    baseline: Baseline | None = None,
 ) -> Evaluation:
     """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
     from compliance.checks import CHECKS
@@ -900,6 +983,7 @@ def _evaluation(
         loaded.inputs,
         progress if verbose else None,
         evidence=evidence,
+        baseline=baseline,
     )
     for message in result.warnings:
         _warn(message)
@@ -953,6 +1037,79 @@ class _Extra:
                     )
         files = evidence_files(self.probe_plan, self.probe_results, observed)
         return Evidence(probes, observed, files)
+
+
+def _pack_evaluation(snap: Snapshot, catalog: dict[str, Framework]) -> Evaluation:
+    """A pack evaluated again from its snapshot, with its own scope and as-of: one side of
+    a diff, or the baseline of a report."""
+    from compliance.checks import CHECKS
+    from compliance.evaluate import evaluate as run_evaluation
+    from compliance.flows import compute_flows
+    from compliance.paths import recorded_evaluation
+    from compliance.snapshot import snapshot_scope
+
+    scope = snapshot_scope(snap, catalog, CHECKS)
+    chosen = _frameworks(catalog, (), scope.frameworks)
+    graph = compute_flows(snap.cluster)
+    return recorded_evaluation(
+        run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+    )
+
+
+@dataclass(frozen=True)
+class _Prior:
+    """The pack given with `report --baseline`, verified and evaluated again."""
+
+    link: Link
+    ev: Evaluation
+
+    @classmethod
+    def read(cls, path: str, max_bytes: int) -> _Prior:
+        from compliance.chain import open_link
+
+        link = open_link(path)
+        return cls(link, _pack_evaluation(link.snapshot, _catalog((), max_bytes)))
+
+    def baseline(self) -> Baseline:
+        from compliance.flowchanges import Baseline
+
+        return Baseline(self.ev.as_of, self.ev.graph, self.ev.placement)
+
+    def ref(self) -> PackRef:
+        from compliance.pack import PackRef
+
+        return PackRef(self.link.as_of, self.link.digest, self.link.seal)
+
+    def compare(
+        self, ev: Evaluation, source: str, allow_different: bool, old_source: str | None = None
+    ) -> Evaluation:
+        """`ev` with the changes since this pack; refuses another cluster's pack unless
+        allowed, and warns when the baseline is the newer of the two. `source` and
+        `old_source` name the two sides in the changes (default: the path given)."""
+        from compliance.chain import cluster_ids
+        from compliance.diff import DiffSide
+        from compliance.diff import diff as diff_sides
+        from compliance.paths import recorded_path
+
+        old_ids = cluster_ids(self.link.snapshot)
+        captures = ev.export_time.captures if ev.export_time is not None else ()
+        new_ids = {c.cluster_id for c in captures if c.cluster_id not in ("", "unknown")}
+        if old_ids and new_ids and not old_ids & new_ids and not allow_different:
+            raise click.BadParameter(
+                f"the baseline was captured from cluster {', '.join(sorted(old_ids))} and "
+                f"this export from {', '.join(sorted(new_ids))} (kube-system UIDs): "
+                "different clusters; pass --allow-different-clusters to compare them anyway",
+                param_hint="'--baseline'",
+            )
+        if self.ev.as_of > ev.as_of:
+            _warn(
+                f"the baseline {self.link.source} (as of {self.link.as_of}) is newer than this "
+                "run's as-of: the changes read backwards in time"
+            )
+        old_name = old_source if old_source is not None else recorded_path(self.link.source)
+        old = DiffSide(old_name, self.link.digest, self.ev)
+        new = DiffSide(source, None, ev)
+        return dataclasses.replace(ev, changes=diff_sides(old, new))
 
 
 def _frameworks(

@@ -18,6 +18,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from compliance.checks import CHECKS, Context, Facts, Finding
 from compliance.checks.base import Register
@@ -25,6 +26,7 @@ from compliance.checks.isolation import Enforcement, detect_enforcement, proven
 from compliance.controls import Framework, Requirement
 from compliance.errors import InternalError
 from compliance.evidence_inputs import NO_EVIDENCE, Evidence
+from compliance.flowchanges import Baseline
 from compliance.flows import FlowGraph
 from compliance.forked import Background
 from compliance.load import InputFile
@@ -125,6 +127,9 @@ class Evaluation:
     (an evaluation built without the loaded files says nothing about either)."""
     evidence: Evidence = NO_EVIDENCE
     """Segmentation-test results and flow logs given beside the export."""
+    changes: dict[str, Any] | None = None
+    """The diff document (schemas/diff.schema.json) against the baseline pack given with
+    --baseline; None without one."""
     _memo: dict[str, Matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -188,8 +193,10 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
     parallel: bool | None = None,
     evidence: Evidence = NO_EVIDENCE,
+    baseline: Baseline | None = None,
 ) -> Evaluation:
     """Evaluate each framework; `progress`, when given, hears one line per framework.
+    `baseline`, the evaluation of an earlier pack, lets SEG-19 judge what changed since.
 
     `parallel` (default: when the machine can) runs the checks of different framework
     scopes in a forked copy too; the results are the same either way."""
@@ -221,6 +228,7 @@ def evaluate(
             in_scope=in_scope,
             register=register,
             evidence=evidence,
+            baseline=baseline,
         )
         wanted = sorted({c for r in fw.requirements for c in r.checks})
         if progress is not None:

@@ -9,6 +9,8 @@ check and the diff's per-zone verdict can never disagree about what changed. Pur
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -89,3 +91,18 @@ def crossed_zones(placements: Iterable[Placement], edge: Edge) -> frozenset[str]
     """The zones whose boundary the edge crosses: one end inside the zone, the other not."""
     chosen = tuple(placements)
     return zones_of(chosen, edge.src) ^ zones_of(chosen, edge.dst)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The evaluation a run is compared with (`report --baseline`): when it spoke, what
+    it allowed and where its workloads sat. SEG-19 judges the changes against it."""
+
+    as_of: dt.datetime
+    graph: FlowGraph
+    placement: Placement
+
+    @functools.cached_property
+    def edges(self) -> dict[FlowKey, Edge]:
+        """The baseline's flows by their ends, computed once for every framework's run."""
+        return edges(self.graph)
