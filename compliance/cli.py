@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 FLOW_FORMATS = ("csv", "json", "md", "txt")
 RESULT_FORMATS = ("json", "table")
 DIFF_FORMATS = ("json", "md", "txt")
+HISTORY_FORMATS = ("json", "md", "txt")
 """The names of `compliance.render.flows.FORMATS` and `compliance.render.results.FORMATS`
 (a test keeps them equal), known without importing the engine or the renderers."""
 
@@ -1238,6 +1239,89 @@ def diff(
     document = diff_sides(sides[0], sides[1])
     click.echo(DIFF_RENDERERS[fmt](document), nl=False)
     if zone_flows_changed(document) and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("pack_paths", nargs=-1, required=True, metavar="PACK...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(HISTORY_FORMATS),
+    default="txt",
+    show_default=True,
+    help="txt or md for people; json for machines (history.schema.json).",
+)
+@click.option(
+    "--chart",
+    "chart_path",
+    metavar="FILE.svg",
+    help="Also draw each framework's failing and passing requirements per pack (SVG).",
+)
+@click.option(
+    "--allow-different-clusters",
+    is_flag=True,
+    help="List packs whose capture records name different clusters (kube-system UIDs).",
+)
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def history(
+    pack_paths: tuple[str, ...],
+    fmt: str,
+    chart_path: str | None,
+    allow_different_clusters: bool,
+    debug: bool,
+) -> None:
+    """Show a series of evidence packs (folders or zips, in any order) oldest first: per
+    pack its requirement counts per status and framework, the findings opened and closed
+    since the previous pack, and the flows crossing a zone boundary.
+
+    Every pack is verified first (one that is not intact is refused), and each pack after
+    the first must name the previous one as its baseline (`report --baseline`): its
+    recorded seal and digest must be the previous pack's. Exit codes: 0 the chain holds,
+    1 it is broken (named), 2 bad input (not a pack, not intact, different clusters).
+    """
+    from compliance.chain import cluster_ids, open_link
+    from compliance.history import PackFacts, trend
+    from compliance.history import history as build_history
+    from compliance.render.history import FORMATS as HISTORY_RENDERERS
+
+    _State.debug = _State.debug or debug
+    links = [open_link(path) for path in dict.fromkeys(pack_paths)]
+    identities = {link.source: cluster_ids(link.snapshot) for link in links}
+    named = [(source, ids) for source, ids in identities.items() if ids]
+    for source, ids in named[1:]:
+        first, first_ids = named[0]
+        if not ids & first_ids and not allow_different_clusters:
+            raise click.BadParameter(
+                f"{first} was captured from cluster {', '.join(sorted(first_ids))} and "
+                f"{source} from {', '.join(sorted(ids))} (kube-system UIDs): different "
+                "clusters; pass --allow-different-clusters to list them anyway",
+                param_hint="'PACK...'",
+            )
+    facts = [
+        PackFacts(
+            link.source,
+            link.as_of,
+            link.seal,
+            link.digest,
+            str(link.manifest.get("cluster", "")),
+            link.baseline,
+            link.results,
+        )
+        for link in links
+    ]
+    document = build_history(facts)
+    if chart_path is not None:
+        from compliance.errors import RenderError
+        from compliance.render.diagram import trend_chart_svg
+
+        svg = trend_chart_svg(trend(document))
+        try:
+            Path(chart_path).write_text(svg + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise RenderError(f"{chart_path}: cannot write: {exc.strerror or exc}") from exc
+    click.echo(HISTORY_RENDERERS[fmt](document), nl=False)
+    if not document["chain"]["intact"]:
         click.get_current_context().exit(EXIT_FAIL)
 
 
