@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from compliance.load import InputFile
     from compliance.model import Cluster
     from compliance.pack import PackRef
+    from compliance.provenance import ExportTime
     from compliance.snapshot import Snapshot
 
 FLOW_FORMATS = ("csv", "json", "md", "txt")
@@ -516,9 +517,10 @@ def report(
             max_bytes,
             extra,
             prior.baseline() if prior is not None else None,
+            prior.same_cluster(allow_different_clusters) if prior is not None else None,
         )
         if prior is not None:
-            result = prior.compare(result, THIS_PACK, allow_different_clusters)
+            result = prior.compare(result, THIS_PACK)
 
         def progress(message: str) -> None:
             if show:
@@ -913,7 +915,6 @@ def _recomputed(pack_path: str, manifest: dict[str, Any], baseline_path: str | N
         ev = prior.compare(
             recorded_evaluation(ev),
             str(sides[1].get("source", THIS_PACK)),
-            True,
             str(sides[0].get("source", prior.link.source)),
         )
     again = render_results_json(recorded_evaluation(ev)).encode()
@@ -935,8 +936,10 @@ def _evaluation(
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     extra: _Extra | None = None,
     baseline: Baseline | None = None,
+    loaded_check: Callable[[ExportTime], None] | None = None,
 ) -> Evaluation:
-    """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
+    """Load, compute flows, evaluate: what `evaluate` prints and `report` packs.
+    `loaded_check` sees the export's time facts before anything is evaluated or said."""
     from compliance.checks import CHECKS
     from compliance.evaluate import evaluate as run_evaluation
     from compliance.flows import compute_flows
@@ -961,6 +964,8 @@ def _evaluation(
         check_as_of(moment, loaded.objects, loaded.captures, export_time.newest)
         if given.snapshot is not None:
             check_snapshot_as_of(moment, given.snapshot)
+    if loaded_check is not None:
+        loaded_check(export_time)
     for message in loaded.warnings:
         _warn(message)
     graph = compute_flows(cluster)
@@ -1081,27 +1086,35 @@ class _Prior:
 
         return PackRef(self.link.as_of, self.link.digest, self.link.seal)
 
-    def compare(
-        self, ev: Evaluation, source: str, allow_different: bool, old_source: str | None = None
-    ) -> Evaluation:
-        """`ev` with the changes since this pack; refuses another cluster's pack unless
-        allowed, and warns when the baseline is the newer of the two. `source` and
-        `old_source` name the two sides in the changes (default: the path given)."""
+    def same_cluster(self, allow_different: bool) -> Callable[[ExportTime], None]:
+        """A check of the export about to be evaluated: refuses one captured from another
+        cluster than this pack (kube-system UIDs) unless allowed."""
         from compliance.chain import cluster_ids
+
+        old_ids = cluster_ids(self.link.snapshot)
+
+        def check(export_time: ExportTime) -> None:
+            new_ids = {
+                c.cluster_id for c in export_time.captures if c.cluster_id not in ("", "unknown")
+            }
+            if old_ids and new_ids and not old_ids & new_ids and not allow_different:
+                raise click.BadParameter(
+                    f"the baseline was captured from cluster {', '.join(sorted(old_ids))} and "
+                    f"this export from {', '.join(sorted(new_ids))} (kube-system UIDs): "
+                    "different clusters; pass --allow-different-clusters to compare them anyway",
+                    param_hint="'--baseline'",
+                )
+
+        return check
+
+    def compare(self, ev: Evaluation, source: str, old_source: str | None = None) -> Evaluation:
+        """`ev` with the changes since this pack; warns when the baseline is the newer of
+        the two. `source` and `old_source` name the two sides in the changes (default for
+        the old side: the path given)."""
         from compliance.diff import DiffSide
         from compliance.diff import diff as diff_sides
         from compliance.paths import recorded_path
 
-        old_ids = cluster_ids(self.link.snapshot)
-        captures = ev.export_time.captures if ev.export_time is not None else ()
-        new_ids = {c.cluster_id for c in captures if c.cluster_id not in ("", "unknown")}
-        if old_ids and new_ids and not old_ids & new_ids and not allow_different:
-            raise click.BadParameter(
-                f"the baseline was captured from cluster {', '.join(sorted(old_ids))} and "
-                f"this export from {', '.join(sorted(new_ids))} (kube-system UIDs): "
-                "different clusters; pass --allow-different-clusters to compare them anyway",
-                param_hint="'--baseline'",
-            )
         if self.ev.as_of > ev.as_of:
             _warn(
                 f"the baseline {self.link.source} (as of {self.link.as_of}) is newer than this "
