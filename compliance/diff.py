@@ -21,7 +21,7 @@ from typing import Any
 
 from compliance.checks.base import finding_id
 from compliance.evaluate import Evaluation
-from compliance.flowchanges import Edge, FlowKey, edges, flow_changes, zones_of
+from compliance.flowchanges import Edge, FlowKey, crossed_zones, edges, flow_changes, zones_of
 from compliance.flows import compute_flows
 from compliance.model import Cluster, Policy
 from compliance.ports import PortSet
@@ -226,7 +226,7 @@ def diff(old: DiffSide, new: DiffSide) -> dict[str, Any]:
         touching.append(entry)
         if change == "changed" and not wider:
             continue  # only narrowed: segmentation got tighter, not a boundary change
-        for zone in sorted(src_z ^ dst_z):  # one end in the zone: across its boundary
+        for zone in sorted(crossed_zones(placements, edge.src, edge.dst)):
             crossing.setdefault(zone, []).append(f"{key[0]} -> {key[1]}")
     zones = [
         {

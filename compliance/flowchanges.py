@@ -87,10 +87,13 @@ def flow_changes(old: Mapping[FlowKey, Edge], new: Mapping[FlowKey, Edge]) -> li
     return changes
 
 
-def crossed_zones(placements: Iterable[Placement], edge: Edge) -> frozenset[str]:
-    """The zones whose boundary the edge crosses: one end inside the zone, the other not."""
+def crossed_zones(
+    placements: Iterable[Placement], src: WorkloadRef | None, dst: WorkloadRef | None
+) -> frozenset[str]:
+    """The zones whose boundary a flow crosses: one end inside the zone, the other not
+    (an address outside the cluster is in no zone)."""
     chosen = tuple(placements)
-    return zones_of(chosen, edge.src) ^ zones_of(chosen, edge.dst)
+    return zones_of(chosen, src) ^ zones_of(chosen, dst)
 
 
 @dataclass(frozen=True)

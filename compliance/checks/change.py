@@ -19,7 +19,7 @@ from compliance.checks.base import (
     nothing_in_scope,
 )
 from compliance.checks.register import register_snippet
-from compliance.flowchanges import end_text, zones_of
+from compliance.flowchanges import crossed_zones, end_text
 from compliance.flows import Flow
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
@@ -74,7 +74,7 @@ def approved_changes(ctx: Context) -> Verdict:
             continue
         src = flow.src if isinstance(flow.src, WorkloadRef) else None
         dst = flow.dst if isinstance(flow.dst, WorkloadRef) else None
-        crossed = (zones_of(placements, src) ^ zones_of(placements, dst)) & zones
+        crossed = crossed_zones(placements, src, dst) & zones
         if not crossed:
             continue
         changed.add(key)
