@@ -43,8 +43,9 @@ demo: venv system-libs
 		--probe-plan samples/probes/plan.json --probe-results samples/probes/probe-results.csv \
 		--flow-log samples/flows/hubble.jsonl --flow-log samples/flows/calico-flows.jsonl
 	$(BIN)/compliance report samples/shop-cluster-q2 --scope samples/pci-dss-q2.scope.yaml \
-		--as-of 2027-03-01T00:00:00Z --out evidence-q2 --force --exit-zero
+		--as-of 2027-03-01T00:00:00Z --out evidence-q2 --force --exit-zero --baseline evidence
 	$(BIN)/compliance diff evidence evidence-q2 --exit-zero
+	$(BIN)/compliance history evidence evidence-q2
 
 test: venv system-libs
 	$(BIN)/python -m pytest -q -n auto

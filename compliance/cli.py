@@ -30,20 +30,28 @@ from compliance.text import visible
 # cost most of a second, and the flow engine a tenth, which `--version` must not pay
 # and `flows` pays only for the engine.
 if TYPE_CHECKING:
+    from compliance.chain import Link
     from compliance.controls import Framework
     from compliance.evaluate import Evaluation
     from compliance.evidence_inputs import Evidence
     from compliance.explain import Explanation
+    from compliance.flowchanges import Baseline
     from compliance.load import InputFile
     from compliance.model import Cluster
+    from compliance.pack import PackRef
+    from compliance.provenance import ExportTime
+    from compliance.snapshot import Snapshot
 
 FLOW_FORMATS = ("csv", "json", "md", "txt")
 RESULT_FORMATS = ("json", "table")
 DIFF_FORMATS = ("json", "md", "txt")
+HISTORY_FORMATS = ("json", "md", "txt")
 """The names of `compliance.render.flows.FORMATS` and `compliance.render.results.FORMATS`
 (a test keeps them equal), known without importing the engine or the renderers."""
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+THIS_PACK = "this pack"
+"""The new side of a pack's `changes`: its digest cannot be known inside it."""
 WRAP = 88
 
 
@@ -429,6 +437,18 @@ def evaluate(
     help="Sign manifest.json with this OpenSSH private key (ssh-keygen -Y sign), writing "
     "manifest.json.sig into the pack and the zip.",
 )
+@click.option(
+    "--baseline",
+    "baseline_path",
+    metavar="PACK",
+    help="The previous evidence pack (folder or zip): the pack records its seal and digest, "
+    "results.json gets what changed since, and SEG-19 judges those changes.",
+)
+@click.option(
+    "--allow-different-clusters",
+    is_flag=True,
+    help="Accept a --baseline captured from another cluster (kube-system UID).",
+)
 @_run_options
 def report(
     paths: tuple[str, ...],
@@ -450,6 +470,8 @@ def report(
     probe_results: tuple[str, ...],
     flow_logs: tuple[str, ...],
     flow_log_lenient: bool,
+    baseline_path: str | None = None,
+    allow_different_clusters: bool = False,
 ) -> None:
     """Write the evidence pack for an assessor: report.pdf, evidence.xlsx, results.json and
     manifest.json (sha256 of every file and input, and the digest the PDF's cover shows).
@@ -458,9 +480,10 @@ def report(
 
     The pack is built next to DIR and moved into place only when complete, one run at a
     time per DIR; the same inputs and --as-of give byte-identical files. Check a pack
-    with `compliance verify`. Exit codes: 0 nothing fails, 1 a requirement fails (unless
-    --exit-zero; the pack is written either way), 2 bad input or usage, 3 rendering
-    failure.
+    with `compliance verify`. --baseline PACK (the previous pack, which must be intact)
+    adds what changed since it and records its seal, so packs chain. Exit codes: 0
+    nothing fails, 1 a requirement fails (unless --exit-zero; the pack is written either
+    way), 2 bad input or usage, 3 rendering failure.
     """
     from compliance.destination import MANIFEST, open_destination
     from compliance.pack import build_pack
@@ -472,19 +495,32 @@ def report(
     show = verbose or sys.stderr.isatty()
     _parse_as_of(as_of)  # a bad --as-of is refused before DIR is locked or looked at
     extra = _Extra(probe_plan, probe_results, flow_logs, flow_log_lenient)
+    prior = _Prior.read(baseline_path, max_bytes) if baseline_path is not None else None
     inputs = [
         *paths,
         scope_path,
         *controls_dirs,
         *([templates_dir] if templates_dir else []),
         *extra.paths(),
+        *([baseline_path] if baseline_path else []),
     ]
     with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
         for message in dest.warnings:
             _warn(message)
         result = _evaluation(
-            paths, scope_path, framework_ids, as_of, controls_dirs, verbose, max_bytes, extra
+            paths,
+            scope_path,
+            framework_ids,
+            as_of,
+            controls_dirs,
+            verbose,
+            max_bytes,
+            extra,
+            prior.baseline() if prior is not None else None,
+            prior.same_cluster(allow_different_clusters) if prior is not None else None,
         )
+        if prior is not None:
+            result = prior.compare(result, THIS_PACK)
 
         def progress(message: str) -> None:
             if show:
@@ -498,6 +534,7 @@ def report(
             templates=Path(templates_dir) if templates_dir else None,
             progress=progress,
             sign_key=sign_key,
+            baseline=prior.ref() if prior is not None else None,
         )
     for message in pack.warnings:
         _warn(message)
@@ -729,6 +766,12 @@ def _seal_option(_ctx: click.Context, _param: click.Parameter, value: str | None
     is_flag=True,
     help="Also re-run the evaluation from snapshot.json and compare with results.json.",
 )
+@click.option(
+    "--baseline",
+    "baseline_path",
+    metavar="PACK",
+    help="With --recompute: the baseline pack the pack names (made with report --baseline).",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
 def verify(
     pack_path: str,
@@ -737,6 +780,7 @@ def verify(
     identity: str | None,
     recompute: bool,
     debug: bool,
+    baseline_path: str | None = None,
 ) -> None:
     """Check an evidence pack: recompute the sha256 of every file against manifest.json and
     the content digest from the manifest's entries, and print the seal (the sha256 of
@@ -793,13 +837,16 @@ def verify(
             f"as of {m['as_of']}, {m['tool']['name']} {m['tool']['version']})"
         )
     )
-    if recompute and not _recomputed(pack_path):
+    if baseline_path is not None and not recompute:
+        raise click.BadParameter("needs --recompute", param_hint="'--baseline'")
+    if recompute and not _recomputed(pack_path, m, baseline_path):
         click.get_current_context().exit(EXIT_FAIL)
 
 
-def _recomputed(pack_path: str) -> bool:
+def _recomputed(pack_path: str, manifest: dict[str, Any], baseline_path: str | None) -> bool:
     """Re-run the evaluation from the pack's snapshot, with its own scope, control files
-    and as-of, and say whether results.json comes out byte for byte."""
+    and as-of, and say whether results.json comes out byte for byte. A pack made with
+    --baseline needs that pack again: SEG-19 and the changes are computed against it."""
     from compliance.checks import CHECKS
     from compliance.errors import InputError
     from compliance.evaluate import evaluate as run_evaluation
@@ -833,6 +880,24 @@ def _recomputed(pack_path: str) -> bool:
     version = snap.document["tool"]["version"]
     if version != __version__:
         click.echo(one_line(f"note: the pack was made by version {version}, this is {__version__}"))
+    named = manifest.get("baseline")
+    prior = None
+    if named is not None:
+        if baseline_path is None:
+            raise InputError(
+                f"the pack was made against the baseline sealed {named['seal']} (as of "
+                f"{named['as_of']}): give that pack with --baseline to recompute",
+                source=pack_path,
+            )
+        prior = _Prior.read(baseline_path, DEFAULT_MAX_FILE_BYTES)
+        if prior.link.seal != named["seal"]:
+            raise InputError(
+                f"{pack_path} names baseline {named['seal']} but {baseline_path} has seal "
+                f"{prior.link.seal}",
+                field="--baseline",
+            )
+    elif baseline_path is not None:
+        raise InputError("the pack names no baseline", source=pack_path, field="--baseline")
     graph = compute_flows(snap.cluster)
     chosen = [catalog[i] for i in recorded]
     ev = run_evaluation(
@@ -843,9 +908,21 @@ def _recomputed(pack_path: str) -> bool:
         snap.as_of,
         snap.inputs,
         admin_policies=admin_policy_kinds_of(snap),
+        baseline=prior.baseline() if prior is not None else None,
     )
-    stated = bool(json.loads(snap.results).get("export", {}).get("as_of_stated"))
+    results = json.loads(snap.results)
+    stated = bool(results.get("export", {}).get("as_of_stated"))
     ev = dataclasses.replace(ev, export_time=snapshot_export_time(snap, stated))
+    if prior is not None:
+        sides = (
+            (results.get("changes") or {}).get("old", {}),
+            (results.get("changes") or {}).get("new", {}),
+        )
+        ev = prior.compare(
+            recorded_evaluation(ev),
+            str(sides[1].get("source", THIS_PACK)),
+            str(sides[0].get("source", prior.link.source)),
+        )
     again = render_results_json(recorded_evaluation(ev)).encode()
     problem = first_difference(snap.results, again)
     if problem is None:
@@ -864,8 +941,11 @@ def _evaluation(
     verbose: bool,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     extra: _Extra | None = None,
+    baseline: Baseline | None = None,
+    loaded_check: Callable[[ExportTime], None] | None = None,
 ) -> Evaluation:
-    """Load, compute flows, evaluate: what `evaluate` prints and `report` packs."""
+    """Load, compute flows, evaluate: what `evaluate` prints and `report` packs.
+    `loaded_check` sees the export's time facts before anything is evaluated or said."""
     from compliance.checks import CHECKS
     from compliance.cni_support import admin_policy_kinds
     from compliance.evaluate import evaluate as run_evaluation
@@ -891,6 +971,8 @@ def _evaluation(
         check_as_of(moment, loaded.objects, loaded.captures, export_time.newest)
         if given.snapshot is not None:
             check_snapshot_as_of(moment, given.snapshot)
+    if loaded_check is not None:
+        loaded_check(export_time)
     for message in loaded.warnings:
         _warn(message)
     graph = compute_flows(cluster)
@@ -919,6 +1001,7 @@ def _evaluation(
         progress if verbose else None,
         evidence=evidence,
         admin_policies=admin,
+        baseline=baseline,
     )
     for message in result.warnings:
         _warn(message)
@@ -972,6 +1055,87 @@ class _Extra:
                     )
         files = evidence_files(self.probe_plan, self.probe_results, observed)
         return Evidence(probes, observed, files)
+
+
+def _pack_evaluation(snap: Snapshot, catalog: dict[str, Framework]) -> Evaluation:
+    """A pack evaluated again from its snapshot, with its own scope and as-of: one side of
+    a diff, or the baseline of a report."""
+    from compliance.checks import CHECKS
+    from compliance.evaluate import evaluate as run_evaluation
+    from compliance.flows import compute_flows
+    from compliance.paths import recorded_evaluation
+    from compliance.snapshot import snapshot_scope
+
+    scope = snapshot_scope(snap, catalog, CHECKS)
+    chosen = _frameworks(catalog, (), scope.frameworks)
+    graph = compute_flows(snap.cluster)
+    return recorded_evaluation(
+        run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+    )
+
+
+@dataclass(frozen=True)
+class _Prior:
+    """The pack given with `report --baseline`, verified and evaluated again."""
+
+    link: Link
+    ev: Evaluation
+
+    @classmethod
+    def read(cls, path: str, max_bytes: int) -> _Prior:
+        from compliance.chain import open_link
+
+        link = open_link(path)
+        return cls(link, _pack_evaluation(link.snapshot, _catalog((), max_bytes)))
+
+    def baseline(self) -> Baseline:
+        from compliance.flowchanges import Baseline
+
+        return Baseline(self.ev.as_of, self.ev.graph, self.ev.placement)
+
+    def ref(self) -> PackRef:
+        from compliance.pack import PackRef
+
+        return PackRef(self.link.as_of, self.link.digest, self.link.seal)
+
+    def same_cluster(self, allow_different: bool) -> Callable[[ExportTime], None]:
+        """A check of the export about to be evaluated: refuses one captured from another
+        cluster than this pack (kube-system UIDs) unless allowed."""
+        from compliance.chain import cluster_ids
+
+        old_ids = cluster_ids(self.link.snapshot)
+
+        def check(export_time: ExportTime) -> None:
+            new_ids = {
+                c.cluster_id for c in export_time.captures if c.cluster_id not in ("", "unknown")
+            }
+            if old_ids and new_ids and not old_ids & new_ids and not allow_different:
+                raise click.BadParameter(
+                    f"the baseline was captured from cluster {', '.join(sorted(old_ids))} and "
+                    f"this export from {', '.join(sorted(new_ids))} (kube-system UIDs): "
+                    "different clusters; pass --allow-different-clusters to compare them anyway",
+                    param_hint="'--baseline'",
+                )
+
+        return check
+
+    def compare(self, ev: Evaluation, source: str, old_source: str | None = None) -> Evaluation:
+        """`ev` with the changes since this pack; warns when the baseline is the newer of
+        the two. `source` and `old_source` name the two sides in the changes (default for
+        the old side: the path given)."""
+        from compliance.diff import DiffSide
+        from compliance.diff import diff as diff_sides
+        from compliance.paths import recorded_path
+
+        if self.ev.as_of > ev.as_of:
+            _warn(
+                f"the baseline {self.link.source} (as of {self.link.as_of}) is newer than this "
+                "run's as-of: the changes read backwards in time"
+            )
+        old_name = old_source if old_source is not None else recorded_path(self.link.source)
+        old = DiffSide(old_name, self.link.digest, self.ev)
+        new = DiffSide(source, None, ev)
+        return dataclasses.replace(ev, changes=diff_sides(old, new))
 
 
 def _frameworks(
@@ -1100,6 +1264,89 @@ def diff(
     document = diff_sides(sides[0], sides[1])
     click.echo(DIFF_RENDERERS[fmt](document), nl=False)
     if zone_flows_changed(document) and not exit_zero:
+        click.get_current_context().exit(EXIT_FAIL)
+
+
+@cli.command()
+@click.argument("pack_paths", nargs=-1, required=True, metavar="PACK...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(HISTORY_FORMATS),
+    default="txt",
+    show_default=True,
+    help="txt or md for people; json for machines (history.schema.json).",
+)
+@click.option(
+    "--chart",
+    "chart_path",
+    metavar="FILE.svg",
+    help="Also draw each framework's failing and passing requirements per pack (SVG).",
+)
+@click.option(
+    "--allow-different-clusters",
+    is_flag=True,
+    help="List packs whose capture records name different clusters (kube-system UIDs).",
+)
+@click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
+def history(
+    pack_paths: tuple[str, ...],
+    fmt: str,
+    chart_path: str | None,
+    allow_different_clusters: bool,
+    debug: bool,
+) -> None:
+    """Show a series of evidence packs (folders or zips, in any order) oldest first: per
+    pack its requirement counts per status and framework, the findings opened and closed
+    since the previous pack, and the flows crossing a zone boundary.
+
+    Every pack is verified first (one that is not intact is refused), and each pack after
+    the first must name the previous one as its baseline (`report --baseline`): its
+    recorded seal and digest must be the previous pack's. Exit codes: 0 the chain holds,
+    1 it is broken (named), 2 bad input (not a pack, not intact, different clusters).
+    """
+    from compliance.chain import cluster_ids, open_link
+    from compliance.history import PackFacts, trend
+    from compliance.history import history as build_history
+    from compliance.render.history import FORMATS as HISTORY_RENDERERS
+
+    _State.debug = _State.debug or debug
+    links = [open_link(path) for path in dict.fromkeys(pack_paths)]
+    identities = {link.source: cluster_ids(link.snapshot) for link in links}
+    named = [(source, ids) for source, ids in identities.items() if ids]
+    for source, ids in named[1:]:
+        first, first_ids = named[0]
+        if not ids & first_ids and not allow_different_clusters:
+            raise click.BadParameter(
+                f"{first} was captured from cluster {', '.join(sorted(first_ids))} and "
+                f"{source} from {', '.join(sorted(ids))} (kube-system UIDs): different "
+                "clusters; pass --allow-different-clusters to list them anyway",
+                param_hint="'PACK...'",
+            )
+    facts = [
+        PackFacts(
+            link.source,
+            link.as_of,
+            link.seal,
+            link.digest,
+            str(link.manifest.get("cluster", "")),
+            link.baseline,
+            link.results,
+        )
+        for link in links
+    ]
+    document = build_history(facts)
+    if chart_path is not None:
+        from compliance.errors import RenderError
+        from compliance.render.diagram import trend_chart_svg
+
+        svg = trend_chart_svg(trend(document))
+        try:
+            Path(chart_path).write_text(svg + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise RenderError(f"{chart_path}: cannot write: {exc.strerror or exc}") from exc
+    click.echo(HISTORY_RENDERERS[fmt](document), nl=False)
+    if not document["chain"]["intact"]:
         click.get_current_context().exit(EXIT_FAIL)
 
 

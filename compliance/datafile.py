@@ -44,7 +44,21 @@ a port written `80.0` is refused rather than printed as `TCP 80.0`."""
 
 @functools.cache
 def _validator(name: str) -> Any:
-    return _Validator(schema(name))
+    return _Validator(schema(name), registry=_registry())
+
+
+@functools.cache
+def _registry() -> Any:
+    """Every packaged schema by its `$id`, so one may refer to another (results.json's
+    `changes` block is a diff document)."""
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in sorted(SCHEMAS.glob("*.schema.json")):
+        doc = schema(path.name)
+        if "$id" in doc:
+            resources.append((doc["$id"], Resource.from_contents(doc)))
+    return Registry().with_resources(resources)
 
 
 def read_document(

@@ -15,24 +15,21 @@ by its wording, so rewording a message does not resolve and reopen it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from compliance.checks.base import finding_id
 from compliance.evaluate import Evaluation
-from compliance.flows import Flow, FlowGraph, compute_flows
-from compliance.model import Cluster, Policy, WorkloadRef
+from compliance.flowchanges import Edge, FlowKey, crossed_zones, edges, flow_changes, zones_of
+from compliance.flows import compute_flows
+from compliance.model import Cluster, Policy
 from compliance.ports import PortSet
-from compliance.scope import Placement
 
 RETEST_LINE = (
     "a change to segmentation controls: re-test segmentation (PCI DSS 11.4.5 / 11.4.6) "
     "and review the approved-flow register (PCI DSS 1.2.2, 1.2.5)"
 )
-
-FlowKey = tuple[str, str]
-Change = tuple[FlowKey, str, "_Edge | None", "_Edge | None", PortSet, PortSet]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,68 +41,8 @@ class DiffSide:
     ev: Evaluation
 
 
-@dataclass(frozen=True, slots=True)
-class _Edge:
-    ports: PortSet
-    rules: tuple[str, ...]
-    src: WorkloadRef | None
-    dst: WorkloadRef | None
-
-
 def _iso(side: DiffSide) -> str:
     return side.ev.as_of.isoformat().replace("+00:00", "Z")
-
-
-def _end(end: object) -> str:
-    return str(end)
-
-
-def _rules(flow: Flow) -> tuple[str, ...]:
-    return tuple(
-        f"{name}: {side.describe()}"
-        for name, side in (("egress", flow.egress), ("ingress", flow.ingress))
-    )
-
-
-def edges(graph: FlowGraph) -> dict[FlowKey, _Edge]:
-    """Every flow by its two ends, the ports merged when one pair has several."""
-    out: dict[FlowKey, _Edge] = {}
-    for flow in graph.flows:
-        key = (_end(flow.src), _end(flow.dst))
-        src = flow.src if isinstance(flow.src, WorkloadRef) else None
-        dst = flow.dst if isinstance(flow.dst, WorkloadRef) else None
-        found = out.get(key)
-        if found is None:
-            out[key] = _Edge(flow.connections, _rules(flow), src, dst)
-        else:
-            rules = tuple(dict.fromkeys((*found.rules, *_rules(flow))))
-            out[key] = _Edge(found.ports.union(flow.connections), rules, src, dst)
-    return out
-
-
-def _zones(placements: Iterable[Placement], ref: WorkloadRef | None) -> frozenset[str]:
-    if ref is None:
-        return frozenset()
-    zones: frozenset[str] = frozenset()
-    for placement in placements:
-        zones = zones | placement.zones(ref)
-    return zones
-
-
-def _flow_changes(old: Mapping[FlowKey, _Edge], new: Mapping[FlowKey, _Edge]) -> list[Change]:
-    """(key, change, before, now, widened ports, narrowed ports), sorted by key."""
-    changes: list[Change] = []
-    for key in sorted(old.keys() | new.keys()):
-        before, now = old.get(key), new.get(key)
-        if before is None and now is not None:
-            changes.append((key, "added", None, now, now.ports, PortSet.empty()))
-        elif now is None and before is not None:
-            changes.append((key, "removed", before, None, PortSet.empty(), before.ports))
-        elif before is not None and now is not None and before.ports != now.ports:
-            wider = now.ports.difference(before.ports)
-            narrower = before.ports.difference(now.ports)
-            changes.append((key, "changed", before, now, wider, narrower))
-    return changes
 
 
 def _describe(ports: PortSet) -> str | None:
@@ -115,8 +52,8 @@ def _describe(ports: PortSet) -> str | None:
 def _flow_entry(
     key: FlowKey,
     change: str,
-    before: _Edge | None,
-    now: _Edge | None,
+    before: Edge | None,
+    now: Edge | None,
     wider: PortSet,
     narrower: PortSet,
 ) -> dict[str, Any]:
@@ -133,11 +70,11 @@ def _flow_entry(
     }
 
 
-def _flows_between(old: Cluster, now: Mapping[FlowKey, _Edge]) -> tuple[list[str], list[str]]:
+def _flows_between(old: Cluster, now: Mapping[FlowKey, Edge]) -> tuple[list[str], list[str]]:
     """Flows (as `src -> dst: ports`) that `now` adds and removes against `old`."""
     before = edges(compute_flows(old))
     added, removed = [], []
-    for key, change, b, n, wider, narrower in _flow_changes(before, now):
+    for key, change, b, n, wider, narrower in flow_changes(before, now):
         if change == "added" or (change == "changed" and wider):
             ports = n.ports if change == "added" and n else wider
             added.append(f"{key[0]} -> {key[1]}: {ports.describe()}")
@@ -277,11 +214,11 @@ def diff(old: DiffSide, new: DiffSide) -> dict[str, Any]:
     zone_names = sorted({z.name for z in o.scope.zones} | {z.name for z in n.scope.zones})
     touching, rest = [], 0
     crossing: dict[str, list[str]] = {z: [] for z in zone_names}
-    for key, change, b, nw, wider, narrower in _flow_changes(before, now):
+    for key, change, b, nw, wider, narrower in flow_changes(before, now):
         edge = nw or b
         assert edge is not None
-        src_z = _zones(placements, edge.src)
-        dst_z = _zones(placements, edge.dst)
+        src_z = zones_of(placements, edge.src)
+        dst_z = zones_of(placements, edge.dst)
         if not src_z and not dst_z:
             rest += 1
             continue
@@ -289,7 +226,7 @@ def diff(old: DiffSide, new: DiffSide) -> dict[str, Any]:
         touching.append(entry)
         if change == "changed" and not wider:
             continue  # only narrowed: segmentation got tighter, not a boundary change
-        for zone in sorted(src_z ^ dst_z):  # one end in the zone: across its boundary
+        for zone in sorted(crossed_zones(placements, edge.src, edge.dst)):
             crossing.setdefault(zone, []).append(f"{key[0]} -> {key[1]}")
     zones = [
         {

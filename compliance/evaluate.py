@@ -26,6 +26,7 @@ from compliance.checks.isolation import Enforcement, detect_enforcement, proven
 from compliance.controls import Framework, Requirement
 from compliance.errors import InternalError
 from compliance.evidence_inputs import NO_EVIDENCE, Evidence
+from compliance.flowchanges import Baseline
 from compliance.flows import FlowGraph
 from compliance.forked import Background
 from compliance.load import InputFile
@@ -196,8 +197,10 @@ def evaluate(
     parallel: bool | None = None,
     evidence: Evidence = NO_EVIDENCE,
     admin_policies: Sequence[str] = (),
+    baseline: Baseline | None = None,
 ) -> Evaluation:
     """Evaluate each framework; `progress`, when given, hears one line per framework.
+    `baseline`, the evaluation of an earlier pack, lets SEG-19 judge what changed since.
 
     `parallel` (default: when the machine can) runs the checks of different framework
     scopes in a forked copy too; the results are the same either way. `admin_policies`:
@@ -231,6 +234,7 @@ def evaluate(
             register=register,
             evidence=evidence,
             admin_policies=tuple(admin_policies),
+            baseline=baseline,
         )
         wanted = sorted({c for r in fw.requirements for c in r.checks})
         if progress is not None:

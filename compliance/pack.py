@@ -91,6 +91,22 @@ class PackFile:
 
 
 @dataclass(frozen=True, slots=True)
+class PackRef:
+    """The earlier pack a pack was compared with (`report --baseline`): the manifest
+    records it, so each quarter's pack names the one before it and `history` can check
+    the chain."""
+
+    as_of: str
+    digest: str
+    """The earlier pack's content digest (its manifest's `digest.value`)."""
+    seal: str
+    """The sha256 of the earlier pack's manifest.json."""
+
+    def json(self) -> dict[str, str]:
+        return {"as_of": self.as_of, "digest": self.digest, "seal": self.seal}
+
+
+@dataclass(frozen=True, slots=True)
 class Pack:
     folder: Path
     zip_path: Path | None
@@ -135,8 +151,9 @@ def manifest_doc(
     files: Iterable[PackFile],
     digest: str,
     templates: Iterable[InputRow] = (),
+    baseline: PackRef | None = None,
 ) -> dict[str, Any]:
-    return {
+    doc = {
         "format": FORMAT,
         "tool": {"name": TOOL_NAME, "version": __version__},
         "cluster": ev.scope.cluster,
@@ -154,6 +171,9 @@ def manifest_doc(
             "method": DIGEST_METHOD,
         },
     }
+    if baseline is not None:  # absent without one: older packs' manifests stay as they were
+        doc["baseline"] = baseline.json()
+    return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +192,7 @@ def render_files(
     title: str | None = None,
     templates: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    baseline: PackRef | None = None,
 ) -> Rendered:
     """The pack in memory; no I/O but reading the templates (and a scratch file for the
     spreadsheet written alongside)."""
@@ -197,7 +218,7 @@ def render_files(
     say(f"{REPORT}: {pdf.pages} pages, {len(pdf.data):,} bytes")
     files = {WORKBOOK: workbook, REPORT: pdf.data, RESULTS: results, SNAPSHOT: snapshot}
     listed = tuple(PackFile.of(name, data) for name, data in sorted(files.items()))
-    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest, templates_used))
+    files[MANIFEST] = _dump(manifest_doc(ev, listed, digest, templates_used, baseline))
     return Rendered(files, listed, digest, pdf.pages, pdf.warnings)
 
 
@@ -221,15 +242,16 @@ def build_pack(
     inputs: Iterable[str] = (),
     progress: Callable[[str], None] | None = None,
     sign_key: str | None = None,
+    baseline: PackRef | None = None,
 ) -> Pack:
     """Write the pack into `out` (and `out.zip`), all or nothing. `out` is a folder, locked
     and checked here, or a Destination the caller opened (and holds locked) before
     evaluating; `inputs` are the run's input paths, which `--force` never replaces. With
     `sign_key` (an OpenSSH private key) the manifest is signed into manifest.json.sig."""
     if isinstance(out, Destination):
-        return _build(ev, out, title, templates, progress, sign_key)
+        return _build(ev, out, title, templates, progress, sign_key, baseline)
     with open_destination(out, make_zip=make_zip, force=force, inputs=inputs) as dest:
-        pack = _build(ev, dest, title, templates, progress, sign_key)
+        pack = _build(ev, dest, title, templates, progress, sign_key, baseline)
         return dataclasses.replace(pack, warnings=(*dest.warnings, *pack.warnings))
 
 
@@ -240,8 +262,9 @@ def _build(
     templates: Path | None,
     progress: Callable[[str], None] | None,
     sign_key: str | None = None,
+    baseline: PackRef | None = None,
 ) -> Pack:
-    rendered = render_files(ev, title, templates, progress)
+    rendered = render_files(ev, title, templates, progress, baseline)
     if sign_key is not None:
         rendered.files[SIGNATURE] = ssh_sign(rendered.files[MANIFEST], sign_key)
     folder = dest.folder

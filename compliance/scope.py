@@ -97,6 +97,9 @@ class ApprovedFlow:
     expires: dt.date
     approved_by: str | None = None
     security_feature: str | None = None
+    approved: dt.date | None = None
+    """When the change was approved (its ticket's date): SEG-19 accepts an entry for a flow
+    added since the baseline only when this lies between the two as-of dates."""
 
     def active(self, as_of: dt.datetime) -> bool:
         """Valid through the whole of its expiry date."""
@@ -287,6 +290,9 @@ def parse_scope(
                 expires=_date(raw["expires"], fail, f"{path}.expires"),
                 approved_by=raw.get("approved_by"),
                 security_feature=raw.get("security_feature"),
+                approved=(
+                    _date(raw["approved"], fail, f"{path}.approved") if "approved" in raw else None
+                ),
             )
         )
 

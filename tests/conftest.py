@@ -98,3 +98,35 @@ def sample_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         _patch_layout_cache(patch)  # its layout serves `reuse_rendered_pdf` tests
         assert cli_module.run(cli_module.cli.main, args) == 0
     yield out
+
+
+@pytest.fixture(scope="session")
+def pack_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Three packs of the sample shop, each made with `--baseline` the one before:
+    `q1` (shop-cluster, 2026-11-26), `q2` (shop-cluster-q2, 2027-03-01, also zipped) and
+    `q3` (shop-cluster-q2 again, 2027-06-01). For tests of chaining and history, not of
+    the PDF: its layout is replaced by a stub, so each pack takes a second."""
+    import compliance.pack
+    from compliance.render.pdf import PdfResult
+
+    root = Path(__file__).resolve().parent.parent
+    top = tmp_path_factory.mktemp("chain")
+    packs = {name: top / name for name in ("q1", "q2", "q3")}
+    runs = [
+        ("q1", "shop-cluster", "pci-dss.scope.yaml", "2026-11-26T00:00:00Z", None),
+        ("q2", "shop-cluster-q2", "pci-dss-q2.scope.yaml", "2027-03-01T00:00:00Z", "q1"),
+        ("q3", "shop-cluster-q2", "pci-dss-q2.scope.yaml", "2027-06-01T00:00:00Z", "q2"),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            compliance.pack, "html_to_pdf", lambda html, folder=None: PdfResult(b"%PDF-", 1, ())
+        )
+        patch.chdir(top)
+        for name, export, scope, as_of, base in runs:
+            args = [
+                "report", str(root / "samples" / export), "--scope", str(root / "samples" / scope),
+                "--as-of", as_of, "--out", name, "--exit-zero",
+                *(["--baseline", base] if base else []), *(["--zip"] if name == "q2" else []),
+            ]  # fmt: skip
+            assert cli_module.run(cli_module.cli.main, args) == 0, args
+    yield packs

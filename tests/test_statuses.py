@@ -240,7 +240,7 @@ def test_fedramp_requirements_the_flow_graph_evidences_in_part_are_listed(name: 
 def test_pci_methodology_and_change_requirements_are_listed() -> None:
     reqs = _reqs("pci-dss-4.0.1.yaml")
     assert reqs["11.4.1"]["checks"] == ["SEG-16"]
-    assert reqs["6.5.1"]["checks"] == ["SEG-11"]
+    assert reqs["6.5.1"]["checks"] == ["SEG-11", "SEG-19"]
     assert reqs["6.5.2"]["automation"] == "partial"
     for rid in ("11.4.6", "12.5.2.1"):
         assert reqs[rid]["applies_to"]["entity_types"] == ["service_provider"]

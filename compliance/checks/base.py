@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from compliance import addresses
 from compliance.addresses import AddrSet
 from compliance.evidence_inputs import NO_EVIDENCE, Evidence
+from compliance.flowchanges import Baseline
 from compliance.flows import EXTERNAL, Endpoint, Flow, FlowGraph, RuleInfo, RuleRef, Side, partition
 from compliance.model import Cluster, Workload, WorkloadRef
 from compliance.ports import PortSet
@@ -324,6 +325,10 @@ class Register:
         self._covering: dict[int, list[ApprovedFlow]] = {}
         self._uncovered: dict[int, list[tuple[AddrSet | None, PortSet]]] = {}
 
+    def matching(self, entries: Iterable[ApprovedFlow], flow: Flow) -> list[ApprovedFlow]:
+        """The entries whose two ends match the flow's and that share a port with it."""
+        return [e for e in self._matching(entries, flow) if _share(e, flow)]
+
     def _matching(self, entries: Iterable[ApprovedFlow], flow: Flow) -> list[ApprovedFlow]:
         out = []
         for e in entries:
@@ -496,6 +501,8 @@ class Context:
     admin_policies: tuple[str, ...] = ()
     """The cluster-wide policy kinds the export holds (`cni_support.admin_policy_kinds`),
     for SEG-01 to say whether the CNI is known to implement them."""
+    baseline: Baseline | None = None
+    """The earlier pack's evaluation given with `--baseline` (SEG-19); None without one."""
 
     @property
     def cluster(self) -> Cluster:

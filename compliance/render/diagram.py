@@ -601,3 +601,71 @@ def _legend(y: float) -> tuple[list[str], float]:
         out.append(_text(x + 30, row_y + 8, text, _SMALL_FONT, MUTED_COLOUR))
         x += width
     return out, row_y + 12
+
+
+# --------------------------------------------------------------------------- trend chart
+
+_TREND_PANEL_H = 100.0
+_TREND_PLOT_X = 60.0
+_TREND_PLOT_W = 600.0
+_TREND_PLOT_H = 56.0
+_TREND_PAD = 24.0
+_TREND_PAD_Y = 8.0
+
+
+def _polyline(points: Sequence[tuple[float, float]], colour: str) -> str:
+    coords = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    return f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.6"/>'
+
+
+def _dot(x: float, y: float, colour: str) -> str:
+    return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="2.6" fill="{colour}"/>'
+
+
+def trend_chart_svg(series: Sequence[tuple[str, Sequence[tuple[str, int, int]]]]) -> str:
+    """One panel per framework: its failing and passing requirement counts in each pack,
+    oldest on the left, every point labelled with its number. `series` is (framework
+    label, [(as-of date, fail, pass), ...]); the labels come from control files and are
+    escaped like every other text here."""
+    fail_colour, pass_colour = STATUS_COLOURS["fail"], STATUS_COLOURS["pass"]
+    body: list[str] = []
+    y = 4.0
+    if not series:
+        body.append(_text(4, y + 11, "No framework was evaluated.", _CHART_FONT, MUTED_COLOUR))
+        y += _ROW_H
+    for label, points in series:
+        body.append(_text(4, y + 11, fit(label, 10, CHART_WIDTH - 8, True, 90), 10, bold=True))
+        top = y + 24
+        bottom = top + _TREND_PLOT_H
+        body.append(_rect(_TREND_PLOT_X, top, _TREND_PLOT_W, _TREND_PLOT_H, "#ffffff", "#b8c2cc"))
+        peak = max([1, *(max(f, p) for _, f, p in points)])
+        inner = _TREND_PLOT_W - 2 * _TREND_PAD
+        step = inner / (len(points) - 1) if len(points) > 1 else 0.0
+        xs = [
+            _TREND_PLOT_X + _TREND_PAD + (i * step if len(points) > 1 else inner / 2)
+            for i in range(len(points))
+        ]
+
+        def at(value: int, top: float = top, peak: int = peak) -> float:
+            return top + _TREND_PAD_Y + (_TREND_PLOT_H - 2 * _TREND_PAD_Y) * (1 - value / peak)
+
+        body.append(
+            _text(_TREND_PLOT_X - 4, at(peak) + 3, str(peak), _CHART_FONT, MUTED_COLOUR, "end")
+        )
+        body.append(_text(_TREND_PLOT_X - 4, at(0) + 3, "0", _CHART_FONT, MUTED_COLOUR, "end"))
+        for index, colour in ((1, fail_colour), (2, pass_colour)):
+            line = [(x, at(int(p[index]))) for x, p in zip(xs, points, strict=True)]
+            if len(line) > 1:
+                body.append(_polyline(line, colour))
+            for (x, py), p in zip(line, points, strict=True):
+                body.append(_dot(x, py, colour))
+                body.append(_text(x + 4, py - 3, str(p[index]), _CHART_FONT, colour))
+        for x, p in zip(xs, points, strict=True):
+            body.append(_text(x, bottom + 12, p[0], _CHART_FONT, MUTED_COLOUR, "middle"))
+        y += _TREND_PANEL_H
+    legend_y = y + 2
+    for i, (colour, name) in enumerate(((fail_colour, "fail"), (pass_colour, "pass"))):
+        x = _TREND_PLOT_X + i * 80
+        body.append(_rect(x, legend_y + 1, 10, 10, colour, "#7f8c8d", stroke_width=0.4))
+        body.append(_text(x + 14, legend_y + 9.5, f"{name}", _CHART_FONT))
+    return _svg(CHART_WIDTH, legend_y + 16, "Failing and passing requirements per framework", body)

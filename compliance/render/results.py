@@ -233,6 +233,7 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
                     "owner": e.owner,
                     "ticket": e.ticket,
                     "approved_by": e.approved_by,
+                    "approved": e.approved.isoformat() if e.approved else None,
                     "expires": e.expires.isoformat(),
                     "security_feature": e.security_feature,
                     "active": e.active(ev.as_of),
@@ -262,6 +263,7 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
             "qualifier": ev.enforcement.qualifier,
             "statement": ev.enforcement.statement,
         },
+        "changes": ev.changes,
         "frameworks": [
             {
                 "id": fw.framework.id,

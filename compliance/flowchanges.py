@@ -1,0 +1,111 @@
+"""Flows compared between two graphs of one cluster: added, removed, widened, narrowed.
+
+A flow is identified by its two ends, and the ports between them are merged when one
+pair has several flows, so a flow's ports growing (widened) or shrinking (narrowed) is
+a change of that flow, per port range. `compliance diff` reports these changes and the
+SEG-19 check judges the ones crossing a zone boundary; both read them from here, so the
+check and the diff's per-zone verdict can never disagree about what changed. Pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from compliance.flows import Flow, FlowGraph
+from compliance.model import WorkloadRef
+from compliance.ports import PortSet
+from compliance.scope import Placement
+
+FlowKey = tuple[str, str]
+Change = tuple[FlowKey, str, "Edge | None", "Edge | None", PortSet, PortSet]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """Everything one graph allows between two ends."""
+
+    ports: PortSet
+    rules: tuple[str, ...]
+    src: WorkloadRef | None
+    dst: WorkloadRef | None
+
+
+def end_text(end: object) -> str:
+    return str(end)
+
+
+def rules_of(flow: Flow) -> tuple[str, ...]:
+    """The flow's allowing rules on both sides, egress first."""
+    return tuple(
+        f"{name}: {side.describe()}"
+        for name, side in (("egress", flow.egress), ("ingress", flow.ingress))
+    )
+
+
+def edges(graph: FlowGraph) -> dict[FlowKey, Edge]:
+    """Every flow by its two ends, the ports merged when one pair has several."""
+    out: dict[FlowKey, Edge] = {}
+    for flow in graph.flows:
+        key = (end_text(flow.src), end_text(flow.dst))
+        src = flow.src if isinstance(flow.src, WorkloadRef) else None
+        dst = flow.dst if isinstance(flow.dst, WorkloadRef) else None
+        found = out.get(key)
+        if found is None:
+            out[key] = Edge(flow.connections, rules_of(flow), src, dst)
+        else:
+            rules = tuple(dict.fromkeys((*found.rules, *rules_of(flow))))
+            out[key] = Edge(found.ports.union(flow.connections), rules, src, dst)
+    return out
+
+
+def zones_of(placements: Iterable[Placement], ref: WorkloadRef | None) -> frozenset[str]:
+    """The zones a workload is in under any of the placements (an address: none)."""
+    if ref is None:
+        return frozenset()
+    zones: frozenset[str] = frozenset()
+    for placement in placements:
+        zones = zones | placement.zones(ref)
+    return zones
+
+
+def flow_changes(old: Mapping[FlowKey, Edge], new: Mapping[FlowKey, Edge]) -> list[Change]:
+    """(key, change, before, now, widened ports, narrowed ports), sorted by key."""
+    changes: list[Change] = []
+    for key in sorted(old.keys() | new.keys()):
+        before, now = old.get(key), new.get(key)
+        if before is None and now is not None:
+            changes.append((key, "added", None, now, now.ports, PortSet.empty()))
+        elif now is None and before is not None:
+            changes.append((key, "removed", before, None, PortSet.empty(), before.ports))
+        elif before is not None and now is not None and before.ports != now.ports:
+            wider = now.ports.difference(before.ports)
+            narrower = before.ports.difference(now.ports)
+            changes.append((key, "changed", before, now, wider, narrower))
+    return changes
+
+
+def crossed_zones(
+    placements: Iterable[Placement], src: WorkloadRef | None, dst: WorkloadRef | None
+) -> frozenset[str]:
+    """The zones whose boundary a flow crosses: one end inside the zone, the other not
+    (an address outside the cluster is in no zone)."""
+    chosen = tuple(placements)
+    return zones_of(chosen, src) ^ zones_of(chosen, dst)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The evaluation a run is compared with (`report --baseline`): when it spoke, what
+    it allowed and where its workloads sat. SEG-19 judges the changes against it."""
+
+    as_of: dt.datetime
+    graph: FlowGraph
+    placement: Placement
+
+    @functools.cached_property
+    def edges(self) -> dict[FlowKey, Edge]:
+        """The baseline's flows by their ends, computed once for every framework's run."""
+        return edges(self.graph)
