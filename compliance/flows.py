@@ -40,9 +40,19 @@ class RuleRef:
     policy: str
     direction: str  # "ingress" | "egress"
     index: int
+    kind: str = ""
+    """"" for NetworkPolicy; `anp`, `banp` or `cnp` for the cluster-wide dialects."""
+    label: str = ""
+    """An admin rule's name, or its index when unnamed."""
 
     def __str__(self) -> str:
+        if self.kind:
+            return f"{self.kind}/{self.policy} {self.direction}[{self.label}]"
         return f"{self.namespace}/{self.policy} {self.direction}[{self.index}]"
+
+    @property
+    def policy_id(self) -> str:
+        return f"{self.kind}/{self.policy}" if self.kind else f"{self.namespace}/{self.policy}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +68,11 @@ class Side:
     not_isolated: bool = False
     host_network: bool = False
     external: bool = False
+    via_pass: tuple[RuleRef, ...] = ()
+    """NetworkPolicy rules among `rules` that decide because an admin rule passed."""
 
     def describe(self) -> str:
-        parts = [str(r) for r in self.rules]
+        parts = [f"pass -> {r}" if r in self.via_pass else str(r) for r in self.rules]
         if self.not_isolated:
             parts.append("not isolated")
         if self.host_network:
@@ -77,6 +89,7 @@ class Side:
             self.not_isolated or other.not_isolated,
             self.host_network or other.host_network,
             self.external or other.external,
+            tuple(sorted(set(self.via_pass) | set(other.via_pass))),
         )
 
 
@@ -584,12 +597,13 @@ def partition(contributions: Sequence[Contribution]) -> list[Contribution]:
 class _Group:
     """Addresses that end up with one port set, and every side that contributes there."""
 
-    __slots__ = ("rules", "seen", "sides", "v4", "v6")
+    __slots__ = ("passed", "rules", "seen", "sides", "v4", "v6")
 
     def __init__(self) -> None:
         self.v4: list[tuple[int, int]] = []
         self.v6: list[tuple[int, int]] = []
         self.rules: set[RuleRef] = set()
+        self.passed: set[RuleRef] = set()
         self.sides: set[Side] = set()
         self.seen: set[int] = set()
 
@@ -602,6 +616,7 @@ class _Group:
             if side not in self.sides:
                 self.sides.add(side)
                 self.rules.update(side.rules)
+                self.passed.update(side.via_pass)
 
     def addresses(self) -> AddrSet:
         return AddrSet(normalise(self.v4), normalise(self.v6))
@@ -614,6 +629,7 @@ class _Group:
             any(s.not_isolated for s in self.sides),
             any(s.host_network for s in self.sides),
             any(s.external for s in self.sides),
+            tuple(sorted(self.passed)),
         )
 
 

@@ -21,6 +21,7 @@ from compliance.gcpause import gc_paused
 from compliance.load import K8sObject, path_text
 from compliance.ports import PROTOCOLS
 from compliance.selectors import LabelSelector, parse_labels, parse_selector
+from compliance.tiers import AdminPolicy
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 POLICY_TYPES = ("Ingress", "Egress")
@@ -231,6 +232,8 @@ class Cluster:
     workloads: tuple[Workload, ...]
     policies: tuple[Policy, ...]
     warnings: tuple[str, ...] = ()
+    admin_policies: tuple[AdminPolicy, ...] = ()
+    """Cluster-wide policies of the other dialects (`tiers.py`), in evaluation order."""
 
 
 # --------------------------------------------------------------------------- building
