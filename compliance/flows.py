@@ -23,11 +23,14 @@ from typing import NamedTuple
 
 from compliance import addresses
 from compliance.addresses import AddrSet
+from compliance.admintiers import Decision, allowed_of, compile_admin, decide, side_of
+from compliance.admintiers import egress_external as admin_egress_external
 from compliance.gcpause import gc_paused
 from compliance.intervals import normalise
 from compliance.model import Cluster, ContainerPort, Peer, PodVariant, Policy, Rule, WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, select_indexed
+from compliance.tiers import AdminPolicy
 
 # --------------------------------------------------------------------------- results
 
@@ -185,6 +188,13 @@ class CompiledRule:
     """(protocol, name) entries to resolve against the destination's container ports."""
     all_ports: bool
     classes: set[int] = field(default_factory=set)
+    action: str = "allow"
+    tier: str = ""
+    """"" for NetworkPolicy; `admin` or `baseline` for the cluster-wide dialects."""
+    maybe: frozenset[int] = frozenset()
+    """Pods an admin `networks` peer may match (addresses unknown)."""
+    domains: tuple[str, ...] = ()
+    maybe_classes: set[int] = field(default_factory=set)
 
     def ports_for(self, dst_ports: Sequence[ContainerPort] | None) -> PortSet:
         """The rule's ports towards a destination with these container ports (None: external)."""
@@ -212,13 +222,32 @@ class PodClass:
     egress_policies: tuple[int, ...]
     ingress_ports: list[PortSet] = field(default_factory=list)
     """`ingress_rules[i]` resolved against this class's own container ports."""
+    admin_ingress: list[CompiledRule] = field(default_factory=list)
+    admin_egress: list[CompiledRule] = field(default_factory=list)
+    baseline_ingress: list[CompiledRule] = field(default_factory=list)
+    baseline_egress: list[CompiledRule] = field(default_factory=list)
+    """Admin rules whose subject holds this class, in evaluation order (`admintiers`)."""
 
     @property
     def ingress_open(self) -> bool:
-        return self.host_network or not self.ingress_policies
+        """Every peer may come in: no NetworkPolicy and no admin rule governs it."""
+        return self.host_network or not (
+            self.ingress_policies or self.admin_ingress or self.baseline_ingress
+        )
 
     @property
     def egress_open(self) -> bool:
+        return self.host_network or not (
+            self.egress_policies or self.admin_egress or self.baseline_egress
+        )
+
+    @property
+    def np_ingress_open(self) -> bool:
+        """No NetworkPolicy isolates it (what `Isolation` and external ingress speak of)."""
+        return self.host_network or not self.ingress_policies
+
+    @property
+    def np_egress_open(self) -> bool:
         return self.host_network or not self.egress_policies
 
 
@@ -233,6 +262,9 @@ class Engine:
         self.rules: list[CompiledRule] = []
         self.policy_pods: list[frozenset[int]] = []
         self._compile_policies()
+        self.admin: list[tuple[AdminPolicy, str, frozenset[int], CompiledRule]] = []
+        if cluster.admin_policies:
+            self.admin = compile_admin(self)
         self._build_classes()
 
     # ---- selection
@@ -375,6 +407,16 @@ class Engine:
             if rule.pods is not None and rule.addresses:
                 address_rules.append(r)
         referenced_names = {name for rule in self.rules for _, name in rule.named}
+        referenced_names |= {name for *_, rule in self.admin for _, name in rule.named}
+        admin_key: list[list[int]] = [[] for _ in range(n)]
+        for a, (_, _, subject, rule) in enumerate(self.admin):
+            # Codes: 4a subject, 4a+1 peer, 4a+2 maybe a peer (unknown addresses).
+            for i in subject:
+                admin_key[i].append(4 * a)
+            for i in rule.pods or ():
+                admin_key[i].append(4 * a + 1)
+            for i in rule.maybe:
+                admin_key[i].append(4 * a + 2)
         for i, pod in enumerate(self.pods):
             if pod.host_network and address_rules:
                 # Host-network traffic carries the node's address, which any ipBlock may hold.
@@ -393,13 +435,15 @@ class Engine:
             cursor += k_in + k_eg
         for i, pod in enumerate(self.pods):
             ports = tuple(cp for cp in pod.ports if cp.name in referenced_names)
-            key = (
+            key: tuple[object, ...] = (
                 tuple(ingress_pols[i]),
                 tuple(egress_pols[i]),
                 tuple(member_of[i]),
                 ports,
                 pod.host_network,
             )
+            if self.admin:
+                key = (*key, tuple(sorted(admin_key[i])))
             c = by_key.get(key)
             if c is None:
                 c = len(self.classes)
@@ -418,10 +462,27 @@ class Engine:
                 )
                 for r in member_of[i]:
                     self.rules[r].classes.add(c)
+                if self.admin:
+                    self._admin_class(self.classes[c], admin_key[i])
             self.classes[c].members.append(i)
             self.class_of[i] = c
         for cls in self.classes:
             cls.ingress_ports = [r.ports_for(cls.ports) for r in cls.ingress_rules]
+
+    def _admin_class(self, cls: PodClass, codes: list[int]) -> None:
+        for code in codes:
+            _, direction, _, rule = self.admin[code // 4]
+            kind = code % 4
+            if kind == 1:
+                rule.classes.add(cls.index)
+            elif kind == 2:
+                rule.maybe_classes.add(cls.index)
+            elif rule.tier == "admin":
+                (cls.admin_ingress if direction == "ingress" else cls.admin_egress).append(rule)
+            else:
+                (cls.baseline_ingress if direction == "ingress" else cls.baseline_egress).append(
+                    rule
+                )
 
     # ---- one side at a time (also used by `explain`)
 
@@ -467,6 +528,8 @@ class Engine:
         the output in clusters with unprotected namespaces, so `compute_flows`
         expands it directly instead of going through per-pair evaluation.
         """
+        if self.admin:
+            return self._admin_class_flows()
         classes = self.classes
         open_ingress = {c.index for c in classes if c.ingress_open}
         universal_ingress: set[int] = set()
@@ -521,6 +584,126 @@ class Engine:
                     _side(dst, in_rules, allowed, egress=False),
                 )
         return result
+
+    # ---- with admin policies: first match over the tiers
+
+    def reach(self, cls: PodClass, egress: bool) -> set[int] | None:
+        """Peer classes this side could allow; None when it may allow every class.
+
+        Bounded only when a catch-all decides what no listed rule allows: NetworkPolicy
+        isolation, or a Deny rule matching every pod on every port (admin tier without
+        Pass rules, or baseline tier)."""
+        if (cls.egress_open if egress else cls.ingress_open) or cls.host_network:
+            return None
+        admin_rules = cls.admin_egress if egress else cls.admin_ingress
+        baseline = cls.baseline_egress if egress else cls.baseline_ingress
+        isolated = bool(cls.egress_policies if egress else cls.ingress_policies)
+        plain = sum(1 for p in self.pods if not p.host_network)
+
+        def catch_all(rule: CompiledRule) -> bool:
+            return (
+                rule.action == "deny"
+                and rule.all_ports
+                and rule.pods is not None
+                and len(rule.pods) == plain
+            )
+
+        bounded = isolated
+        if not bounded and not any(r.action == "pass" for r in admin_rules):
+            bounded = any(catch_all(r) for r in admin_rules)
+        if not bounded:
+            bounded = any(catch_all(r) for r in baseline)
+        if not bounded:
+            return None
+        out: set[int] = set()
+        for rule in (*admin_rules, *baseline):
+            out |= rule.classes | rule.maybe_classes
+        if isolated:
+            np_rules = cls.egress_rules if egress else cls.ingress_rules
+            for rule in np_rules:
+                if rule.pods is None:
+                    return None
+                out |= rule.classes
+        else:
+            out |= {c.index for c in self.classes if c.host_network}
+        return out
+
+    def decide_pair(
+        self, src: PodClass, dst: PodClass, reading: bool = True
+    ) -> tuple[list[Decision], list[Decision]]:
+        """Both sides of src -> dst, port range by port range (`reading`: whether pods of
+        unknown address count as inside `networks` peers)."""
+
+        def eg_match(rule: CompiledRule) -> bool:
+            return dst.index in rule.classes or (reading and dst.index in rule.maybe_classes)
+
+        def in_match(rule: CompiledRule) -> bool:
+            return src.index in rule.classes
+
+        if src.egress_open:
+            eg = [Decision(PortSet.all(), True, None)]
+        else:
+            eg = decide(self, src, True, eg_match, dst.ports, self.egress_towards(src, dst))
+        if dst.ingress_open:
+            ing = [Decision(PortSet.all(), True, None)]
+        else:
+            ing = decide(self, dst, False, in_match, dst.ports, self.ingress_from(dst, src))
+        return eg, ing
+
+    def admin_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
+        readings = [True]
+        if any(dst.index in r.maybe_classes for r in (*src.admin_egress, *src.baseline_egress)):
+            readings.append(False)
+        result: tuple[PortSet, Side, Side] | None = None
+        for reading in readings:
+            eg, ing = self.decide_pair(src, dst, reading)
+            allowed = allowed_of(eg) & allowed_of(ing)
+            if not allowed:
+                continue
+            res = (
+                allowed,
+                _decided_side(src, eg, allowed),
+                _decided_side(dst, ing, allowed),
+            )
+            result = res if result is None else _merge(result, res)
+        return result
+
+    def _admin_class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+        classes = self.classes
+        everyone = set(range(len(classes)))
+        open_ingress = {c.index for c in classes if c.ingress_open}
+        universal: set[int] = set()
+        admitted_by: dict[int, set[int]] = defaultdict(set)
+        for c in classes:
+            if c.ingress_open:
+                continue
+            got = self.reach(c, egress=False)
+            if got is None:
+                universal.add(c.index)
+            else:
+                for s in got:
+                    admitted_by[s].add(c.index)
+        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
+        for src in classes:
+            admitting = admitted_by.get(src.index, set())
+            if src.egress_open:
+                cands = (universal | admitting) - open_ingress
+            else:
+                got = self.reach(src, egress=True)
+                cands = everyone if got is None else got & (open_ingress | universal | admitting)
+            for d in sorted(cands):
+                res = self.admin_pair(src, classes[d])
+                if res is not None:
+                    result[(src.index, d)] = res
+        return result
+
+
+def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
+    if cls.host_network:
+        return HOST_NETWORK
+    side = side_of(cls, decisions, allowed)
+    assert isinstance(side, Side)
+    return NOT_ISOLATED if side == NOT_ISOLATED else side
 
 
 def _side(
@@ -634,13 +817,16 @@ class _Group:
 
 
 def _egress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
+    if (cls.admin_egress or cls.baseline_egress) and not cls.host_network:
+        return [(a, p, s) for a, p, s in admin_egress_external(engine, cls)]  # type: ignore[misc]
     if cls.egress_open:
         return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
     return [(a, p, Side((r.ref,))) for r, a, p in engine.egress_external(cls)]
 
 
 def _ingress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
-    if cls.ingress_open:
+    # Admin ingress peers are namespaces and pods only: outside addresses never match.
+    if cls.np_ingress_open:
         return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
     return [(a, p, Side((r.ref,))) for r, a, p in engine.ingress_external(cls)]
 
@@ -805,8 +991,8 @@ def _isolation(
     for w, cids in zip(cluster.workloads, rank_classes, strict=True):
         classes = [engine.classes[c] for c in cids]
         out[w.ref] = Isolation(
-            ingress=bool(classes) and all(not c.ingress_open for c in classes),
-            egress=bool(classes) and all(not c.egress_open for c in classes),
+            ingress=bool(classes) and all(not c.np_ingress_open for c in classes),
+            egress=bool(classes) and all(not c.np_egress_open for c in classes),
             host_network=w.host_network,
             ingress_policies=tuple(
                 sorted({policies[p].id for c in classes for p in c.ingress_policies})
