@@ -195,6 +195,8 @@ class CompiledRule:
     """Pods an admin `networks` peer may match (addresses unknown)."""
     domains: tuple[str, ...] = ()
     maybe_classes: set[int] = field(default_factory=set)
+    uid: int = -1
+    """Its position among the engine's rules (NetworkPolicy first), for cache keys."""
 
     def ports_for(self, dst_ports: Sequence[ContainerPort] | None) -> PortSet:
         """The rule's ports towards a destination with these container ports (None: external)."""
@@ -263,8 +265,16 @@ class Engine:
         self.policy_pods: list[frozenset[int]] = []
         self._compile_policies()
         self.admin: list[tuple[AdminPolicy, str, frozenset[int], CompiledRule]] = []
+        self.plain_pods = sum(1 for p in self.pods if not p.host_network)
+        self._touched: dict[tuple[int, bool], set[int]] = {}
+        self._decided: dict[tuple[object, ...], list[Decision]] = {}
+        self._allowed_cache: dict[int, tuple[list[Decision], PortSet]] = {}
+        self._side_cache: dict[tuple[int, PortSet], tuple[list[Decision], Side]] = {}
+        self._open = [Decision(PortSet.all(), True, None)]
         if cluster.admin_policies:
             self.admin = compile_admin(self)
+            for uid, rule in enumerate([*self.rules, *(a[3] for a in self.admin)]):
+                rule.uid = uid
         self._build_classes()
 
     # ---- selection
@@ -598,7 +608,7 @@ class Engine:
         admin_rules = cls.admin_egress if egress else cls.admin_ingress
         baseline = cls.baseline_egress if egress else cls.baseline_ingress
         isolated = bool(cls.egress_policies if egress else cls.ingress_policies)
-        plain = sum(1 for p in self.pods if not p.host_network)
+        plain = self.plain_pods
 
         def catch_all(rule: CompiledRule) -> bool:
             return (
@@ -616,8 +626,13 @@ class Engine:
         if not bounded:
             return None
         out: set[int] = set()
-        for rule in (*admin_rules, *baseline):
-            out |= rule.classes | rule.maybe_classes
+        for rule in admin_rules:
+            if rule.action == "allow":
+                out |= rule.classes | rule.maybe_classes
+        for rule in () if isolated else baseline:  # NetworkPolicy decides before baseline
+            # A baseline Pass skips to the default (allowed) for what it matches.
+            if rule.action != "deny":
+                out |= rule.classes | rule.maybe_classes
         if isolated:
             np_rules = cls.egress_rules if egress else cls.ingress_rules
             for rule in np_rules:
@@ -633,44 +648,137 @@ class Engine:
     ) -> tuple[list[Decision], list[Decision]]:
         """Both sides of src -> dst, port range by port range (`reading`: whether pods of
         unknown address count as inside `networks` peers)."""
+        return self._egress_decisions(src, dst, reading), self._ingress_decisions(src, dst)
 
-        def eg_match(rule: CompiledRule) -> bool:
-            return dst.index in rule.classes or (reading and dst.index in rule.maybe_classes)
-
-        def in_match(rule: CompiledRule) -> bool:
-            return src.index in rule.classes
-
+    def _egress_decisions(self, src: PodClass, dst: PodClass, reading: bool) -> list[Decision]:
         if src.egress_open:
-            eg = [Decision(PortSet.all(), True, None)]
-        else:
-            eg = decide(self, src, True, eg_match, dst.ports, self.egress_towards(src, dst))
+            return self._open
+        d = dst.index
+        matched = tuple(
+            r.uid
+            for r in (*src.admin_egress, *src.baseline_egress)
+            if d in r.classes or (reading and d in r.maybe_classes)
+        )
+        np_rules = self.egress_towards(src, dst)
+        # Decisions depend on the peer only through the rules it matches (and the named
+        # ports it declares): pairs that match the same rules share them.
+        key = (src.index, True, matched, tuple(r.uid for r, _ in np_rules), dst.ports)
+        hit = self._decided.get(key)
+        if hit is None:
+            ids = set(matched)
+            hit = decide(self, src, True, lambda r: r.uid in ids, dst.ports, np_rules)
+            self._decided[key] = hit
+        return hit
+
+    def _ingress_decisions(self, src: PodClass, dst: PodClass) -> list[Decision]:
         if dst.ingress_open:
-            ing = [Decision(PortSet.all(), True, None)]
+            return self._open
+        s = src.index
+        matched = tuple(
+            r.uid for r in (*dst.admin_ingress, *dst.baseline_ingress) if s in r.classes
+        )
+        np_rules = self.ingress_from(dst, src)
+        key = (dst.index, False, matched, tuple(r.uid for r, _ in np_rules), ())
+        hit = self._decided.get(key)
+        if hit is None:
+            ids = set(matched)
+            hit = decide(self, dst, False, lambda r: r.uid in ids, dst.ports, np_rules)
+            self._decided[key] = hit
+        return hit
+
+    def readings(self, src: PodClass, dst: PodClass) -> tuple[bool, ...]:
+        """The readings of unknown pod addresses to evaluate for src -> dst. With only
+        Deny rules in doubt, not matching them allows at least as much (and with only
+        Allow rules, matching them): one reading then gives the union of both."""
+        actions = {
+            r.action
+            for r in (*src.admin_egress, *src.baseline_egress)
+            if dst.index in r.maybe_classes
+        }
+        if not actions or actions == {"allow"}:
+            return (True,)
+        if actions == {"deny"}:
+            return (False,)
+        return (True, False)
+
+    def touched(self, cls: PodClass, egress: bool) -> set[int]:
+        """Peer classes some admin rule of this side can match (the baseline only where
+        no NetworkPolicy decides first): elsewhere NetworkPolicy alone decides."""
+        key = (cls.index, egress)
+        hit = self._touched.get(key)
+        if hit is None:
+            admin_rules = cls.admin_egress if egress else cls.admin_ingress
+            baseline = cls.baseline_egress if egress else cls.baseline_ingress
+            isolated = cls.egress_policies if egress else cls.ingress_policies
+            hit = set()
+            for rule in (*admin_rules, *(() if isolated else baseline)):
+                hit |= rule.classes
+                # A Deny rule in doubt is read as not matching (`readings`).
+                if rule.action != "deny":
+                    hit |= rule.maybe_classes
+            self._touched[key] = hit
+        return hit
+
+    def _np_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
+        """A pair no admin rule matches: NetworkPolicy alone, as `class_flows` computes it."""
+        eg_rules: list[tuple[CompiledRule, PortSet]] = []
+        in_rules: list[tuple[CompiledRule, PortSet]] = []
+        if src.np_egress_open:
+            eg_ports = PortSet.all()
         else:
-            ing = decide(self, dst, False, in_match, dst.ports, self.ingress_from(dst, src))
-        return eg, ing
+            eg_rules = self.egress_towards(src, dst)
+            if not eg_rules:
+                return None
+            eg_ports = union_all(p for _, p in eg_rules)
+        if dst.np_ingress_open:
+            in_ports = PortSet.all()
+        else:
+            in_rules = self.ingress_from(dst, src)
+            if not in_rules:
+                return None
+            in_ports = union_all(p for _, p in in_rules)
+        allowed = eg_ports & in_ports
+        if not allowed:
+            return None
+        return (
+            allowed,
+            _np_side(src, eg_rules, allowed, egress=True),
+            _np_side(dst, in_rules, allowed, egress=False),
+        )
+
+    def _allowed(self, decisions: list[Decision]) -> PortSet:
+        # Keyed by the list the decision cache holds (alive as long as the engine).
+        hit = self._allowed_cache.get(id(decisions))
+        if hit is None or hit[0] is not decisions:
+            hit = self._allowed_cache[id(decisions)] = (decisions, allowed_of(decisions))
+        return hit[1]
 
     def admin_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
-        readings = [True]
-        if any(dst.index in r.maybe_classes for r in (*src.admin_egress, *src.baseline_egress)):
-            readings.append(False)
+        if dst.index not in self.touched(src, True) and src.index not in self.touched(dst, False):
+            return self._np_pair(src, dst)
+        ing = self._ingress_decisions(src, dst)
+        in_allowed = self._allowed(ing)
+        if not in_allowed:
+            return None
         result: tuple[PortSet, Side, Side] | None = None
-        for reading in readings:
-            eg, ing = self.decide_pair(src, dst, reading)
-            allowed = allowed_of(eg) & allowed_of(ing)
+        for reading in self.readings(src, dst):
+            eg = self._egress_decisions(src, dst, reading)
+            allowed = self._allowed(eg) & in_allowed
             if not allowed:
                 continue
-            res = (
-                allowed,
-                _decided_side(src, eg, allowed),
-                _decided_side(dst, ing, allowed),
-            )
+            res = (allowed, self._side_of(src, eg, allowed), self._side_of(dst, ing, allowed))
             result = res if result is None else _merge(result, res)
         return result
 
+    def _side_of(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
+        key = (id(decisions), allowed)
+        hit = self._side_cache.get(key)
+        if hit is None or hit[0] is not decisions:
+            hit = self._side_cache[key] = (decisions, _decided_side(cls, decisions, allowed))
+        return hit[1]
+
     def _admin_class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
         classes = self.classes
-        everyone = set(range(len(classes)))
         open_ingress = {c.index for c in classes if c.ingress_open}
         universal: set[int] = set()
         admitted_by: dict[int, set[int]] = defaultdict(set)
@@ -690,7 +798,8 @@ class Engine:
                 cands = (universal | admitting) - open_ingress
             else:
                 got = self.reach(src, egress=True)
-                cands = everyone if got is None else got & (open_ingress | universal | admitting)
+                admits = open_ingress | universal | admitting
+                cands = admits if got is None else got & admits
             for d in sorted(cands):
                 res = self.admin_pair(src, classes[d])
                 if res is not None:
@@ -704,6 +813,16 @@ def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) ->
     side = side_of(cls, decisions, allowed)
     assert isinstance(side, Side)
     return NOT_ISOLATED if side == NOT_ISOLATED else side
+
+
+def _np_side(
+    cls: PodClass, rules: list[tuple[CompiledRule, PortSet]], allowed: PortSet, egress: bool
+) -> Side:
+    if cls.host_network:
+        return HOST_NETWORK
+    if cls.np_egress_open if egress else cls.np_ingress_open:
+        return NOT_ISOLATED
+    return Side(tuple(sorted({r.ref for r, p in rules if p & allowed})))
 
 
 def _side(
