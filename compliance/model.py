@@ -567,6 +567,15 @@ class _Builder:
                     f"{ref}: uses hostNetwork; NetworkPolicy does not reliably apply to "
                     "host-network pods, so it is treated as not isolated"
                 )
+        kinds = {p.kind for p in self.admin}
+        if CNP in kinds and kinds & {ANP, BANP}:
+            self.warnings.append(
+                "the export holds both AdminNetworkPolicy/BaselineAdminNetworkPolicy "
+                "(v1alpha1) and ClusterNetworkPolicy (v1alpha2): evaluated as one admin tier "
+                "(ANPs and Admin-tier CNPs by priority, then name) and one baseline tier "
+                "(Baseline-tier CNPs by priority, then the BANP); an implementation that "
+                "serves both may order them differently"
+            )
         namespaces = dict(self.namespaces)
         for name in self.referenced_namespaces:
             if name not in namespaces:

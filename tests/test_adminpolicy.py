@@ -162,3 +162,57 @@ def test_pod_addresses_and_nodes_are_read() -> None:
     assert cluster.nodes is not None
     assert [(n.name, n.addresses) for n in cluster.nodes] == [("n1", ("192.168.0.10",))]
     assert cluster_from_yaml(text.split("---")[0]).nodes is None
+
+
+def test_both_generations_in_one_export_are_ordered_and_warned_about() -> None:
+    text = "---\n".join(
+        [
+            doc("AdminNetworkPolicy", "a", "priority: 5\nsubject: {namespaces: {}}"),
+            doc(
+                "ClusterNetworkPolicy",
+                "c",
+                "tier: Admin\npriority: 5\nsubject: {namespaces: {}}",
+                "v1alpha2",
+            ),
+        ]
+    )
+    cluster = cluster_from_yaml(text)
+    assert [p.id for p in cluster.admin_policies] == ["anp/a", "cnp/c"]
+    assert any("both AdminNetworkPolicy" in w for w in cluster.warnings)
+    only_anp = cluster_from_yaml(doc("AdminNetworkPolicy", "a", "priority: 5\nsubject: {namespaces: {}}"))
+    assert not any("both" in w for w in only_anp.warnings)
+
+
+def test_equal_priorities_whose_rules_overlap_are_named_in_a_warning() -> None:
+    from compliance.flows import compute_flows
+
+    ns = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: c, image: x}]}\n"
+    rule = "ingress: [{action: %s, from: [{namespaces: {}}]}]"
+    text = "---\n".join(
+        [
+            ns,
+            doc(
+                "AdminNetworkPolicy",
+                "zeta",
+                "priority: 7\nsubject: {namespaces: {}}\n" + rule % "Deny",
+            ),
+            doc(
+                "AdminNetworkPolicy",
+                "alpha",
+                "priority: 7\nsubject: {namespaces: {}}\n" + rule % "Allow",
+            ),
+            doc(
+                "AdminNetworkPolicy",
+                "other",
+                "priority: 8\nsubject: {namespaces: {}}\n" + rule % "Deny",
+            ),
+        ]
+    )
+    graph = compute_flows(cluster_from_yaml(text))
+    hits = [w for w in graph.warnings if "share priority" in w]
+    assert hits == [
+        "anp/alpha and anp/zeta share priority 7 and their rules can match the same "
+        "connection: the API lets an implementation apply either; evaluated here in name order"
+    ]
+    # Name order: alpha's Allow decides before zeta's Deny.
+    assert any(str(f.src) == "a/p[Pod]" and str(f.dst) == "a/p[Pod]" for f in graph.flows)
