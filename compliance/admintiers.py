@@ -106,6 +106,13 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
                         addrs.append(_node_addresses(engine, peer, rule.action))
                     else:
                         domains.extend(peer.domains)
+                        engine.warnings.append(
+                            f"{pol.source}: {pol.kind} {pol.name}: {direction} rule "
+                            f"{rule.label}: domainNames {', '.join(peer.domains)} are not "
+                            "resolved: the traffic this rule allows to them is not listed "
+                            "in the flows, and outside addresses a later rule denies may "
+                            "still be reachable through these names"
+                        )
                 numeric, named, all_ports = _ports(rule)
                 compiled = CompiledRule(
                     ref,

@@ -179,7 +179,9 @@ def test_both_generations_in_one_export_are_ordered_and_warned_about() -> None:
     cluster = cluster_from_yaml(text)
     assert [p.id for p in cluster.admin_policies] == ["anp/a", "cnp/c"]
     assert any("both AdminNetworkPolicy" in w for w in cluster.warnings)
-    only_anp = cluster_from_yaml(doc("AdminNetworkPolicy", "a", "priority: 5\nsubject: {namespaces: {}}"))
+    only_anp = cluster_from_yaml(
+        doc("AdminNetworkPolicy", "a", "priority: 5\nsubject: {namespaces: {}}")
+    )
     assert not any("both" in w for w in only_anp.warnings)
 
 
@@ -216,3 +218,18 @@ def test_equal_priorities_whose_rules_overlap_are_named_in_a_warning() -> None:
     ]
     # Name order: alpha's Allow decides before zeta's Deny.
     assert any(str(f.src) == "a/p[Pod]" and str(f.dst) == "a/p[Pod]" for f in graph.flows)
+
+
+def test_domain_names_are_never_resolved_and_say_so() -> None:
+    from compliance.flows import compute_flows
+
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: c, image: x}]}\n"
+    spec = (
+        "priority: 1\nsubject: {namespaces: {}}\negress:\n"
+        "- {action: Allow, to: [{domainNames: ['*.stripe.com']}]}\n"
+        "- {action: Deny, to: [{networks: ['0.0.0.0/0']}]}\n"
+    )
+    graph = compute_flows(cluster_from_yaml(pod + "---\n" + doc("AdminNetworkPolicy", "d", spec)))
+    assert any("domainNames *.stripe.com are not resolved" in w for w in graph.warnings)
+    outside = [f for f in graph.flows if str(f.src) == "a/p[Pod]" and "0.0.0.0" in str(f.dst)]
+    assert outside == []  # the Deny decides every IPv4 address; no name is turned into one
