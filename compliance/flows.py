@@ -791,17 +791,55 @@ class Engine:
             else:
                 for s in got:
                     admitted_by[s].add(c.index)
+        # Destinations with the same ingress rules, policies, ports and host networking
+        # decide alike for a source whose egress is open: one evaluation per such group.
+        interned: dict[object, int] = {}
+        sig = [
+            interned.setdefault(
+                (
+                    tuple(r.uid for r in c.admin_ingress),
+                    tuple(r.uid for r in c.baseline_ingress),
+                    c.ingress_policies,
+                    c.ports,
+                    c.host_network,
+                ),
+                len(interned),
+            )
+            for c in classes
+        ]
         result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
         for src in classes:
             admitting = admitted_by.get(src.index, set())
             if src.egress_open:
                 cands = (universal | admitting) - open_ingress
-            else:
-                got = self.reach(src, egress=True)
-                admits = open_ingress | universal | admitting
-                cands = admits if got is None else got & admits
+                same: dict[object, tuple[PortSet, Side, Side] | None] = {}
+                for d in sorted(cands):
+                    key = sig[d]
+                    if key in same:
+                        res = same[key]
+                    else:
+                        res = same[key] = self.admin_pair(src, classes[d])
+                    if res is not None:
+                        result[(src.index, d)] = res
+                continue
+            got = self.reach(src, egress=True)
+            admits = open_ingress | universal | admitting
+            cands = admits if got is None else got & admits
+            # Otherwise a destination also decides through the source's egress rules it
+            # matches: group by those memberships as well.
+            admin_eg = (*src.admin_egress, *src.baseline_egress)
+            np_eg = src.egress_rules
+            alike: dict[object, tuple[PortSet, Side, Side] | None] = {}
             for d in sorted(cands):
-                res = self.admin_pair(src, classes[d])
+                pair_key = (
+                    sig[d],
+                    tuple((d in r.classes) + 2 * (d in r.maybe_classes) for r in admin_eg),
+                    tuple(r.pods is None or d in r.classes for r in np_eg),
+                )
+                if pair_key in alike:
+                    res = alike[pair_key]
+                else:
+                    res = alike[pair_key] = self.admin_pair(src, classes[d])
                 if res is not None:
                     result[(src.index, d)] = res
         return result
