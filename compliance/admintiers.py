@@ -74,6 +74,7 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
         )
     for pol in cluster.admin_policies:
         subject = _subject(engine, pol) & plain
+        engine.admin_subjects[pol.id] = subject
         if not subject:
             engine.warnings.append(
                 f"{pol.source}: {pol.kind} {pol.name}: spec.subject selects no pods"

@@ -169,6 +169,8 @@ class FlowGraph:
     """Every rule of every policy, in policy order."""
     policy_selects: dict[str, tuple[WorkloadRef, ...]] = field(default_factory=dict)
     """Policy ID -> the workloads its podSelector selects."""
+    admin_selects: dict[str, tuple[WorkloadRef, ...]] = field(default_factory=dict)
+    """Admin policy ID (`anp/name`) -> the workloads its subject selects."""
     warnings: tuple[str, ...] = ()
     classes: int = 0
     """How many indistinguishable pod classes the engine worked on (for benchmarks)."""
@@ -265,6 +267,7 @@ class Engine:
         self.policy_pods: list[frozenset[int]] = []
         self._compile_policies()
         self.admin: list[tuple[AdminPolicy, str, frozenset[int], CompiledRule]] = []
+        self.admin_subjects: dict[str, frozenset[int]] = {}
         self.plain_pods = sum(1 for p in self.pods if not p.host_network)
         self._touched: dict[tuple[int, bool], set[int]] = {}
         self._decided: dict[tuple[object, ...], list[Decision]] = {}
@@ -1089,6 +1092,10 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
         isolation=_isolation(cluster, engine, rank_classes),
         rules=rules,
         policy_selects=policy_selects,
+        admin_selects={
+            pid: tuple(sorted({engine.pods[i].workload for i in pods}))
+            for pid, pods in engine.admin_subjects.items()
+        },
         warnings=tuple(engine.warnings),
         classes=len(engine.classes),
     )

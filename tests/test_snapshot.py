@@ -420,6 +420,23 @@ def test_a_pack_of_a_cluster_with_admin_policies_reproduces_its_flows_and_result
     assert res.code == 0, res.out + res.err
     assert "results.json reproduced byte for byte" in res.out
 
+    # The Policies sheet and the PDF's policy appendix list the admin policies too.
+    import openpyxl
+    from pypdf import PdfReader
+
+    sheet = openpyxl.load_workbook(tmp_path / "pack/evidence.xlsx", read_only=True)["Policies"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r[0] in ("anp", "banp")]
+    digests = {p["name"]: p["sha256"] for p in doc["admin_policies"]}
+    assert [(r[0], r[1], r[2], r[3], r[4], r[7]) for r in rows] == [
+        ("anp", "cde-guardrail", "AdminNetworkPolicy, priority 10", 2, 2, digests["cde-guardrail"]),
+        ("banp", "default", "BaselineAdminNetworkPolicy", 1, 0, digests["default"]),
+    ]
+    assert rows[0][5] > 0 and rows[1][5] > rows[0][5]  # workloads their subjects select
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "pack/report.pdf").pages)
+    flat = " ".join(text.split())
+    assert "anp/cde-guardrail (AdminNetworkPolicy, priority 10; 2 in, 2 out" in flat
+    assert "banp/default (BaselineAdminNetworkPolicy; 1 in, 0 out" in flat
+
 
 def test_a_tampered_admin_policy_object_is_refused() -> None:
     from compliance.load import load_texts
