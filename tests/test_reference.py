@@ -80,7 +80,11 @@ class Ref:
                 self.pods.append(o)
             elif o["kind"] == "NetworkPolicy":
                 self.policies.append(o)
-            elif o["kind"] in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy"):
+            elif o["kind"] in (
+                "AdminNetworkPolicy",
+                "BaselineAdminNetworkPolicy",
+                "ClusterNetworkPolicy",
+            ):
                 self.admin.append(o)
             else:
                 self.controllers.append(o)
@@ -163,36 +167,53 @@ class Ref:
         if self.host(pod):
             return True
         key = "ingress" if direction == "Ingress" else "egress"
-        anps = sorted(
-            (o for o in self.admin if o["kind"] == "AdminNetworkPolicy"),
-            key=lambda o: (o["spec"]["priority"], o["metadata"]["name"]),
+        peers_key = "from" if key == "ingress" else "to"
+
+        def tier(o: dict[str, Any]) -> str:
+            if o["kind"] == "ClusterNetworkPolicy":
+                return str(o["spec"]["tier"])
+            return "Admin" if o["kind"] == "AdminNetworkPolicy" else "Baseline"
+
+        def first_match(pol: dict[str, Any]) -> str | None:
+            for rule in pol["spec"].get(key) or []:
+                if any(self.admin_peer(pe, peer, reading) for pe in rule[peers_key]) and (
+                    self.admin_port(rule.get("ports", rule.get("protocols")), dst, proto, port)
+                ):
+                    return str(rule["action"])
+            return None
+
+        admin = sorted(
+            (o for o in self.admin if tier(o) == "Admin"),
+            key=lambda o: (o["spec"]["priority"], o["metadata"]["name"], o["kind"]),
         )
-        passed = False
-        for anp in anps:
-            if passed or not self.admin_subject(anp, pod):
+        for pol in admin:
+            if not self.admin_subject(pol, pod):
                 continue
-            for rule in anp["spec"].get(key) or []:
-                peers = rule["from" if key == "ingress" else "to"]
-                if not any(self.admin_peer(pe, peer, reading) for pe in peers):
-                    continue
-                if not self.admin_port(rule.get("ports"), dst, proto, port):
-                    continue
-                if rule["action"] == "Pass":
-                    passed = True
-                    break
-                return bool(rule["action"] == "Allow")
+            action = first_match(pol)
+            if action == "Pass":
+                break
+            if action is not None:
+                return action in ("Allow", "Accept")
         decided = self.np_allows(pod, direction, peer, dst, proto, port)
         if decided is not None:
             return decided
-        for banp in self.admin:
-            if banp["kind"] != "BaselineAdminNetworkPolicy" or not self.admin_subject(banp, pod):
+        # Baseline: Baseline-tier CNPs by priority, then name; the BANP last.
+        baseline = sorted(
+            (o for o in self.admin if tier(o) == "Baseline"),
+            key=lambda o: (
+                o["kind"] == "BaselineAdminNetworkPolicy",
+                o["spec"].get("priority", 0),
+                o["metadata"]["name"],
+            ),
+        )
+        for pol in baseline:
+            if not self.admin_subject(pol, pod):
                 continue
-            for rule in banp["spec"].get(key) or []:
-                peers = rule["from" if key == "ingress" else "to"]
-                if any(self.admin_peer(pe, peer, reading) for pe in peers) and self.admin_port(
-                    rule.get("ports"), dst, proto, port
-                ):
-                    return bool(rule["action"] == "Allow")
+            action = first_match(pol)
+            if action == "Pass":
+                return True  # skips the rest of the baseline: the default allows
+            if action is not None:
+                return action in ("Allow", "Accept")
         return True
 
     def admin_subject(self, pol: dict[str, Any], pod: dict[str, Any]) -> bool:
@@ -236,6 +257,21 @@ class Ref:
         if entries is None:
             return True
         for e in entries:
+            for p in ("tcp", "udp", "sctp"):
+                if p in e:  # ClusterNetworkPolicy `protocols`
+                    dp = e[p]["destinationPort"]
+                    lo, hi = (
+                        (dp["number"],) * 2
+                        if "number" in dp
+                        else (
+                            dp["range"]["start"],
+                            dp["range"]["end"],
+                        )
+                    )
+                    if proto == p.upper() and lo <= port <= hi:
+                        return True
+            if "destinationNamedPort" in e:
+                e = {"namedPort": e["destinationNamedPort"]}
             if "portNumber" in e:
                 pn = e["portNumber"]
                 if pn.get("protocol", "TCP") == proto and pn["port"] == port:
@@ -244,7 +280,7 @@ class Ref:
                 pr = e["portRange"]
                 if pr.get("protocol", "TCP") == proto and pr["start"] <= port <= pr["end"]:
                     return True
-            elif isinstance(dst, dict):
+            elif "namedPort" in e and isinstance(dst, dict):
                 for c in dst["spec"]["containers"]:
                     for cp in c.get("ports", []):
                         if (
@@ -553,7 +589,22 @@ def admin_port(draw: st.DrawFn, named: bool) -> dict[str, Any]:
 
 
 @st.composite
-def admin_rule(draw: st.DrawFn, egress: bool, actions: list[str]) -> dict[str, Any]:
+def cnp_protocol(draw: st.DrawFn, named: bool) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["number", "range", "name"] if named else ["number", "range"]))
+    if kind == "name":
+        return {"destinationNamedPort": draw(st.sampled_from(PORT_NAMES))}
+    proto = draw(st.sampled_from(["tcp", "udp", "sctp"]))
+    if kind == "number":
+        return {proto: {"destinationPort": {"number": draw(st.sampled_from(NUM_PORTS))}}}
+    lo = draw(st.sampled_from([1, 53, 80, 443, 8080]))
+    hi = draw(st.sampled_from([81, 5432, 9000, 65535]).filter(lambda h: h > lo))
+    return {proto: {"destinationPort": {"range": {"start": lo, "end": hi}}}}
+
+
+@st.composite
+def admin_rule(
+    draw: st.DrawFn, egress: bool, actions: list[str], cnp: bool = False
+) -> dict[str, Any]:
     peers = draw(st.lists(admin_peer(egress), min_size=1, max_size=2))
     r: dict[str, Any] = {
         "action": draw(st.sampled_from(actions)),
@@ -561,13 +612,20 @@ def admin_rule(draw: st.DrawFn, egress: bool, actions: list[str]) -> dict[str, A
     }
     if draw(st.booleans()):
         named = not any("networks" in p for p in peers)
-        r["ports"] = draw(st.lists(admin_port(named), min_size=1, max_size=2))
+        if cnp:
+            r["protocols"] = draw(st.lists(cnp_protocol(named), min_size=1, max_size=2))
+        else:
+            r["ports"] = draw(st.lists(admin_port(named), min_size=1, max_size=2))
     return r
 
 
 @st.composite
 def admin_policy(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
-    actions = ["Allow", "Deny", "Pass"] if kind == "AdminNetworkPolicy" else ["Allow", "Deny"]
+    actions = {
+        "AdminNetworkPolicy": ["Allow", "Deny", "Pass"],
+        "BaselineAdminNetworkPolicy": ["Allow", "Deny"],
+        "ClusterNetworkPolicy": ["Accept", "Deny", "Pass"],
+    }[kind]
     if draw(st.booleans()):
         subject: dict[str, Any] = {"namespaces": draw(selector(NS_SEL_KEYS))}
     else:
@@ -578,14 +636,17 @@ def admin_policy(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
             }
         }
     spec: dict[str, Any] = {"subject": subject}
-    if kind == "AdminNetworkPolicy":
+    cnp = kind == "ClusterNetworkPolicy"
+    if kind != "BaselineAdminNetworkPolicy":
         spec["priority"] = draw(st.sampled_from([1, 2, 3]))
+    if cnp:
+        spec["tier"] = draw(st.sampled_from(["Admin", "Baseline"]))
     for key in ("ingress", "egress"):
         n = draw(st.integers(0, 3))
         if n:
-            spec[key] = [draw(admin_rule(key == "egress", actions)) for _ in range(n)]
+            spec[key] = [draw(admin_rule(key == "egress", actions, cnp)) for _ in range(n)]
     return {
-        "apiVersion": "policy.networking.k8s.io/v1alpha1",
+        "apiVersion": f"policy.networking.k8s.io/{'v1alpha2' if cnp else 'v1alpha1'}",
         "kind": kind,
         "metadata": {"name": name},
         "spec": spec,
@@ -604,6 +665,10 @@ def admin_clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
     ]
     if draw(st.booleans()):
         objs.append(draw(admin_policy("BaselineAdminNetworkPolicy", "default")))
+    objs += [
+        draw(admin_policy("ClusterNetworkPolicy", f"cnp{i}"))
+        for i in range(draw(st.integers(0, 2)))
+    ]
     return objs
 
 
