@@ -503,6 +503,12 @@ def pod_with_ip(name: str, ns: str, ip: str) -> str:
     return pod(name, ns, {"app": name}) + f"status:\n  podIPs:\n  - ip: {ip}\n"
 
 
+NODES = (
+    "---\napiVersion: v1\nkind: Node\nmetadata: {name: cp-1, labels: {role: control}}\n"
+    "status: {addresses: [{type: InternalIP, address: 192.168.10.1}]}\n"
+    "---\napiVersion: v1\nkind: Node\nmetadata: {name: w-1, labels: {role: worker}}\n"
+    "status: {addresses: [{type: InternalIP, address: 192.168.10.2}]}\n"
+)
 ZONES = (
     namespace("cde", {"zone": "cde"})
     + namespace("dev", {"zone": "dev"})
@@ -779,6 +785,42 @@ ADMIN_CASES = [
             """,
         ),
         [("dev/tool", "cde/pay", "TCP", 5432, True), ("cde/pay", "dev/tool", "TCP", 1, False)],
+    ),
+    (
+        "egress nodes peers match the selected Nodes' addresses",
+        ZONES
+        + NODES
+        + anp(
+            "no-control-plane",
+            """
+            priority: 1
+            subject: {namespaces: {}}
+            egress: [{action: Deny, to: [{nodes: {matchLabels: {role: control}}}]}]
+            """,
+        ),
+        [
+            ("cde/pay", "192.168.10.1", "TCP", 6443, False),
+            ("cde/pay", "192.168.10.2", "TCP", 10250, True),
+            ("cde/pay", "8.8.8.8", "TCP", 443, True),
+        ],
+    ),
+    (
+        "without Node objects, a nodes Allow rule reads as every outside address",
+        ZONES
+        + policy("closed", "cde", "podSelector: {}\npolicyTypes: [Egress]")
+        + anp(
+            "to-nodes",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            egress: [{action: Allow, to: [{nodes: {}}], ports: [{portNumber: {port: 10250}}]}]
+            """,
+        ),
+        [
+            ("cde/pay", "192.168.10.2", "TCP", 10250, True),
+            ("cde/pay", "192.168.10.2", "TCP", 443, False),
+            ("cde/pay", "app/web", "TCP", 10250, False),
+        ],
     ),
     (
         "named ports resolve against the destination's container ports",
