@@ -241,8 +241,16 @@ class PodClass:
 
     @property
     def egress_open(self) -> bool:
-        return self.host_network or not (
-            self.egress_policies or self.admin_egress or self.baseline_egress
+        """Every pod may be reached: no NetworkPolicy isolates it, and its admin rules
+        can match no pod (only `networks` Deny rules whose pods are all in doubt, which
+        are read as not matching them: see `Engine.readings`)."""
+        if self.host_network:
+            return True
+        if self.egress_policies:
+            return False
+        return all(
+            not r.classes and (r.action == "deny" or not r.maybe_classes)
+            for r in (*self.admin_egress, *self.baseline_egress)
         )
 
     @property
