@@ -1437,8 +1437,8 @@ def _explanation_text(ex: Explanation) -> str:
     for s in ex.segments:
         ports = f"{s.protocol} {s.lo}" if s.lo == s.hi else f"{s.protocol} {s.lo}-{s.hi}"
         verdict = "ALLOWED" if s.allowed else "denied"
-        eg = ", ".join(s.egress.reasons) if s.egress.allowed else "no egress rule allows"
-        ing = ", ".join(s.ingress.reasons) if s.ingress.allowed else "no ingress rule allows"
+        eg = ", ".join(s.egress.reasons) or "no egress rule allows"
+        ing = ", ".join(s.ingress.reasons) or "no ingress rule allows"
         rows.append((ports, verdict, f"egress: {eg}", f"ingress: {ing}"))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:

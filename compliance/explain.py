@@ -13,8 +13,9 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
+from compliance.admintiers import Decision, covers, decide
 from compliance.errors import InputError
-from compliance.flows import Engine, PodClass
+from compliance.flows import CompiledRule, Engine, PodClass
 from compliance.model import Cluster, WorkloadRef
 from compliance.ports import PROTOCOLS, PortSet
 
@@ -103,6 +104,8 @@ def explain_targets(
 ) -> Explanation:
     """The same over an engine already built; callers that explain many pairs pass the
     pod classes of every workload (`engine_classes`) so each call skips the pod scan."""
+    if engine.admin:
+        return _explain_tiers(engine, src, dst, classes)
     eg: list[tuple[PortSet, str]]
     ing: list[tuple[PortSet, str]]
     if isinstance(src, str):
@@ -222,8 +225,156 @@ def _segments(eg: list[tuple[PortSet, str]], ing: list[tuple[PortSet, str]]) -> 
     return out
 
 
-def _verdict(contribs: list[tuple[PortSet, str]], p: int, lo: int, hi: int) -> SideVerdict:
+def _verdict(
+    contribs: list[tuple[PortSet, str]],
+    p: int,
+    lo: int,
+    hi: int,
+    denials: list[tuple[PortSet, str]] | None = None,
+) -> SideVerdict:
     reasons = sorted(
         {why for ports, why in contribs if any(a <= lo and hi <= b for a, b in ports.ranges[p])}
     )
+    if not reasons and denials:
+        why_not = sorted(
+            {why for ports, why in denials if any(a <= lo and hi <= b for a, b in ports.ranges[p])}
+        )
+        return SideVerdict(False, tuple(why_not))
     return SideVerdict(bool(reasons), tuple(reasons))
+
+
+# --------------------------------------------------------------------------- admin tiers
+
+
+def _explain_tiers(
+    engine: Engine, src: Target, dst: Target, classes: ClassIndex | None
+) -> Explanation:
+    """The same with admin policies: every side decided first match over the tiers, and
+    a denied range names the rule (or the NetworkPolicy isolation) that denies it."""
+    index = classes if classes is not None else None
+
+    def classes_of(ref: WorkloadRef) -> list[PodClass]:
+        return index[ref] if index is not None else _classes(engine, ref)
+
+    src_classes = classes_of(src) if isinstance(src, WorkloadRef) else []
+    dst_classes = classes_of(dst) if isinstance(dst, WorkloadRef) else []
+    eg: list[tuple[PortSet, str]] = []
+    ing: list[tuple[PortSet, str]] = []
+    eg_no: list[tuple[PortSet, str]] = []
+    ing_no: list[tuple[PortSet, str]] = []
+    outside = [(PortSet.all(), "outside the cluster")]
+    if isinstance(src, str):
+        eg = outside
+        eg_summary = f"{src} is outside the cluster: no policy governs its egress"
+    else:
+        eg_summary = _tier_summary(engine, src, src_classes, egress=True)
+    if isinstance(dst, str):
+        ing = outside
+        ing_summary = f"{dst} is outside the cluster: no policy governs its ingress"
+    else:
+        ing_summary = _tier_summary(engine, dst, dst_classes, egress=False)
+
+    Contribs = list[tuple[PortSet, str]]
+
+    def add(
+        cls: PodClass, decisions: list[Decision], allow: Contribs, deny: Contribs, way: str
+    ) -> None:
+        for d in decisions:
+            allow_or_deny = allow if d.allowed else deny
+            allow_or_deny.append((d.ports, _reason(cls, d, way)))
+
+    if isinstance(src, WorkloadRef) and isinstance(dst, WorkloadRef):
+        for s in src_classes:
+            for d in dst_classes:
+                for reading in (True, False):
+                    e, i = engine.decide_pair(s, d, reading)
+                    add(s, e, eg, eg_no, "egress")
+                    add(d, i, ing, ing_no, "ingress")
+    elif isinstance(src, WorkloadRef):
+        assert isinstance(dst, str)
+        family, value = _address(dst)
+        for s in src_classes:
+            add(s, _external_decisions(engine, s, family, value), eg, eg_no, "egress")
+    else:
+        assert isinstance(src, str) and isinstance(dst, WorkloadRef)
+        for d in dst_classes:
+            if d.np_ingress_open:
+                ing.append((PortSet.all(), _open_reason(d, "ingress")))
+                continue
+            for rule, addrs, ports in engine.ingress_external(d):
+                if addrs.contains(src):
+                    ing.append((ports, str(rule.ref)))
+            ing_no.append((PortSet.all(), "NetworkPolicy isolates it; no rule allows"))
+    segments = []
+    for seg in _segments(eg, ing):
+        p = PROTOCOLS.index(seg.protocol)
+        segments.append(
+            Segment(
+                seg.protocol,
+                seg.lo,
+                seg.hi,
+                _verdict(eg, p, seg.lo, seg.hi, eg_no),
+                _verdict(ing, p, seg.lo, seg.hi, ing_no),
+            )
+        )
+    return Explanation(str(src), str(dst), eg_summary, ing_summary, tuple(_rejoin(segments)))
+
+
+def _rejoin(segments: list[Segment]) -> list[Segment]:
+    out: list[Segment] = []
+    for seg in segments:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.protocol == seg.protocol
+            and prev.hi + 1 == seg.lo
+            and (prev.egress, prev.ingress) == (seg.egress, seg.ingress)
+        ):
+            out[-1] = Segment(seg.protocol, prev.lo, seg.hi, seg.egress, seg.ingress)
+        else:
+            out.append(seg)
+    return out
+
+
+def _address(text: str) -> tuple[str, int]:
+    ip = ipaddress.ip_address(text)
+    return ("v4" if ip.version == 4 else "v6"), int(ip)
+
+
+def _external_decisions(engine: Engine, cls: PodClass, family: str, value: int) -> list[Decision]:
+    def hit(rule: CompiledRule) -> bool:
+        return covers(rule.addresses, family, value)
+
+    np_rules = [(r, p) for r, a, p in engine.egress_external(cls) if covers(a, family, value)]
+    if cls.egress_open:
+        return [Decision(PortSet.all(), True, None)]
+    return decide(engine, cls, True, hit, None, np_rules)
+
+
+def _reason(cls: PodClass, d: Decision, direction: str) -> str:
+    if d.ref is None:
+        if d.allowed:
+            if cls.host_network:
+                return "hostNetwork: not enforced"
+            return f"no rule decides its {direction}: allowed by default"
+        return "NetworkPolicy isolates it; no rule allows"
+    text = f"pass -> {d.ref}" if d.via_pass else str(d.ref)
+    return text if d.allowed else f"denied by {text}"
+
+
+def _tier_summary(engine: Engine, ref: WorkloadRef, classes: list[PodClass], egress: bool) -> str:
+    base = _summary(engine, ref, classes, egress)
+    admin = sorted(
+        {
+            r.ref.policy_id
+            for c in classes
+            for r in (
+                (*c.admin_egress, *c.baseline_egress)
+                if egress
+                else (*c.admin_ingress, *c.baseline_ingress)
+            )
+        }
+    )
+    if admin and not any(c.host_network for c in classes):
+        return f"{base}; admin policies: {', '.join(admin)}"
+    return base

@@ -23,11 +23,14 @@ from typing import NamedTuple
 
 from compliance import addresses
 from compliance.addresses import AddrSet
+from compliance.admintiers import Decision, allowed_of, compile_admin, decide, side_of
+from compliance.admintiers import egress_external as admin_egress_external
 from compliance.gcpause import gc_paused
 from compliance.intervals import normalise
 from compliance.model import Cluster, ContainerPort, Peer, PodVariant, Policy, Rule, WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.selectors import LabelSelector, select_indexed
+from compliance.tiers import AdminPolicy
 
 # --------------------------------------------------------------------------- results
 
@@ -40,9 +43,19 @@ class RuleRef:
     policy: str
     direction: str  # "ingress" | "egress"
     index: int
+    kind: str = ""
+    """"" for NetworkPolicy; `anp`, `banp` or `cnp` for the cluster-wide dialects."""
+    label: str = ""
+    """An admin rule's name, or its index when unnamed."""
 
     def __str__(self) -> str:
+        if self.kind:
+            return f"{self.kind}/{self.policy} {self.direction}[{self.label}]"
         return f"{self.namespace}/{self.policy} {self.direction}[{self.index}]"
+
+    @property
+    def policy_id(self) -> str:
+        return f"{self.kind}/{self.policy}" if self.kind else f"{self.namespace}/{self.policy}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +71,11 @@ class Side:
     not_isolated: bool = False
     host_network: bool = False
     external: bool = False
+    via_pass: tuple[RuleRef, ...] = ()
+    """NetworkPolicy rules among `rules` that decide because an admin rule passed."""
 
     def describe(self) -> str:
-        parts = [str(r) for r in self.rules]
+        parts = [f"pass -> {r}" if r in self.via_pass else str(r) for r in self.rules]
         if self.not_isolated:
             parts.append("not isolated")
         if self.host_network:
@@ -77,6 +92,7 @@ class Side:
             self.not_isolated or other.not_isolated,
             self.host_network or other.host_network,
             self.external or other.external,
+            tuple(sorted(set(self.via_pass) | set(other.via_pass))),
         )
 
 
@@ -153,6 +169,8 @@ class FlowGraph:
     """Every rule of every policy, in policy order."""
     policy_selects: dict[str, tuple[WorkloadRef, ...]] = field(default_factory=dict)
     """Policy ID -> the workloads its podSelector selects."""
+    admin_selects: dict[str, tuple[WorkloadRef, ...]] = field(default_factory=dict)
+    """Admin policy ID (`anp/name`) -> the workloads its subject selects."""
     warnings: tuple[str, ...] = ()
     classes: int = 0
     """How many indistinguishable pod classes the engine worked on (for benchmarks)."""
@@ -172,6 +190,15 @@ class CompiledRule:
     """(protocol, name) entries to resolve against the destination's container ports."""
     all_ports: bool
     classes: set[int] = field(default_factory=set)
+    action: str = "allow"
+    tier: str = ""
+    """"" for NetworkPolicy; `admin` or `baseline` for the cluster-wide dialects."""
+    maybe: frozenset[int] = frozenset()
+    """Pods an admin `networks` peer may match (addresses unknown)."""
+    domains: tuple[str, ...] = ()
+    maybe_classes: set[int] = field(default_factory=set)
+    uid: int = -1
+    """Its position among the engine's rules (NetworkPolicy first), for cache keys."""
 
     def ports_for(self, dst_ports: Sequence[ContainerPort] | None) -> PortSet:
         """The rule's ports towards a destination with these container ports (None: external)."""
@@ -199,13 +226,40 @@ class PodClass:
     egress_policies: tuple[int, ...]
     ingress_ports: list[PortSet] = field(default_factory=list)
     """`ingress_rules[i]` resolved against this class's own container ports."""
+    admin_ingress: list[CompiledRule] = field(default_factory=list)
+    admin_egress: list[CompiledRule] = field(default_factory=list)
+    baseline_ingress: list[CompiledRule] = field(default_factory=list)
+    baseline_egress: list[CompiledRule] = field(default_factory=list)
+    """Admin rules whose subject holds this class, in evaluation order (`admintiers`)."""
 
     @property
     def ingress_open(self) -> bool:
-        return self.host_network or not self.ingress_policies
+        """Every peer may come in: no NetworkPolicy and no admin rule governs it."""
+        return self.host_network or not (
+            self.ingress_policies or self.admin_ingress or self.baseline_ingress
+        )
 
     @property
     def egress_open(self) -> bool:
+        """Every pod may be reached: no NetworkPolicy isolates it, and its admin rules
+        can match no pod (only `networks` Deny rules whose pods are all in doubt, which
+        are read as not matching them: see `Engine.readings`)."""
+        if self.host_network:
+            return True
+        if self.egress_policies:
+            return False
+        return all(
+            not r.classes and (r.action == "deny" or not r.maybe_classes)
+            for r in (*self.admin_egress, *self.baseline_egress)
+        )
+
+    @property
+    def np_ingress_open(self) -> bool:
+        """No NetworkPolicy isolates it (what `Isolation` and external ingress speak of)."""
+        return self.host_network or not self.ingress_policies
+
+    @property
+    def np_egress_open(self) -> bool:
         return self.host_network or not self.egress_policies
 
 
@@ -220,6 +274,18 @@ class Engine:
         self.rules: list[CompiledRule] = []
         self.policy_pods: list[frozenset[int]] = []
         self._compile_policies()
+        self.admin: list[tuple[AdminPolicy, str, frozenset[int], CompiledRule]] = []
+        self.admin_subjects: dict[str, frozenset[int]] = {}
+        self.plain_pods = sum(1 for p in self.pods if not p.host_network)
+        self._touched: dict[tuple[int, bool], set[int]] = {}
+        self._decided: dict[tuple[object, ...], list[Decision]] = {}
+        self._allowed_cache: dict[int, tuple[list[Decision], PortSet]] = {}
+        self._side_cache: dict[tuple[int, PortSet], tuple[list[Decision], Side]] = {}
+        self._open = [Decision(PortSet.all(), True, None)]
+        if cluster.admin_policies:
+            self.admin = compile_admin(self)
+            for uid, rule in enumerate([*self.rules, *(a[3] for a in self.admin)]):
+                rule.uid = uid
         self._build_classes()
 
     # ---- selection
@@ -362,6 +428,16 @@ class Engine:
             if rule.pods is not None and rule.addresses:
                 address_rules.append(r)
         referenced_names = {name for rule in self.rules for _, name in rule.named}
+        referenced_names |= {name for *_, rule in self.admin for _, name in rule.named}
+        admin_key: list[list[int]] = [[] for _ in range(n)]
+        for a, (_, _, subject, rule) in enumerate(self.admin):
+            # Codes: 4a subject, 4a+1 peer, 4a+2 maybe a peer (unknown addresses).
+            for i in subject:
+                admin_key[i].append(4 * a)
+            for i in rule.pods or ():
+                admin_key[i].append(4 * a + 1)
+            for i in rule.maybe:
+                admin_key[i].append(4 * a + 2)
         for i, pod in enumerate(self.pods):
             if pod.host_network and address_rules:
                 # Host-network traffic carries the node's address, which any ipBlock may hold.
@@ -380,13 +456,15 @@ class Engine:
             cursor += k_in + k_eg
         for i, pod in enumerate(self.pods):
             ports = tuple(cp for cp in pod.ports if cp.name in referenced_names)
-            key = (
+            key: tuple[object, ...] = (
                 tuple(ingress_pols[i]),
                 tuple(egress_pols[i]),
                 tuple(member_of[i]),
                 ports,
                 pod.host_network,
             )
+            if self.admin:
+                key = (*key, tuple(sorted(admin_key[i])))
             c = by_key.get(key)
             if c is None:
                 c = len(self.classes)
@@ -405,10 +483,27 @@ class Engine:
                 )
                 for r in member_of[i]:
                     self.rules[r].classes.add(c)
+                if self.admin:
+                    self._admin_class(self.classes[c], admin_key[i])
             self.classes[c].members.append(i)
             self.class_of[i] = c
         for cls in self.classes:
             cls.ingress_ports = [r.ports_for(cls.ports) for r in cls.ingress_rules]
+
+    def _admin_class(self, cls: PodClass, codes: list[int]) -> None:
+        for code in codes:
+            _, direction, _, rule = self.admin[code // 4]
+            kind = code % 4
+            if kind == 1:
+                rule.classes.add(cls.index)
+            elif kind == 2:
+                rule.maybe_classes.add(cls.index)
+            elif rule.tier == "admin":
+                (cls.admin_ingress if direction == "ingress" else cls.admin_egress).append(rule)
+            else:
+                (cls.baseline_ingress if direction == "ingress" else cls.baseline_egress).append(
+                    rule
+                )
 
     # ---- one side at a time (also used by `explain`)
 
@@ -454,6 +549,8 @@ class Engine:
         the output in clusters with unprotected namespaces, so `compute_flows`
         expands it directly instead of going through per-pair evaluation.
         """
+        if self.admin:
+            return self._admin_class_flows()
         classes = self.classes
         open_ingress = {c.index for c in classes if c.ingress_open}
         universal_ingress: set[int] = set()
@@ -508,6 +605,273 @@ class Engine:
                     _side(dst, in_rules, allowed, egress=False),
                 )
         return result
+
+    # ---- with admin policies: first match over the tiers
+
+    def reach(self, cls: PodClass, egress: bool) -> set[int] | None:
+        """Peer classes this side could allow; None when it may allow every class.
+
+        Bounded only when a catch-all decides what no listed rule allows: NetworkPolicy
+        isolation, or a Deny rule matching every pod on every port (admin tier without
+        Pass rules, or baseline tier)."""
+        if (cls.egress_open if egress else cls.ingress_open) or cls.host_network:
+            return None
+        admin_rules = cls.admin_egress if egress else cls.admin_ingress
+        baseline = cls.baseline_egress if egress else cls.baseline_ingress
+        isolated = bool(cls.egress_policies if egress else cls.ingress_policies)
+        plain = self.plain_pods
+
+        def catch_all(rule: CompiledRule) -> bool:
+            return (
+                rule.action == "deny"
+                and rule.all_ports
+                and rule.pods is not None
+                and len(rule.pods) == plain
+            )
+
+        bounded = isolated
+        if not bounded and not any(r.action == "pass" for r in admin_rules):
+            bounded = any(catch_all(r) for r in admin_rules)
+        if not bounded:
+            bounded = any(catch_all(r) for r in baseline)
+        if not bounded:
+            return None
+        out: set[int] = set()
+        for rule in admin_rules:
+            if rule.action == "allow":
+                out |= rule.classes | rule.maybe_classes
+        for rule in () if isolated else baseline:  # NetworkPolicy decides before baseline
+            # A baseline Pass skips to the default (allowed) for what it matches.
+            if rule.action != "deny":
+                out |= rule.classes | rule.maybe_classes
+        if isolated:
+            np_rules = cls.egress_rules if egress else cls.ingress_rules
+            for rule in np_rules:
+                if rule.pods is None:
+                    return None
+                out |= rule.classes
+        else:
+            out |= {c.index for c in self.classes if c.host_network}
+        return out
+
+    def decide_pair(
+        self, src: PodClass, dst: PodClass, reading: bool = True
+    ) -> tuple[list[Decision], list[Decision]]:
+        """Both sides of src -> dst, port range by port range (`reading`: whether pods of
+        unknown address count as inside `networks` peers)."""
+        return self._egress_decisions(src, dst, reading), self._ingress_decisions(src, dst)
+
+    def _egress_decisions(self, src: PodClass, dst: PodClass, reading: bool) -> list[Decision]:
+        if src.egress_open:
+            return self._open
+        d = dst.index
+        matched = tuple(
+            r.uid
+            for r in (*src.admin_egress, *src.baseline_egress)
+            if d in r.classes or (reading and d in r.maybe_classes)
+        )
+        np_rules = self.egress_towards(src, dst)
+        # Decisions depend on the peer only through the rules it matches (and the named
+        # ports it declares): pairs that match the same rules share them.
+        key = (src.index, True, matched, tuple(r.uid for r, _ in np_rules), dst.ports)
+        hit = self._decided.get(key)
+        if hit is None:
+            ids = set(matched)
+            hit = decide(self, src, True, lambda r: r.uid in ids, dst.ports, np_rules)
+            self._decided[key] = hit
+        return hit
+
+    def _ingress_decisions(self, src: PodClass, dst: PodClass) -> list[Decision]:
+        if dst.ingress_open:
+            return self._open
+        s = src.index
+        matched = tuple(
+            r.uid for r in (*dst.admin_ingress, *dst.baseline_ingress) if s in r.classes
+        )
+        np_rules = self.ingress_from(dst, src)
+        key = (dst.index, False, matched, tuple(r.uid for r, _ in np_rules), ())
+        hit = self._decided.get(key)
+        if hit is None:
+            ids = set(matched)
+            hit = decide(self, dst, False, lambda r: r.uid in ids, dst.ports, np_rules)
+            self._decided[key] = hit
+        return hit
+
+    def readings(self, src: PodClass, dst: PodClass) -> tuple[bool, ...]:
+        """The readings of unknown pod addresses to evaluate for src -> dst. With only
+        Deny rules in doubt, not matching them allows at least as much (and with only
+        Allow rules, matching them): one reading then gives the union of both."""
+        actions = {
+            r.action
+            for r in (*src.admin_egress, *src.baseline_egress)
+            if dst.index in r.maybe_classes
+        }
+        if not actions or actions == {"allow"}:
+            return (True,)
+        if actions == {"deny"}:
+            return (False,)
+        return (True, False)
+
+    def touched(self, cls: PodClass, egress: bool) -> set[int]:
+        """Peer classes some admin rule of this side can match (the baseline only where
+        no NetworkPolicy decides first): elsewhere NetworkPolicy alone decides."""
+        key = (cls.index, egress)
+        hit = self._touched.get(key)
+        if hit is None:
+            admin_rules = cls.admin_egress if egress else cls.admin_ingress
+            baseline = cls.baseline_egress if egress else cls.baseline_ingress
+            isolated = cls.egress_policies if egress else cls.ingress_policies
+            hit = set()
+            for rule in (*admin_rules, *(() if isolated else baseline)):
+                hit |= rule.classes
+                # A Deny rule in doubt is read as not matching (`readings`).
+                if rule.action != "deny":
+                    hit |= rule.maybe_classes
+            self._touched[key] = hit
+        return hit
+
+    def _np_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
+        """A pair no admin rule matches: NetworkPolicy alone, as `class_flows` computes it."""
+        eg_rules: list[tuple[CompiledRule, PortSet]] = []
+        in_rules: list[tuple[CompiledRule, PortSet]] = []
+        if src.np_egress_open:
+            eg_ports = PortSet.all()
+        else:
+            eg_rules = self.egress_towards(src, dst)
+            if not eg_rules:
+                return None
+            eg_ports = union_all(p for _, p in eg_rules)
+        if dst.np_ingress_open:
+            in_ports = PortSet.all()
+        else:
+            in_rules = self.ingress_from(dst, src)
+            if not in_rules:
+                return None
+            in_ports = union_all(p for _, p in in_rules)
+        allowed = eg_ports & in_ports
+        if not allowed:
+            return None
+        return (
+            allowed,
+            _np_side(src, eg_rules, allowed, egress=True),
+            _np_side(dst, in_rules, allowed, egress=False),
+        )
+
+    def _allowed(self, decisions: list[Decision]) -> PortSet:
+        # Keyed by the list the decision cache holds (alive as long as the engine).
+        hit = self._allowed_cache.get(id(decisions))
+        if hit is None or hit[0] is not decisions:
+            hit = self._allowed_cache[id(decisions)] = (decisions, allowed_of(decisions))
+        return hit[1]
+
+    def admin_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
+        if dst.index not in self.touched(src, True) and src.index not in self.touched(dst, False):
+            return self._np_pair(src, dst)
+        ing = self._ingress_decisions(src, dst)
+        in_allowed = self._allowed(ing)
+        if not in_allowed:
+            return None
+        result: tuple[PortSet, Side, Side] | None = None
+        for reading in self.readings(src, dst):
+            eg = self._egress_decisions(src, dst, reading)
+            allowed = self._allowed(eg) & in_allowed
+            if not allowed:
+                continue
+            res = (allowed, self._side_of(src, eg, allowed), self._side_of(dst, ing, allowed))
+            result = res if result is None else _merge(result, res)
+        return result
+
+    def _side_of(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
+        key = (id(decisions), allowed)
+        hit = self._side_cache.get(key)
+        if hit is None or hit[0] is not decisions:
+            hit = self._side_cache[key] = (decisions, _decided_side(cls, decisions, allowed))
+        return hit[1]
+
+    def _admin_class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+        classes = self.classes
+        open_ingress = {c.index for c in classes if c.ingress_open}
+        universal: set[int] = set()
+        admitted_by: dict[int, set[int]] = defaultdict(set)
+        for c in classes:
+            if c.ingress_open:
+                continue
+            got = self.reach(c, egress=False)
+            if got is None:
+                universal.add(c.index)
+            else:
+                for s in got:
+                    admitted_by[s].add(c.index)
+        # Destinations with the same ingress rules, policies, ports and host networking
+        # decide alike for a source whose egress is open: one evaluation per such group.
+        interned: dict[object, int] = {}
+        sig = [
+            interned.setdefault(
+                (
+                    tuple(r.uid for r in c.admin_ingress),
+                    tuple(r.uid for r in c.baseline_ingress),
+                    c.ingress_policies,
+                    c.ports,
+                    c.host_network,
+                ),
+                len(interned),
+            )
+            for c in classes
+        ]
+        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
+        for src in classes:
+            admitting = admitted_by.get(src.index, set())
+            if src.egress_open:
+                cands = (universal | admitting) - open_ingress
+                same: dict[object, tuple[PortSet, Side, Side] | None] = {}
+                for d in sorted(cands):
+                    key = sig[d]
+                    if key in same:
+                        res = same[key]
+                    else:
+                        res = same[key] = self.admin_pair(src, classes[d])
+                    if res is not None:
+                        result[(src.index, d)] = res
+                continue
+            got = self.reach(src, egress=True)
+            admits = open_ingress | universal | admitting
+            cands = admits if got is None else got & admits
+            # Otherwise a destination also decides through the source's egress rules it
+            # matches: group by those memberships as well.
+            admin_eg = (*src.admin_egress, *src.baseline_egress)
+            np_eg = src.egress_rules
+            alike: dict[object, tuple[PortSet, Side, Side] | None] = {}
+            for d in sorted(cands):
+                pair_key = (
+                    sig[d],
+                    tuple((d in r.classes) + 2 * (d in r.maybe_classes) for r in admin_eg),
+                    tuple(r.pods is None or d in r.classes for r in np_eg),
+                )
+                if pair_key in alike:
+                    res = alike[pair_key]
+                else:
+                    res = alike[pair_key] = self.admin_pair(src, classes[d])
+                if res is not None:
+                    result[(src.index, d)] = res
+        return result
+
+
+def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
+    if cls.host_network:
+        return HOST_NETWORK
+    side = side_of(cls, decisions, allowed)
+    assert isinstance(side, Side)
+    return NOT_ISOLATED if side == NOT_ISOLATED else side
+
+
+def _np_side(
+    cls: PodClass, rules: list[tuple[CompiledRule, PortSet]], allowed: PortSet, egress: bool
+) -> Side:
+    if cls.host_network:
+        return HOST_NETWORK
+    if cls.np_egress_open if egress else cls.np_ingress_open:
+        return NOT_ISOLATED
+    return Side(tuple(sorted({r.ref for r, p in rules if p & allowed})))
 
 
 def _side(
@@ -584,12 +948,13 @@ def partition(contributions: Sequence[Contribution]) -> list[Contribution]:
 class _Group:
     """Addresses that end up with one port set, and every side that contributes there."""
 
-    __slots__ = ("rules", "seen", "sides", "v4", "v6")
+    __slots__ = ("passed", "rules", "seen", "sides", "v4", "v6")
 
     def __init__(self) -> None:
         self.v4: list[tuple[int, int]] = []
         self.v6: list[tuple[int, int]] = []
         self.rules: set[RuleRef] = set()
+        self.passed: set[RuleRef] = set()
         self.sides: set[Side] = set()
         self.seen: set[int] = set()
 
@@ -602,6 +967,7 @@ class _Group:
             if side not in self.sides:
                 self.sides.add(side)
                 self.rules.update(side.rules)
+                self.passed.update(side.via_pass)
 
     def addresses(self) -> AddrSet:
         return AddrSet(normalise(self.v4), normalise(self.v6))
@@ -614,17 +980,21 @@ class _Group:
             any(s.not_isolated for s in self.sides),
             any(s.host_network for s in self.sides),
             any(s.external for s in self.sides),
+            tuple(sorted(self.passed)),
         )
 
 
 def _egress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
+    if (cls.admin_egress or cls.baseline_egress) and not cls.host_network:
+        return [(a, p, s) for a, p, s in admin_egress_external(engine, cls)]  # type: ignore[misc]
     if cls.egress_open:
         return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
     return [(a, p, Side((r.ref,))) for r, a, p in engine.egress_external(cls)]
 
 
 def _ingress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
-    if cls.ingress_open:
+    # Admin ingress peers are namespaces and pods only: outside addresses never match.
+    if cls.np_ingress_open:
         return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
     return [(a, p, Side((r.ref,))) for r, a, p in engine.ingress_external(cls)]
 
@@ -730,6 +1100,10 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
         isolation=_isolation(cluster, engine, rank_classes),
         rules=rules,
         policy_selects=policy_selects,
+        admin_selects={
+            pid: tuple(sorted({engine.pods[i].workload for i in pods}))
+            for pid, pods in engine.admin_subjects.items()
+        },
         warnings=tuple(engine.warnings),
         classes=len(engine.classes),
     )
@@ -789,8 +1163,8 @@ def _isolation(
     for w, cids in zip(cluster.workloads, rank_classes, strict=True):
         classes = [engine.classes[c] for c in cids]
         out[w.ref] = Isolation(
-            ingress=bool(classes) and all(not c.ingress_open for c in classes),
-            egress=bool(classes) and all(not c.egress_open for c in classes),
+            ingress=bool(classes) and all(not c.np_ingress_open for c in classes),
+            egress=bool(classes) and all(not c.np_egress_open for c in classes),
             host_network=w.host_network,
             ingress_policies=tuple(
                 sorted({policies[p].id for c in classes for p in c.ingress_policies})

@@ -175,11 +175,23 @@ USED_KINDS: dict[str, frozenset[str]] = {
     "Job": frozenset({"batch"}),
     "CronJob": frozenset({"batch"}),
     "NetworkPolicy": frozenset({"networking.k8s.io", "extensions"}),
+    "AdminNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
+    "BaselineAdminNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
+    "ClusterNetworkPolicy": frozenset({"policy.networking.k8s.io"}),
+    "Node": frozenset({""}),
 }
 """Kinds the model reads, with the API groups they must come from: a CRD that
 reuses a name (Calico's NetworkPolicy) is not the Kubernetes object."""
 
-CLUSTER_SCOPED = frozenset({"Namespace"})
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "AdminNetworkPolicy",
+        "BaselineAdminNetworkPolicy",
+        "ClusterNetworkPolicy",
+    }
+)
 
 OTHER_POLICY_KINDS = {
     "projectcalico.org": "Calico",

@@ -16,11 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.addresses import AddrSet
+from compliance.adminpolicy import parse_admin_policy
 from compliance.errors import InputError
 from compliance.gcpause import gc_paused
 from compliance.load import K8sObject, path_text
 from compliance.ports import PROTOCOLS
 from compliance.selectors import LabelSelector, parse_labels, parse_selector
+from compliance.tiers import ANP, BANP, CNP, AdminPolicy, ordered
+
+ADMIN_KINDS = (ANP, BANP, CNP)
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 POLICY_TYPES = ("Ingress", "Egress")
@@ -83,6 +87,9 @@ class Workload:
     ready: tuple[int, int] | None = None
     """A DaemonSet's `status.numberReady` and `status.desiredNumberScheduled` when the
     export has them: a CNI agent with no ready pod enforces nothing."""
+    pod_ips: tuple[str, ...] | None = None
+    """The addresses of its running pods (`status.podIPs`), or None when the export does
+    not give every pod's address: an admin `networks` peer also matches pods inside it."""
 
     @property
     def host_network(self) -> bool:
@@ -94,6 +101,15 @@ class Namespace:
     name: str
     labels: tuple[tuple[str, str], ...]
     in_export: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A Node reduced to what an admin `nodes` peer needs: labels and addresses."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    addresses: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +247,10 @@ class Cluster:
     workloads: tuple[Workload, ...]
     policies: tuple[Policy, ...]
     warnings: tuple[str, ...] = ()
+    admin_policies: tuple[AdminPolicy, ...] = ()
+    """Cluster-wide policies of the other dialects (`tiers.py`), in evaluation order."""
+    nodes: tuple[Node, ...] | None = None
+    """None when the export holds no Node objects (node addresses unknown)."""
 
 
 # --------------------------------------------------------------------------- building
@@ -274,6 +294,8 @@ class _Controlled:
     has_template: bool
     owner: tuple[str, str] | None  # controlling ownerReference (kind, name)
     ready: tuple[int, int] | None = None
+    ips: tuple[str, ...] | None = None
+    """A Pod's `status.podIPs` (or `status.podIP`); None when the export lacks them."""
 
 
 class _Builder:
@@ -284,11 +306,26 @@ class _Builder:
         self.policies: list[Policy] = []
         self.warnings: list[str] = []
         self.referenced_namespaces: set[str] = set()
+        self.admin: list[AdminPolicy] = []
+        self.nodes: list[Node] | None = None
 
     # ---- per object
 
     def add(self, obj: K8sObject) -> None:
         where = {"source": obj.source, "obj": obj.ref}
+        if obj.kind in ADMIN_KINDS:
+            self._check_name(obj.name, where)
+            self.admin.append(parse_admin_policy(obj, _digest(obj, where)))
+            return
+        if obj.kind == "Node":
+            self._check_name(obj.name, where)
+            labels = parse_labels(obj.body["metadata"].get("labels"), where, "metadata.labels")
+            if self.nodes is None:
+                self.nodes = []
+            self.nodes.append(
+                Node(obj.name, tuple(sorted(labels.items())), _node_addresses(obj.body, where))
+            )
+            return
         if obj.kind == "Namespace":
             self._check_name(obj.name, where, namespace=True)
         else:
@@ -312,6 +349,7 @@ class _Builder:
                 spec.get("hostNetwork") is True,
                 True,
                 _controller_ref(obj, where),
+                ips=_pod_ips(obj.body.get("status"), where),
             )
             self.items.append(item)
         else:
@@ -494,10 +532,15 @@ class _Builder:
         variants: dict[WorkloadRef, dict[PodVariant, None]] = {}
         sources: dict[WorkloadRef, list[str]] = {}
         ready: dict[WorkloadRef, tuple[int, int]] = {}
+        ips: dict[WorkloadRef, set[str] | None] = {}
         for item in self.items:
             ref = self._top_owner(item)
             if item.ready is not None:
                 ready.setdefault(ref, item.ready)
+            if item.obj.kind == "Pod":
+                # Known only when every exported pod of the workload gives its address.
+                known = ips.get(ref, set())
+                ips[ref] = None if item.ips is None or known is None else known | set(item.ips)
             if item.has_template:
                 variant = PodVariant(
                     ref, tuple(sorted(item.labels.items())), item.ports, item.host_network
@@ -509,12 +552,30 @@ class _Builder:
         workloads = []
         for ref in sorted(variants):
             vs = tuple(sorted(variants[ref], key=_variant_key))
-            workloads.append(Workload(ref, vs, tuple(sorted(sources[ref])), ready.get(ref)))
+            found = ips.get(ref)
+            workloads.append(
+                Workload(
+                    ref,
+                    vs,
+                    tuple(sorted(sources[ref])),
+                    ready.get(ref),
+                    None if not found else tuple(sorted(found)),
+                )
+            )
             if any(v.host_network for v in vs):
                 self.warnings.append(
                     f"{ref}: uses hostNetwork; NetworkPolicy does not reliably apply to "
                     "host-network pods, so it is treated as not isolated"
                 )
+        kinds = {p.kind for p in self.admin}
+        if CNP in kinds and kinds & {ANP, BANP}:
+            self.warnings.append(
+                "the export holds both AdminNetworkPolicy/BaselineAdminNetworkPolicy "
+                "(v1alpha1) and ClusterNetworkPolicy (v1alpha2): evaluated as one admin tier "
+                "(ANPs and Admin-tier CNPs by priority, then name) and one baseline tier "
+                "(Baseline-tier CNPs by priority, then the BANP); an implementation that "
+                "serves both may order them differently"
+            )
         namespaces = dict(self.namespaces)
         for name in self.referenced_namespaces:
             if name not in namespaces:
@@ -524,6 +585,8 @@ class _Builder:
             workloads=tuple(workloads),
             policies=tuple(sorted(self.policies, key=lambda p: (p.namespace, p.name))),
             warnings=tuple(self.warnings),
+            admin_policies=tuple(ordered(self.admin)),
+            nodes=None if self.nodes is None else tuple(sorted(self.nodes, key=lambda n: n.name)),
         )
 
     def _top_owner(self, item: _Controlled) -> WorkloadRef:
@@ -599,6 +662,44 @@ def _check_annotations(raw: object, where: Mapping[str, str | None]) -> None:
             raise InputError(
                 f"expected text, got {_type(value)}", **where, field=f"metadata.annotations.{key}"
             )
+
+
+def _pod_ips(raw: object, where: Mapping[str, str | None]) -> tuple[str, ...] | None:
+    """`status.podIPs[].ip`, else `status.podIP`; None when the export has neither."""
+    if not isinstance(raw, dict):
+        return None
+    found: list[str] = []
+    entries = raw.get("podIPs")
+    if isinstance(entries, list):
+        for i, entry in enumerate(entries):
+            ip = entry.get("ip") if isinstance(entry, dict) else None
+            found.append(_address(ip, where, f"status.podIPs[{i}].ip"))
+    elif raw.get("podIP") is not None:
+        found.append(_address(raw.get("podIP"), where, "status.podIP"))
+    return tuple(found) or None
+
+
+def _node_addresses(body: dict[str, Any], where: Mapping[str, str | None]) -> tuple[str, ...]:
+    """A Node's InternalIP and ExternalIP addresses (host names are not addresses)."""
+    status = body.get("status")
+    entries = status.get("addresses") if isinstance(status, dict) else None
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise InputError("expected a list", **where, field="status.addresses")
+    out = []
+    for i, entry in enumerate(entries):
+        entry = _map(entry, where, f"status.addresses[{i}]")
+        if entry.get("type") in ("InternalIP", "ExternalIP"):
+            out.append(_address(entry.get("address"), where, f"status.addresses[{i}].address"))
+    return tuple(sorted(set(out)))
+
+
+def _address(raw: object, where: Mapping[str, str | None], path: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw))  # type: ignore[arg-type]
+    except ValueError:
+        raise InputError(f"invalid IP address {raw!r}", **where, field=path) from None
 
 
 def _variant_key(v: PodVariant) -> tuple[Any, ...]:

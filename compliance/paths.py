@@ -61,6 +61,7 @@ def recorded_evaluation(ev: Evaluation, cwd: str | os.PathLike[str] | None = Non
         for fw in ev.frameworks
     )
     policies = tuple(dataclasses.replace(p, source=name(p.source)) for p in ev.cluster.policies)
+    admin = tuple(dataclasses.replace(p, source=name(p.source)) for p in ev.cluster.admin_policies)
     renamed = {path: new for path, new in names.items() if new != path}
 
     def relabel(text: str) -> str:
@@ -70,6 +71,7 @@ def recorded_evaluation(ev: Evaluation, cwd: str | os.PathLike[str] | None = Non
     cluster = dataclasses.replace(
         ev.cluster,
         policies=policies,
+        admin_policies=admin,
         workloads=tuple(
             dataclasses.replace(w, sources=tuple(relabel(s) for s in w.sources))
             for w in ev.cluster.workloads

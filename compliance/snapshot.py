@@ -24,6 +24,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from compliance import __version__
+from compliance.adminpolicy import parse_admin_policy
 from compliance.errors import InputError
 from compliance.load import (
     DEFAULT_MAX_FILE_BYTES,
@@ -40,6 +41,7 @@ from compliance.model import (
     Cluster,
     ContainerPort,
     Namespace,
+    Node,
     PodVariant,
     Workload,
     WorkloadRef,
@@ -47,6 +49,7 @@ from compliance.model import (
     build_cluster,
     object_digest,
 )
+from compliance.tiers import ordered
 
 if TYPE_CHECKING:
     from compliance.evaluate import Evaluation
@@ -147,7 +150,7 @@ def cluster_facts(cluster: Cluster) -> dict[str, Any]:
             {"name": n.name, "labels": dict(n.labels), "in_export": n.in_export}
             for n in cluster.namespaces
         ],
-        "workloads": [_workload(w) for w in cluster.workloads],
+        "workloads": [_workload(w, bool(cluster.admin_policies)) for w in cluster.workloads],
         "policies": [
             {
                 "namespace": p.namespace,
@@ -159,11 +162,39 @@ def cluster_facts(cluster: Cluster) -> dict[str, Any]:
             for p in cluster.policies
         ],
         "warnings": list(cluster.warnings),
+        **_admin_facts(cluster),
     }
 
 
-def _workload(w: Workload) -> dict[str, Any]:
+def _admin_facts(cluster: Cluster) -> dict[str, Any]:
+    """Admin policies, and the nodes the engine read for their `nodes` peers: only when
+    the export holds admin policies, so packs of other clusters keep their bytes."""
+    if not cluster.admin_policies:
+        return {}
+    out: dict[str, Any] = {
+        "admin_policies": [
+            {
+                "kind": p.kind,
+                "name": p.name,
+                "source": p.source,
+                "sha256": p.digest,
+                "object": p.body,
+            }
+            for p in cluster.admin_policies
+        ]
+    }
+    if cluster.nodes is not None:
+        out["nodes"] = [
+            {"name": n.name, "labels": dict(n.labels), "addresses": list(n.addresses)}
+            for n in cluster.nodes
+        ]
+    return out
+
+
+def _workload(w: Workload, admin: bool = False) -> dict[str, Any]:
+    extra = {"pod_ips": list(w.pod_ips)} if admin and w.pod_ips is not None else {}
     return {
+        **extra,
         "namespace": w.ref.namespace,
         "name": w.ref.name,
         "kind": w.ref.kind,
@@ -297,7 +328,10 @@ def rebuild_cluster(doc: dict[str, Any], source: str) -> Cluster:
             for v in w["pods"]
         )
         ready = (w["ready"][0], w["ready"][1]) if w["ready"] is not None else None
-        workloads.append(Workload(ref, variants, tuple(w["sources"]), ready))
+        ips = w.get("pod_ips")
+        workloads.append(
+            Workload(ref, variants, tuple(w["sources"]), ready, None if ips is None else tuple(ips))
+        )
     builder = _Builder()
     policies = []
     for i, p in enumerate(doc["policies"]):
@@ -319,7 +353,32 @@ def rebuild_cluster(doc: dict[str, Any], source: str) -> Cluster:
             body,
         )
         policies.append(builder._policy(obj, {"source": p["source"], "obj": obj.ref}))
-    return Cluster(namespaces, tuple(workloads), tuple(policies), tuple(doc["warnings"]))
+    admin = []
+    for i, p in enumerate(doc.get("admin_policies", [])):
+        body = p["object"]
+        obj = K8sObject(p["source"], body.get("apiVersion", ""), p["kind"], None, p["name"], body)
+        if object_digest(body) != p["sha256"]:
+            raise InputError(
+                "the object does not match its recorded sha256",
+                source=source,
+                obj=obj.ref,
+                field=f"admin_policies[{i}].object",
+            )
+        admin.append(parse_admin_policy(obj, p["sha256"]))
+    nodes = doc.get("nodes")
+    return Cluster(
+        namespaces,
+        tuple(workloads),
+        tuple(policies),
+        tuple(doc["warnings"]),
+        admin_policies=tuple(ordered(admin)),
+        nodes=None
+        if nodes is None
+        else tuple(
+            Node(n["name"], tuple(sorted(n["labels"].items())), tuple(n["addresses"]))
+            for n in nodes
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1326,3 +1326,20 @@ def test_a_host_network_side_is_a_reason_to_narrow_first() -> None:
         in reasons
     )
     assert "kube-system/coredns[Pod] is not isolated for ingress: it allows every source" in reasons
+
+
+def test_seg20_flags_an_admin_policy_whose_subject_selects_nothing() -> None:
+    guard = (
+        "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+        "metadata: {name: ghost-guard}\nspec:\n  priority: 3\n"
+        "  subject: {namespaces: {matchLabels: {zone: nowhere}}}\n"
+        "  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n"
+        "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+        "metadata: {name: real-guard}\nspec:\n  priority: 4\n"
+        "  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: pay}}}\n"
+        "  ingress: [{action: Pass, from: [{namespaces: {}}]}]\n"
+    )
+    result = run_check(SECURE + guard, SCOPE, "SEG-20")
+    text = messages(result)
+    assert "anp/ghost-guard: spec.subject selects no pods, so its rules decide nothing" in text
+    assert "real-guard" not in text

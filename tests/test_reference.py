@@ -71,6 +71,7 @@ class Ref:
         self.pods: list[dict[str, Any]] = []
         self.policies: list[dict[str, Any]] = []
         self.controllers: list[dict[str, Any]] = []
+        self.admin: list[dict[str, Any]] = []
         for o in objs:
             if o["kind"] == "Namespace":
                 name = o["metadata"]["name"]
@@ -79,6 +80,12 @@ class Ref:
                 self.pods.append(o)
             elif o["kind"] == "NetworkPolicy":
                 self.policies.append(o)
+            elif o["kind"] in (
+                "AdminNetworkPolicy",
+                "BaselineAdminNetworkPolicy",
+                "ClusterNetworkPolicy",
+            ):
+                self.admin.append(o)
             else:
                 self.controllers.append(o)
         for p in self.pods + self.controllers:  # namespaces without a Namespace object count
@@ -142,11 +149,152 @@ class Ref:
         return False
 
     def allows(
-        self, pod: dict[str, Any], direction: str, peer: Any, dst: Any, proto: str, port: int
+        self,
+        pod: dict[str, Any],
+        direction: str,
+        peer: Any,
+        dst: Any,
+        proto: str,
+        port: int,
+        reading: bool = True,
     ) -> bool:
-        """Does `pod`'s `direction` ("Ingress"/"Egress") allow `peer` on proto/port?"""
+        """Does `pod`'s `direction` ("Ingress"/"Egress") allow `peer` on proto/port?
+
+        Admin policies, written out plainly: ANPs by (priority, name), each one's rules
+        in order, the first matching rule decides (Pass: on to NetworkPolicy); then
+        NetworkPolicy if one selects the pod; then the BANP's first matching rule; then
+        allowed. `reading`: whether a pod of unknown address is inside `networks`."""
         if self.host(pod):
             return True
+        key = "ingress" if direction == "Ingress" else "egress"
+        peers_key = "from" if key == "ingress" else "to"
+
+        def tier(o: dict[str, Any]) -> str:
+            if o["kind"] == "ClusterNetworkPolicy":
+                return str(o["spec"]["tier"])
+            return "Admin" if o["kind"] == "AdminNetworkPolicy" else "Baseline"
+
+        def first_match(pol: dict[str, Any]) -> str | None:
+            for rule in pol["spec"].get(key) or []:
+                if any(self.admin_peer(pe, peer, reading) for pe in rule[peers_key]) and (
+                    self.admin_port(rule.get("ports", rule.get("protocols")), dst, proto, port)
+                ):
+                    return str(rule["action"])
+            return None
+
+        admin = sorted(
+            (o for o in self.admin if tier(o) == "Admin"),
+            key=lambda o: (o["spec"]["priority"], o["metadata"]["name"], o["kind"]),
+        )
+        for pol in admin:
+            if not self.admin_subject(pol, pod):
+                continue
+            action = first_match(pol)
+            if action == "Pass":
+                break
+            if action is not None:
+                return action in ("Allow", "Accept")
+        decided = self.np_allows(pod, direction, peer, dst, proto, port)
+        if decided is not None:
+            return decided
+        # Baseline: Baseline-tier CNPs by priority, then name; the BANP last.
+        baseline = sorted(
+            (o for o in self.admin if tier(o) == "Baseline"),
+            key=lambda o: (
+                o["kind"] == "BaselineAdminNetworkPolicy",
+                o["spec"].get("priority", 0),
+                o["metadata"]["name"],
+            ),
+        )
+        for pol in baseline:
+            if not self.admin_subject(pol, pod):
+                continue
+            action = first_match(pol)
+            if action == "Pass":
+                return True  # skips the rest of the baseline: the default allows
+            if action is not None:
+                return action in ("Allow", "Accept")
+        return True
+
+    def admin_subject(self, pol: dict[str, Any], pod: dict[str, Any]) -> bool:
+        subject = pol["spec"]["subject"]
+        ns_labels = self.ns_labels[self.ns(pod)]
+        if "namespaces" in subject:
+            return sel_match(subject["namespaces"], ns_labels)
+        pods = subject["pods"]
+        return sel_match(pods.get("namespaceSelector", {}), ns_labels) and sel_match(
+            pods["podSelector"], pod["metadata"].get("labels", {})
+        )
+
+    def admin_peer(self, peer: dict[str, Any], other: Any, reading: bool) -> bool:
+        """Host-network pods are never peers; `networks` also holds pods by address."""
+        if isinstance(other, dict) and self.host(other):
+            return False
+        if "networks" in peer:
+            nets = [ipaddress.ip_network(c) for c in peer["networks"]]
+            if not isinstance(other, dict):
+                ip = ipaddress.ip_address(other)
+                return any(ip.version == n.version and ip in n for n in nets)
+            ips = [ipaddress.ip_address(x["ip"]) for x in other.get("status", {}).get("podIPs", [])]
+            inside = [any(ip.version == n.version and ip in n for n in nets) for ip in ips]
+            if ips and all(inside):
+                return True
+            if ips and not any(inside):
+                return False
+            return reading  # unknown (or partly inside): the reading decides
+        if not isinstance(other, dict):
+            return False
+        ns_labels = self.ns_labels[self.ns(other)]
+        if "namespaces" in peer:
+            return sel_match(peer["namespaces"], ns_labels)
+        pods = peer["pods"]
+        return sel_match(pods.get("namespaceSelector", {}), ns_labels) and sel_match(
+            pods["podSelector"], other["metadata"].get("labels", {})
+        )
+
+    @staticmethod
+    def admin_port(entries: list[dict[str, Any]] | None, dst: Any, proto: str, port: int) -> bool:
+        if entries is None:
+            return True
+        for e in entries:
+            for p in ("tcp", "udp", "sctp"):
+                if p in e:  # ClusterNetworkPolicy `protocols`
+                    dp = e[p]["destinationPort"]
+                    lo, hi = (
+                        (dp["number"],) * 2
+                        if "number" in dp
+                        else (
+                            dp["range"]["start"],
+                            dp["range"]["end"],
+                        )
+                    )
+                    if proto == p.upper() and lo <= port <= hi:
+                        return True
+            if "destinationNamedPort" in e:
+                e = {"namedPort": e["destinationNamedPort"]}
+            if "portNumber" in e:
+                pn = e["portNumber"]
+                if pn.get("protocol", "TCP") == proto and pn["port"] == port:
+                    return True
+            elif "portRange" in e:
+                pr = e["portRange"]
+                if pr.get("protocol", "TCP") == proto and pr["start"] <= port <= pr["end"]:
+                    return True
+            elif "namedPort" in e and isinstance(dst, dict):
+                for c in dst["spec"]["containers"]:
+                    for cp in c.get("ports", []):
+                        if (
+                            cp.get("name") == e["namedPort"]
+                            and cp.get("protocol", "TCP") == proto
+                            and cp["containerPort"] == port
+                        ):
+                            return True
+        return False
+
+    def np_allows(
+        self, pod: dict[str, Any], direction: str, peer: Any, dst: Any, proto: str, port: int
+    ) -> bool | None:
+        """NetworkPolicy's answer; None when no policy selects the pod in `direction`."""
         selecting = [
             pol
             for pol in self.policies
@@ -155,7 +303,7 @@ class Ref:
             and direction in policy_types(pol["spec"])
         ]
         if not selecting:
-            return True
+            return None
         key, side = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
         for pol in selecting:
             for rule in pol["spec"].get(key) or []:
@@ -167,12 +315,16 @@ class Ref:
         return False
 
     def flow(self, src: Any, dst: Any, proto: str, port: int) -> bool:
-        ok = True
-        if isinstance(src, dict):
-            ok = self.allows(src, "Egress", dst, dst, proto, port)
-        if ok and isinstance(dst, dict):
-            ok = self.allows(dst, "Ingress", src, dst, proto, port)
-        return ok
+        """Allowed when both sides allow it, in either reading of unknown pod addresses."""
+        for reading in (True, False):
+            ok = True
+            if isinstance(src, dict):
+                ok = self.allows(src, "Egress", dst, dst, proto, port, reading)
+            if ok and isinstance(dst, dict):
+                ok = self.allows(dst, "Ingress", src, dst, proto, port, reading)
+            if ok:
+                return True
+        return False
 
 
 def template_shape(ctrl: dict[str, Any]) -> dict[str, Any]:
@@ -394,6 +546,129 @@ def clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
     namespaces, objs = draw_namespaces(draw)
     objs += [draw(pod(f"p{i}", namespaces)) for i in range(draw(st.integers(2, 5)))]
     objs += [draw(policy(f"np{i}", namespaces)) for i in range(draw(st.integers(0, 4)))]
+    return objs
+
+
+# Admin policies: ANPs (a few priorities, so that equal ones meet), sometimes a BANP,
+# and pods that sometimes give their addresses for `networks` peers.
+POD_IPS = ["10.1.2.3", "10.0.0.1", "192.168.1.1", "11.0.0.1", "2001:db8::1"]
+ADMIN_NETS = ["10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16", "0.0.0.0/0", "2001:db8::/32"]
+
+
+@st.composite
+def admin_peer(draw: st.DrawFn, egress: bool) -> dict[str, Any]:
+    kind = draw(
+        st.sampled_from(["namespaces", "pods", "networks"] if egress else ["namespaces", "pods"])
+    )
+    if kind == "namespaces":
+        return {"namespaces": draw(selector(NS_SEL_KEYS))}
+    if kind == "pods":
+        return {
+            "pods": {
+                "namespaceSelector": draw(selector(NS_SEL_KEYS)),
+                "podSelector": draw(selector(POD_SEL_KEYS)),
+            }
+        }
+    return {
+        "networks": draw(st.lists(st.sampled_from(ADMIN_NETS), min_size=1, max_size=2, unique=True))
+    }
+
+
+@st.composite
+def admin_port(draw: st.DrawFn, named: bool) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["number", "range", "name"] if named else ["number", "range"]))
+    proto = draw(st.sampled_from([None, *PROTOS]))
+    body: dict[str, Any] = {} if proto is None else {"protocol": proto}
+    if kind == "number":
+        return {"portNumber": {**body, "port": draw(st.sampled_from(NUM_PORTS))}}
+    if kind == "range":
+        lo = draw(st.sampled_from([1, 53, 80, 443, 8080]))
+        hi = draw(st.sampled_from([81, 5432, 9000, 65535]).filter(lambda h: h > lo))
+        return {"portRange": {**body, "start": lo, "end": hi}}
+    return {"namedPort": draw(st.sampled_from(PORT_NAMES))}
+
+
+@st.composite
+def cnp_protocol(draw: st.DrawFn, named: bool) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["number", "range", "name"] if named else ["number", "range"]))
+    if kind == "name":
+        return {"destinationNamedPort": draw(st.sampled_from(PORT_NAMES))}
+    proto = draw(st.sampled_from(["tcp", "udp", "sctp"]))
+    if kind == "number":
+        return {proto: {"destinationPort": {"number": draw(st.sampled_from(NUM_PORTS))}}}
+    lo = draw(st.sampled_from([1, 53, 80, 443, 8080]))
+    hi = draw(st.sampled_from([81, 5432, 9000, 65535]).filter(lambda h: h > lo))
+    return {proto: {"destinationPort": {"range": {"start": lo, "end": hi}}}}
+
+
+@st.composite
+def admin_rule(
+    draw: st.DrawFn, egress: bool, actions: list[str], cnp: bool = False
+) -> dict[str, Any]:
+    peers = draw(st.lists(admin_peer(egress), min_size=1, max_size=2))
+    r: dict[str, Any] = {
+        "action": draw(st.sampled_from(actions)),
+        "to" if egress else "from": peers,
+    }
+    if draw(st.booleans()):
+        named = not any("networks" in p for p in peers)
+        if cnp:
+            r["protocols"] = draw(st.lists(cnp_protocol(named), min_size=1, max_size=2))
+        else:
+            r["ports"] = draw(st.lists(admin_port(named), min_size=1, max_size=2))
+    return r
+
+
+@st.composite
+def admin_policy(draw: st.DrawFn, kind: str, name: str) -> dict[str, Any]:
+    actions = {
+        "AdminNetworkPolicy": ["Allow", "Deny", "Pass"],
+        "BaselineAdminNetworkPolicy": ["Allow", "Deny"],
+        "ClusterNetworkPolicy": ["Accept", "Deny", "Pass"],
+    }[kind]
+    if draw(st.booleans()):
+        subject: dict[str, Any] = {"namespaces": draw(selector(NS_SEL_KEYS))}
+    else:
+        subject = {
+            "pods": {
+                "namespaceSelector": draw(selector(NS_SEL_KEYS)),
+                "podSelector": draw(selector(POD_SEL_KEYS)),
+            }
+        }
+    spec: dict[str, Any] = {"subject": subject}
+    cnp = kind == "ClusterNetworkPolicy"
+    if kind != "BaselineAdminNetworkPolicy":
+        spec["priority"] = draw(st.sampled_from([1, 2, 3]))
+    if cnp:
+        spec["tier"] = draw(st.sampled_from(["Admin", "Baseline"]))
+    for key in ("ingress", "egress"):
+        n = draw(st.integers(0, 3))
+        if n:
+            spec[key] = [draw(admin_rule(key == "egress", actions, cnp)) for _ in range(n)]
+    return {
+        "apiVersion": f"policy.networking.k8s.io/{'v1alpha2' if cnp else 'v1alpha1'}",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+@st.composite
+def admin_clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
+    objs = draw(clusters())
+    for o in objs:
+        if o["kind"] == "Pod" and draw(st.integers(0, 2)):
+            ips = draw(st.lists(st.sampled_from(POD_IPS), min_size=1, max_size=2, unique=True))
+            o["status"] = {"podIPs": [{"ip": ip} for ip in ips]}
+    objs += [
+        draw(admin_policy("AdminNetworkPolicy", f"anp{i}")) for i in range(draw(st.integers(0, 3)))
+    ]
+    if draw(st.booleans()):
+        objs.append(draw(admin_policy("BaselineAdminNetworkPolicy", "default")))
+    objs += [
+        draw(admin_policy("ClusterNetworkPolicy", f"cnp{i}"))
+        for i in range(draw(st.integers(0, 2)))
+    ]
     return objs
 
 
@@ -810,6 +1085,12 @@ def test_engine_matches_reference(objs: list[dict[str, Any]]) -> None:
 @example(EX_WL_PORT_PER_SHAPE)
 @example(EX_WL_HOST_PER_POD)
 def test_workloads_of_several_pods_match_reference(objs: list[dict[str, Any]]) -> None:
+    check(objs)
+
+
+@settings(max_examples=max(10, settings.default.max_examples // 2))
+@given(admin_clusters())
+def test_engine_with_admin_policies_matches_reference(objs: list[dict[str, Any]]) -> None:
     check(objs)
 
 

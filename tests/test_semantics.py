@@ -6,6 +6,8 @@ expectations; src/dst are `namespace/name` or an IP address outside the cluster.
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from tests.helpers import allowed, flows_from_yaml, namespace, pod, policy
@@ -472,3 +474,373 @@ def test_semantics(title: str, docs: str, checks: list[tuple[str, str, str, int,
     assert not wrong, (
         f"{title}: expected (src, dst, protocol, port, allowed) but got the opposite: {wrong}"
     )
+
+
+# =========================================================================== admin tiers
+# One or more rows per semantics bullet of the cluster-wide guardrails issue: ANP, BANP,
+# the order of the tiers, ClusterNetworkPolicy, and host-network pods.
+
+
+def anp(name: str, spec: str, kind: str = "AdminNetworkPolicy", version: str = "v1alpha1") -> str:
+    """A cluster-wide policy document; `spec` is YAML indented as the body of `spec:`."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    return (
+        f"---\napiVersion: policy.networking.k8s.io/{version}\nkind: {kind}\n"
+        f"metadata:\n  name: {name}\nspec:\n{body}\n"
+    )
+
+
+def banp(spec: str) -> str:
+    return anp("default", spec, "BaselineAdminNetworkPolicy")
+
+
+def cnp(name: str, spec: str) -> str:
+    return anp(name, spec, "ClusterNetworkPolicy", "v1alpha2")
+
+
+def pod_with_ip(name: str, ns: str, ip: str) -> str:
+    """A running Pod whose address the export gives (`status.podIPs`)."""
+    return pod(name, ns, {"app": name}) + f"status:\n  podIPs:\n  - ip: {ip}\n"
+
+
+NODES = (
+    "---\napiVersion: v1\nkind: Node\nmetadata: {name: cp-1, labels: {role: control}}\n"
+    "status: {addresses: [{type: InternalIP, address: 192.168.10.1}]}\n"
+    "---\napiVersion: v1\nkind: Node\nmetadata: {name: w-1, labels: {role: worker}}\n"
+    "status: {addresses: [{type: InternalIP, address: 192.168.10.2}]}\n"
+)
+ZONES = (
+    namespace("cde", {"zone": "cde"})
+    + namespace("dev", {"zone": "dev"})
+    + namespace("app", {"zone": "app"})
+    + pod("pay", "cde", {"app": "pay"}, "pg:5432/TCP,http:8080/TCP")
+    + pod("tool", "dev", {"app": "tool"})
+    + pod("web", "app", {"app": "web"}, "http:80/TCP")
+    + pod("node-agent", "app", {"app": "agent"}, host_network=True)
+)
+DENY_DEV = anp(
+    "cde-guardrail",
+    """
+    priority: 10
+    subject: {namespaces: {matchLabels: {zone: cde}}}
+    ingress:
+    - name: deny-dev
+      action: Deny
+      from: [{namespaces: {matchLabels: {zone: dev}}}]
+    """,
+)
+ALLOW_ALL_NP = policy(
+    "open", "cde", "podSelector: {}\ningress: [{}]\negress: [{}]\npolicyTypes: [Ingress, Egress]"
+)
+DENY_ALL_NP = policy("closed", "cde", "podSelector: {}\npolicyTypes: [Ingress, Egress]")
+BANP_DENY = banp(
+    """
+    subject: {namespaces: {}}
+    ingress:
+    - {name: allow-app, action: Allow, from: [{namespaces: {matchLabels: {zone: app}}}]}
+    - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+    """
+)
+
+ADMIN_CASES = [
+    (
+        "ANP Deny: denied, and no NetworkPolicy can allow it",
+        ZONES + DENY_DEV + ALLOW_ALL_NP,
+        [
+            ("dev/tool", "cde/pay", "TCP", 5432, False),
+            ("app/web", "cde/pay", "TCP", 5432, True),
+            ("8.8.8.8", "cde/pay", "TCP", 5432, True),
+        ],
+    ),
+    (
+        "ANP Allow: allowed, and no NetworkPolicy can deny it",
+        ZONES
+        + DENY_ALL_NP
+        + anp(
+            "let-app",
+            """
+            priority: 5
+            subject: {pods: {namespaceSelector: {matchLabels: {zone: cde}},
+                             podSelector: {matchLabels: {app: pay}}}}
+            ingress:
+            - action: Allow
+              from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}}]
+              ports: [{portNumber: {port: 5432}}]
+            """,
+        ),
+        [
+            ("app/web", "cde/pay", "TCP", 5432, True),
+            ("app/web", "cde/pay", "TCP", 8080, False),  # NetworkPolicy decides the rest
+            ("dev/tool", "cde/pay", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "rules by priority, then rule order: the first match decides",
+        ZONES
+        + anp(
+            "late-allow",
+            """
+            priority: 20
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            ingress: [{action: Allow, from: [{namespaces: {}}]}]
+            """,
+        )
+        + anp(
+            "early",
+            """
+            priority: 3
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            ingress:
+            - {action: Allow, from: [{namespaces: {matchLabels: {zone: dev}}}],
+               ports: [{portRange: {start: 8000, end: 8100}}]}
+            - {action: Deny, from: [{namespaces: {matchLabels: {zone: dev}}}]}
+            """,
+        ),
+        [
+            ("dev/tool", "cde/pay", "TCP", 8080, True),
+            ("dev/tool", "cde/pay", "TCP", 5432, False),
+            ("dev/tool", "cde/pay", "UDP", 8080, False),
+            ("app/web", "cde/pay", "TCP", 5432, True),
+        ],
+    ),
+    (
+        "Pass skips the remaining ANP rules and lets NetworkPolicy decide",
+        ZONES
+        + DENY_ALL_NP
+        + anp(
+            "delegate",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            ingress: [{action: Pass, from: [{namespaces: {matchLabels: {zone: app}}}]}]
+            """,
+        )
+        + anp(
+            "allow-all",
+            """
+            priority: 2
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            ingress: [{action: Allow, from: [{namespaces: {}}]}]
+            """,
+        ),
+        [
+            ("app/web", "cde/pay", "TCP", 5432, False),  # passed, the NetworkPolicy denies
+            ("dev/tool", "cde/pay", "TCP", 5432, True),  # not passed: the later Allow
+        ],
+    ),
+    (
+        "Pass with no NetworkPolicy selecting the pod goes to the BANP",
+        ZONES
+        + BANP_DENY
+        + anp(
+            "delegate",
+            """
+            priority: 1
+            subject: {namespaces: {}}
+            ingress: [{action: Pass, from: [{namespaces: {}}]}]
+            """,
+        ),
+        [
+            ("app/web", "cde/pay", "TCP", 5432, True),
+            ("dev/tool", "cde/pay", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "NetworkPolicy decides where it selects the pod: the BANP is not reached",
+        ZONES + BANP_DENY + ALLOW_ALL_NP,
+        [
+            ("dev/tool", "cde/pay", "TCP", 5432, True),  # NP allows, BANP never consulted
+            ("dev/tool", "app/web", "TCP", 80, False),  # no NP in app: BANP denies
+            ("app/web", "dev/tool", "TCP", 1, True),  # BANP first match: allow-app
+        ],
+    ),
+    (
+        "BANP: first matching rule; unmatched traffic is allowed",
+        ZONES
+        + banp(
+            """
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            egress:
+            - {action: Deny, to: [{networks: ["8.8.8.0/24"]}], ports: [{portNumber: {protocol: UDP, port: 53}}]}
+            """
+        ),
+        [
+            ("cde/pay", "8.8.8.8", "UDP", 53, False),
+            ("cde/pay", "8.8.8.8", "TCP", 53, True),
+            ("cde/pay", "9.9.9.9", "UDP", 53, True),
+            ("dev/tool", "8.8.8.8", "UDP", 53, True),
+        ],
+    ),
+    (
+        "host-network pods are never subjects or peers of admin policies",
+        ZONES
+        + banp(
+            """
+            subject: {namespaces: {}}
+            ingress: [{action: Deny, from: [{namespaces: {}}]}]
+            egress: [{action: Deny, to: [{namespaces: {}}]}]
+            """
+        ),
+        [
+            ("app/node-agent", "app/node-agent", "TCP", 1, True),
+            ("app/node-agent", "cde/pay", "TCP", 5432, True),  # not a peer: BANP unmatched
+            ("cde/pay", "app/node-agent", "TCP", 1, True),
+            ("cde/pay", "app/web", "TCP", 80, False),
+        ],
+    ),
+    (
+        "egress networks also match cluster pods whose addresses are inside",
+        namespace("a")
+        + namespace("b")
+        + pod_with_ip("x", "a", "10.1.0.5")
+        + pod_with_ip("y", "b", "10.2.0.7")
+        + anp(
+            "no-10-1",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: b}}}
+            egress: [{action: Deny, to: [{networks: ["10.1.0.0/16"]}]}]
+            """,
+        ),
+        [
+            ("b/y", "a/x", "TCP", 80, False),
+            ("b/y", "10.1.9.9", "TCP", 80, False),
+            ("b/y", "10.2.0.1", "TCP", 80, True),
+            ("a/x", "b/y", "TCP", 80, True),
+        ],
+    ),
+    (
+        "networks with a pod of unknown address: allowed when either reading allows",
+        namespace("a")
+        + namespace("b")
+        + pod("x", "a", {"app": "x"})
+        + pod_with_ip("y", "b", "10.2.0.7")
+        + anp(
+            "no-10",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: b}}}
+            egress: [{action: Deny, to: [{networks: ["10.0.0.0/8"]}]}]
+            """,
+        ),
+        [("b/y", "a/x", "TCP", 80, True), ("b/y", "10.9.9.9", "TCP", 80, False)],
+    ),
+    (
+        "ClusterNetworkPolicy: Admin tier Accept/Deny before NetworkPolicy, protocols",
+        ZONES
+        + DENY_ALL_NP
+        + cnp(
+            "cnp-admin",
+            """
+            tier: Admin
+            priority: 4
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            ingress:
+            - {action: Accept, from: [{namespaces: {matchLabels: {zone: app}}}],
+               protocols: [{tcp: {destinationPort: {number: 5432}}},
+                           {udp: {destinationPort: {range: {start: 5000, end: 5010}}}}]}
+            """,
+        ),
+        [
+            ("app/web", "cde/pay", "TCP", 5432, True),
+            ("app/web", "cde/pay", "UDP", 5005, True),
+            ("app/web", "cde/pay", "UDP", 5432, False),
+            ("dev/tool", "cde/pay", "TCP", 5432, False),
+        ],
+    ),
+    (
+        "ClusterNetworkPolicy Baseline: Pass skips the rest of the baseline (then allowed)",
+        ZONES
+        + cnp(
+            "base-pass",
+            """
+            tier: Baseline
+            priority: 1
+            subject: {namespaces: {}}
+            ingress: [{action: Pass, from: [{namespaces: {matchLabels: {zone: app}}}]}]
+            """,
+        )
+        + cnp(
+            "base-deny",
+            """
+            tier: Baseline
+            priority: 2
+            subject: {namespaces: {}}
+            ingress: [{action: Deny, from: [{namespaces: {}}]}]
+            """,
+        ),
+        [("app/web", "cde/pay", "TCP", 5432, True), ("dev/tool", "cde/pay", "TCP", 5432, False)],
+    ),
+    (
+        "Baseline-tier CNPs are evaluated before the BANP",
+        ZONES
+        + BANP_DENY
+        + cnp(
+            "base-allow-dev",
+            """
+            tier: Baseline
+            priority: 900
+            subject: {namespaces: {}}
+            ingress: [{action: Accept, from: [{namespaces: {matchLabels: {zone: dev}}}]}]
+            """,
+        ),
+        [("dev/tool", "cde/pay", "TCP", 5432, True), ("cde/pay", "dev/tool", "TCP", 1, False)],
+    ),
+    (
+        "egress nodes peers match the selected Nodes' addresses",
+        ZONES
+        + NODES
+        + anp(
+            "no-control-plane",
+            """
+            priority: 1
+            subject: {namespaces: {}}
+            egress: [{action: Deny, to: [{nodes: {matchLabels: {role: control}}}]}]
+            """,
+        ),
+        [
+            ("cde/pay", "192.168.10.1", "TCP", 6443, False),
+            ("cde/pay", "192.168.10.2", "TCP", 10250, True),
+            ("cde/pay", "8.8.8.8", "TCP", 443, True),
+        ],
+    ),
+    (
+        "without Node objects, a nodes Allow rule reads as every outside address",
+        ZONES
+        + policy("closed", "cde", "podSelector: {}\npolicyTypes: [Egress]")
+        + anp(
+            "to-nodes",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            egress: [{action: Allow, to: [{nodes: {}}], ports: [{portNumber: {port: 10250}}]}]
+            """,
+        ),
+        [
+            ("cde/pay", "192.168.10.2", "TCP", 10250, True),
+            ("cde/pay", "192.168.10.2", "TCP", 443, False),
+            ("cde/pay", "app/web", "TCP", 10250, False),
+        ],
+    ),
+    (
+        "named ports resolve against the destination's container ports",
+        ZONES
+        + anp(
+            "named",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            ingress:
+            - {action: Deny, from: [{namespaces: {}}], ports: [{namedPort: pg}]}
+            """,
+        ),
+        [("app/web", "cde/pay", "TCP", 5432, False), ("app/web", "cde/pay", "TCP", 8080, True)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "docs", "checks"), ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES])
+def test_admin_semantics(
+    title: str, docs: str, checks: list[tuple[str, str, str, int, bool]]
+) -> None:
+    test_semantics(title, docs, checks)

@@ -357,3 +357,93 @@ def test_a_pack_made_from_a_pack_is_the_same_pack(
     assert res.code == 0, res.err
     for name in ("results.json", "snapshot.json", "evidence.xlsx", "manifest.json"):
         assert (out / name).read_bytes() == (sample_pack / name).read_bytes(), name
+
+
+# --------------------------------------------------------------------------- admin policies
+
+GUARDRAILS = """\
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: cde-guardrail}
+spec:
+  priority: 10
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: production}}}
+  ingress:
+  - {name: deny-analytics, action: Deny,
+     from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: analytics}}}]}
+  - {name: pass-rest, action: Pass, from: [{namespaces: {}}]}
+  egress:
+  - {name: deny-pods-net, action: Deny, to: [{networks: ["10.244.3.0/24"]}]}
+  - {name: deny-control, action: Deny, to: [{nodes: {matchLabels: {role: control}}}]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{name: deny-all, action: Deny, from: [{namespaces: {}}]}]
+---
+apiVersion: v1
+kind: Node
+metadata: {name: cp-1, labels: {role: control}}
+status: {addresses: [{type: InternalIP, address: 192.168.10.1}]}
+"""
+
+
+def test_a_pack_of_a_cluster_with_admin_policies_reproduces_its_flows_and_results(
+    tmp_path: Path, compliance: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(ROOT / "samples/shop-cluster", export)
+    (export / "guardrails.yaml").write_text(GUARDRAILS)
+    monkeypatch.chdir(tmp_path)
+    scope = ("--scope", str(ROOT / "samples/pci-dss.scope.yaml"), "--as-of", AS_OF)
+    made = compliance("report", "export", *scope, "--out", "pack", "--exit-zero")
+    assert made.code == 0, made.err
+    doc = json.loads((tmp_path / "pack/snapshot.json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert [p["name"] for p in doc["admin_policies"]] == ["cde-guardrail", "default"]
+    assert doc["nodes"] == [
+        {"name": "cp-1", "labels": {"role": "control"}, "addresses": ["192.168.10.1"]}
+    ]
+    postgres = next(w for w in doc["workloads"] if w["name"] == "postgres")
+    assert postgres["pod_ips"] == ["10.244.3.8"]
+    for fmt in ("json", "txt"):
+        want = compliance("flows", "export", "--format", fmt, "--show-rules")
+        got = compliance("flows", "pack", "--format", fmt, "--show-rules")
+        assert want.code == got.code == 0
+        assert got.out == want.out and got.err == want.err
+    # The guardrail denies what a NetworkPolicy allows, and passes the rest to them.
+    assert "analytics/data-pipeline[Deployment] => production/kafka" not in want.out
+    assert "pass -> production/" in want.out
+    res = compliance("verify", "--recompute", "pack")
+    assert res.code == 0, res.out + res.err
+    assert "results.json reproduced byte for byte" in res.out
+
+    # The Policies sheet and the PDF's policy appendix list the admin policies too.
+    import openpyxl
+    from pypdf import PdfReader
+
+    sheet = openpyxl.load_workbook(tmp_path / "pack/evidence.xlsx", read_only=True)["Policies"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r[0] in ("anp", "banp")]
+    digests = {p["name"]: p["sha256"] for p in doc["admin_policies"]}
+    assert [(r[0], r[1], r[2], r[3], r[4], r[7]) for r in rows] == [
+        ("anp", "cde-guardrail", "AdminNetworkPolicy, priority 10", 2, 2, digests["cde-guardrail"]),
+        ("banp", "default", "BaselineAdminNetworkPolicy", 1, 0, digests["default"]),
+    ]
+    assert rows[0][5] > 0 and rows[1][5] > rows[0][5]  # workloads their subjects select
+    text = "".join(page.extract_text() for page in PdfReader(tmp_path / "pack/report.pdf").pages)
+    flat = " ".join(text.split())
+    assert "anp/cde-guardrail (AdminNetworkPolicy, priority 10; 2 in, 2 out" in flat
+    assert "banp/default (BaselineAdminNetworkPolicy; 1 in, 0 out" in flat
+
+
+def test_a_tampered_admin_policy_object_is_refused() -> None:
+    from compliance.load import load_texts
+
+    cluster = build_cluster(load_texts([("g.yaml", GUARDRAILS.encode())]).objects)
+    doc = json.loads(canonical(cluster_facts(cluster)))
+    assert rebuild_cluster(doc, "snapshot.json") == cluster
+    doc["admin_policies"][0]["object"]["spec"]["priority"] = 11
+    with pytest.raises(Exception, match=r"admin_policies\[0\]\.object"):
+        rebuild_cluster(doc, "snapshot.json")

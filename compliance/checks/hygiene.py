@@ -132,6 +132,18 @@ def ineffective(ctx: Context) -> Verdict:
             idle = [peer for peer in info.peers if peer not in used]
             if idle:
                 _denied(ctx, add, info, idle, ports, never=False)
+    for admin in ctx.cluster.admin_policies:
+        if not ctx.graph.admin_selects.get(admin.id):
+            findings.append(
+                Finding(
+                    f"{admin.id}: spec.subject selects no pods, so its rules decide nothing",
+                    severity="warn",
+                    policies=(admin.id,),
+                    remediation="Fix the subject's selectors to match the pods the guardrail "
+                    "should cover, or delete the policy.",
+                    direction="both",
+                )
+            )
     return Verdict(
         tuple(findings),
         summary=f"{len(ctx.cluster.policies)} policies, {len(findings)} ineffective parts",

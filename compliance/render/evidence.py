@@ -4,6 +4,7 @@ pack cannot disagree about what was read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -74,7 +75,30 @@ def policy_rows(ev: Evaluation) -> tuple[PolicyRow, ...]:
             sha256=p.digest,
         )
         for p in sorted(ev.cluster.policies, key=lambda p: (p.namespace, p.name))
-    )
+    ) + tuple(_admin_rows(ev))
+
+
+def _admin_rows(ev: Evaluation) -> Iterator[PolicyRow]:
+    """Cluster-wide policies after the NetworkPolicies, in evaluation order: named by kind
+    prefix (`anp/cde-guardrail`, as flows name their rules), with tier and priority."""
+    selects = ev.graph.admin_selects
+    for p in ev.cluster.admin_policies:
+        if p.kind == "BaselineAdminNetworkPolicy":
+            what = p.kind
+        elif p.kind == "ClusterNetworkPolicy":
+            what = f"{p.kind}, {p.tier} tier, priority {p.priority}"
+        else:
+            what = f"{p.kind}, priority {p.priority}"
+        yield PolicyRow(
+            namespace=p.prefix,
+            name=p.name,
+            policy_types=what,
+            ingress_rules=len(p.ingress),
+            egress_rules=len(p.egress),
+            selects=len(selects.get(p.id, ())),
+            source=p.source,
+            sha256=p.digest,
+        )
 
 
 def register_text(register: Register, flow: Flow, ports: PortSet | None = None) -> tuple[str, bool]:

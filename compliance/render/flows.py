@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from compliance.flows import Endpoint, Flow, FlowGraph, Side
+from compliance.flows import Endpoint, Flow, FlowGraph, RuleRef, Side
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.text import visible
@@ -46,12 +46,20 @@ def flow_json(flow: Flow, show_rules: bool = False) -> dict[str, Any]:
     return out
 
 
+def rule_json(rule: RuleRef, via_pass: bool = False) -> dict[str, Any]:
+    """A NetworkPolicy rule by its index; an admin rule by its kind, name and label."""
+    if rule.kind:
+        return {"policy": rule.policy_id, "direction": rule.direction, "rule": rule.label}
+    out: dict[str, Any] = {"policy": rule.policy_id, "direction": rule.direction}
+    out["rule"] = rule.index
+    if via_pass:
+        out["via_pass"] = True
+    return out
+
+
 def side_json(side: Side) -> dict[str, Any]:
     return {
-        "rules": [
-            {"policy": f"{r.namespace}/{r.policy}", "direction": r.direction, "rule": r.index}
-            for r in side.rules
-        ],
+        "rules": [rule_json(r, r in side.via_pass) for r in side.rules],
         "not_isolated": side.not_isolated,
         "host_network": side.host_network,
         "external": side.external,
