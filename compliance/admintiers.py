@@ -11,10 +11,13 @@ one side of a connection port range by port range:
     -> baseline tier, first match (pass skips the rest of the baseline)
     -> allowed
 
-Host-network pods are never subjects or peers of admin rules. A `networks` peer
-also matches cluster pods whose addresses fall inside it; where a workload's
-addresses are unknown, both readings are evaluated and the flow counts as allowed
-when either allows it (never a false "denied").
+Host-network pods are never subjects of admin rules, and `namespaces` and `pods`
+peers never match them. A `networks` peer also matches cluster pods whose addresses
+fall inside it, host-network pods included (their traffic carries the node's address,
+and the API checks all traffic, pod-to-pod and to nodes, against `networks`); where a
+workload's addresses are unknown, both readings are evaluated and the flow counts as
+allowed when either allows it (never a false "denied"), unless the peer covers every
+address of both families, which holds any pod whatever its address.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
                     elif peer.kind == "networks":
                         assert peer.networks is not None
                         addrs.append(peer.networks)
-                        inside, unknown = _pods_in(engine, peer.networks, ip_of, plain)
+                        inside, unknown = _pods_in(engine, peer.networks, ip_of)
                         pods |= inside
                         maybe |= unknown
                         if unknown and str(ref) not in unknown_warned:
@@ -160,12 +163,16 @@ def _pod_addresses(engine: Engine) -> dict[int, AddrSet | None]:
 
 
 def _pods_in(
-    engine: Engine, nets: AddrSet, ip_of: dict[int, AddrSet | None], plain: frozenset[int]
+    engine: Engine, nets: AddrSet, ip_of: dict[int, AddrSet | None]
 ) -> tuple[set[int], set[int]]:
-    """Pods whose every address is inside `nets`; pods that may be (unknown or partly)."""
+    """Pods whose every address is inside `nets`; pods that may be (unknown or partly).
+    Every pod, host-network ones too: `networks` matches traffic by address, and a
+    host-network pod's address is its node's."""
     inside: set[int] = set()
     unknown: set[int] = set()
-    for i in plain:
+    if nets == AddrSet.all():
+        return set(range(len(engine.pods))), unknown
+    for i in range(len(engine.pods)):
         addrs = ip_of[i]
         if addrs is None:
             unknown.add(i)

@@ -142,7 +142,6 @@ def test_before_the_guardrails_the_shop_allows_what_the_table_says(
     assert _wrong(_flows(compliance, SHOP), 4) == []
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_MISSING)
 def test_with_the_guardrails_the_flows_are_what_the_table_says(
     compliance: Callable[..., Result],
 ) -> None:

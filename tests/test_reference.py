@@ -227,14 +227,15 @@ class Ref:
         )
 
     def admin_peer(self, peer: dict[str, Any], other: Any, reading: bool) -> bool:
-        """Host-network pods are never peers; `networks` also holds pods by address."""
-        if isinstance(other, dict) and self.host(other):
-            return False
+        """`networks` holds pods by address, host-network ones too (their address is the
+        node's); `namespaces` and `pods` never hold a host-network pod."""
         if "networks" in peer:
             nets = [ipaddress.ip_network(c) for c in peer["networks"]]
             if not isinstance(other, dict):
                 ip = ipaddress.ip_address(other)
                 return any(ip.version == n.version and ip in n for n in nets)
+            if {n.version for n in nets if n.prefixlen == 0} == {4, 6}:
+                return True  # every address of both families: whatever the pod's address
             ips = [ipaddress.ip_address(x["ip"]) for x in other.get("status", {}).get("podIPs", [])]
             inside = [any(ip.version == n.version and ip in n for n in nets) for ip in ips]
             if ips and all(inside):
@@ -242,7 +243,7 @@ class Ref:
             if ips and not any(inside):
                 return False
             return reading  # unknown (or partly inside): the reading decides
-        if not isinstance(other, dict):
+        if not isinstance(other, dict) or self.host(other):
             return False
         ns_labels = self.ns_labels[self.ns(other)]
         if "namespaces" in peer:
@@ -552,7 +553,7 @@ def clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
 # Admin policies: ANPs (a few priorities, so that equal ones meet), sometimes a BANP,
 # and pods that sometimes give their addresses for `networks` peers.
 POD_IPS = ["10.1.2.3", "10.0.0.1", "192.168.1.1", "11.0.0.1", "2001:db8::1"]
-ADMIN_NETS = ["10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16", "0.0.0.0/0", "2001:db8::/32"]
+ADMIN_NETS = ["10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16", "0.0.0.0/0", "2001:db8::/32", "::/0"]
 
 
 @st.composite

@@ -672,7 +672,7 @@ ADMIN_CASES = [
         ],
     ),
     (
-        "host-network pods are never subjects or peers of admin policies",
+        "host-network pods are never subjects, nor namespaces or pods peers, of admin policies",
         ZONES
         + banp(
             """
@@ -686,6 +686,33 @@ ADMIN_CASES = [
             ("app/node-agent", "cde/pay", "TCP", 5432, True),  # not a peer: BANP unmatched
             ("cde/pay", "app/node-agent", "TCP", 1, True),
             ("cde/pay", "app/web", "TCP", 80, False),
+        ],
+    ),
+    (
+        "a networks peer matches a host-network pod by its node's address: certainly when "
+        "it covers every address, in both readings when the address is unknown",
+        ZONES
+        + anp(
+            "no-internet",
+            """
+            priority: 5
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            egress: [{action: Deny, to: [{networks: ["0.0.0.0/0", "::/0"]}]}]
+            """,
+        )
+        + anp(
+            "no-ten",
+            """
+            priority: 6
+            subject: {namespaces: {matchLabels: {zone: dev}}}
+            egress: [{action: Deny, to: [{networks: ["10.0.0.0/8"]}]}]
+            """,
+        ),
+        [
+            ("cde/pay", "app/node-agent", "TCP", 1, False),
+            ("cde/pay", "app/web", "TCP", 80, False),
+            ("dev/tool", "app/node-agent", "TCP", 1, True),  # address unknown: either reading
+            ("dev/tool", "10.1.1.1", "TCP", 1, False),
         ],
     ),
     (
