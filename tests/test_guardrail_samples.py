@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from compliance.load import load_paths
 from compliance.model import build_cluster
 from tests.helpers import Result
@@ -79,8 +77,6 @@ CLAIMS: list[tuple[str, str, str, int, bool, bool]] = [
     (LOGGING, INTERNET, "TCP", 443, True, True),
     (INTERNET, NGINX, "TCP", 443, True, True),
 ]
-
-ENGINE_MISSING = "engine support for AdminNetworkPolicy lands in the same change"
 
 
 def _end_matches(end: dict[str, Any], name: str) -> bool:
