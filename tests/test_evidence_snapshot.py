@@ -174,3 +174,35 @@ def test_evaluating_a_pack_uses_its_evidence_unless_other_is_given(
     assert [log["path"] for log in given["observed"]["logs"]] == [
         "samples/flows/calico-flows.jsonl"
     ]
+
+
+def test_results_for_another_export_recompute_and_name_the_plan_as_recorded(
+    tmp_path: Path, compliance: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan of shop-cluster judged against shop-cluster-q2 (another export), given by
+    a path outside the working folder: the warning names the plan as the pack records
+    it, not by the machine's path, and the pack recomputes byte for byte."""
+    from compliance import pack as pack_module
+    from compliance.render.pdf import PdfResult
+
+    monkeypatch.setattr(
+        pack_module, "html_to_pdf", lambda html, folder=None: PdfResult(b"%PDF-", 1, ())
+    )
+    elsewhere = tmp_path / "probes"
+    shutil.copytree(ROOT / "samples/probes", elsewhere)
+    monkeypatch.chdir(ROOT)
+    pack = tmp_path / "pack"
+    res = compliance(
+        "report", "samples/shop-cluster-q2", "--scope", "samples/pci-dss-q2.scope.yaml",
+        "--as-of", "2027-03-01T00:00:00Z", "--out", pack, "--exit-zero",
+        "--probe-plan", elsewhere / "plan.json",
+        "--probe-results", elsewhere / "probe-results.csv",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    results = _json(pack / "results.json")
+    other = results["probes"]["other_snapshot"]
+    assert other.startswith("the plan plan.json was computed from inputs sha256:")
+    assert str(tmp_path) not in (pack / "results.json").read_text(encoding="utf-8")
+    assert str(tmp_path) not in (pack / "snapshot.json").read_text(encoding="utf-8")
+    res = compliance("verify", "--recompute", pack)
+    assert res.code == 0, res.out + res.err
