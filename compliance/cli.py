@@ -850,6 +850,7 @@ def _recomputed(pack_path: str, manifest: dict[str, Any], baseline_path: str | N
     from compliance.checks import CHECKS
     from compliance.errors import InputError
     from compliance.evaluate import evaluate as run_evaluation
+    from compliance.evidence_snapshot import evidence_of
     from compliance.flows import compute_flows
     from compliance.paths import recorded_evaluation
     from compliance.render.results import render_json as render_results_json
@@ -907,6 +908,7 @@ def _recomputed(pack_path: str, manifest: dict[str, Any], baseline_path: str | N
         chosen,
         snap.as_of,
         snap.inputs,
+        evidence=evidence_of(snap.document, snap.inputs),
         admin_policies=admin_policy_kinds_of(snap),
         baseline=prior.baseline() if prior is not None else None,
     )
@@ -986,7 +988,12 @@ def _evaluation(
     def progress(message: str) -> None:
         click.echo(f"{time.perf_counter() - started:7.2f}s  {one_line(message)}", err=True)
 
-    evidence = (extra or _Extra()).read(cluster, loaded.inputs)
+    extra = extra or _Extra()
+    evidence = extra.read(cluster, loaded.inputs)
+    if given.snapshot is not None and not extra.paths():
+        from compliance.evidence_snapshot import evidence_of
+
+        evidence = evidence_of(given.snapshot.document, given.snapshot.inputs)
     if given.snapshot is not None:
         admin = admin_policy_kinds_of(given.snapshot)
     else:
@@ -1070,8 +1077,25 @@ def _pack_evaluation(snap: Snapshot, catalog: dict[str, Framework]) -> Evaluatio
     chosen = _frameworks(catalog, (), scope.frameworks)
     graph = compute_flows(snap.cluster)
     return recorded_evaluation(
-        run_evaluation(snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs)
+        run_evaluation(
+            snap.cluster, graph, scope, chosen, snap.as_of, snap.inputs, **_recorded_facts(snap)
+        )
     )
+
+
+def _recorded_facts(snap: Snapshot | None) -> dict[str, Any]:
+    """What a pack's snapshot keeps besides the cluster and the scope, as `evaluate`
+    takes it: the enforcement evidence and the cluster-wide policy kinds the pack judged
+    (none for an export, whose evidence a diff is not given)."""
+    if snap is None:
+        return {}
+    from compliance.evidence_snapshot import evidence_of
+    from compliance.snapshot import admin_policy_kinds_of
+
+    return {
+        "evidence": evidence_of(snap.document, snap.inputs),
+        "admin_policies": admin_policy_kinds_of(snap),
+    }
 
 
 @dataclass(frozen=True)
@@ -1257,7 +1281,15 @@ def diff(
         chosen = _frameworks(catalog, (), side_scope.frameworks)
         graph = compute_flows(given.cluster)
         ev = recorded_evaluation(
-            run_evaluation(given.cluster, graph, side_scope, chosen, moment, given.loaded.inputs)
+            run_evaluation(
+                given.cluster,
+                graph,
+                side_scope,
+                chosen,
+                moment,
+                given.loaded.inputs,
+                **_recorded_facts(snap),
+            )
         )
         digest = snap.manifest.get("digest", {}).get("value") if snap is not None else None
         sides.append(DiffSide(path, digest if isinstance(digest, str) else None, ev))

@@ -168,7 +168,7 @@ def probe_evidence(results: ProbeResults, inputs: Sequence[InputFile]) -> ProbeE
     other = ""
     if planned != evaluated:
         other = (
-            f"the plan {results.plan_source} was computed from inputs "
+            f"the plan {recorded_path(results.plan_source)} was computed from inputs "
             f"{_digest(planned)}, the evaluated export is {_digest(evaluated)}"
         )
     return ProbeEvidence(results, other)

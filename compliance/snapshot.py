@@ -77,6 +77,8 @@ def _iso(moment: dt.datetime) -> str:
 
 def snapshot_document(ev: Evaluation) -> dict[str, Any]:
     """The snapshot of one evaluation, as JSON data (see the module docstring)."""
+    from compliance.evidence_snapshot import evidence_part  # its readers import jsonschema
+
     cluster = ev.cluster
     return {
         "format": FORMAT,
@@ -93,6 +95,7 @@ def snapshot_document(ev: Evaluation) -> dict[str, Any]:
         },
         "export_time": export_time_facts(ev.export_time),
         "admin_policy_kinds": list(ev.admin_policies),
+        **evidence_part(ev.evidence),
         "controls": [
             {
                 "id": fw.framework.id,
