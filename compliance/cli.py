@@ -32,6 +32,7 @@ from compliance.text import visible
 if TYPE_CHECKING:
     from compliance.chain import Link
     from compliance.controls import Framework
+    from compliance.diff import DiffSide
     from compliance.evaluate import Evaluation
     from compliance.evidence_inputs import Evidence
     from compliance.explain import Explanation
@@ -1083,6 +1084,21 @@ def _pack_evaluation(snap: Snapshot, catalog: dict[str, Framework]) -> Evaluatio
     )
 
 
+def _named_baseline(snap: Snapshot | None, earlier: list[DiffSide]) -> Baseline | None:
+    """The OLD side of a diff as NEW's baseline, when NEW is a pack that names OLD (by
+    content digest) as the baseline it was made against: NEW's SEG-19 is then judged as
+    its own results.json judged it, rather than as not applicable."""
+    if snap is None or not earlier or earlier[0].digest is None:
+        return None
+    named = snap.manifest.get("baseline")
+    if not isinstance(named, dict) or named.get("digest") != earlier[0].digest:
+        return None
+    from compliance.flowchanges import Baseline
+
+    old = earlier[0].ev
+    return Baseline(old.as_of, old.graph, old.placement)
+
+
 def _recorded_facts(snap: Snapshot | None) -> dict[str, Any]:
     """What a pack's snapshot keeps besides the cluster and the scope, as `evaluate`
     takes it: the enforcement evidence and the cluster-wide policy kinds the pack judged
@@ -1288,6 +1304,7 @@ def diff(
                 chosen,
                 moment,
                 given.loaded.inputs,
+                baseline=_named_baseline(snap, sides),
                 **_recorded_facts(snap),
             )
         )

@@ -145,6 +145,20 @@ def test_the_diff_judges_the_old_pack_with_its_own_evidence(
     assert any(i.startswith(("SEG-21-", "SEG-22-", "SEG-28-")) for i in recorded)
 
 
+def test_the_diff_judges_the_new_pack_against_the_baseline_it_names(
+    packs: dict[str, Path], compliance: Callable[..., Result]
+) -> None:
+    """NEW was made with `--baseline OLD`: the diff of the two judges NEW's SEG-19 as its
+    own results.json did, rather than as not applicable."""
+    res = compliance("diff", packs["old"], packs["new"], "--format", "json", "--exit-zero")
+    assert res.code == 0, res.err
+    findings = json.loads(res.out)["findings"]
+    new_side = {f["id"] for f in findings["new"]} | set(findings["still_open"])
+    recorded = _finding_ids(_json(packs["new"] / "results.json"))
+    assert new_side == recorded
+    assert any(i.startswith("SEG-19-") for i in recorded)
+
+
 def test_report_baseline_judges_the_old_pack_with_its_own_evidence(
     packs: dict[str, Path],
 ) -> None:
