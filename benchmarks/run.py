@@ -745,11 +745,11 @@ def measure_snapshot_here(path: str) -> dict[str, Any]:
     scope = read_scope(str(SCOPE), catalog, CHECKS)
     frameworks = list(catalog.values())
     as_of = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     loaded = load_paths([path])
     cluster = build_cluster(loaded.objects)
     ev = evaluate(cluster, compute_flows(cluster), scope, frameworks, as_of, loaded.inputs)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), _cpu()
     data = snapshot_bytes(ev)
     t2 = time.perf_counter()
     changed = dataclasses.replace(cluster, policies=cluster.policies[1:])
@@ -764,7 +764,7 @@ def measure_snapshot_here(path: str) -> dict[str, Any]:
             packs.append(str(folder))
         t3 = time.perf_counter()
         read_pack(packs[0])
-        t4 = time.perf_counter()
+        t4, c4 = time.perf_counter(), _cpu()
         sides = []
         for folder in packs:
             snap = read_pack(folder)
@@ -774,9 +774,11 @@ def measure_snapshot_here(path: str) -> dict[str, Any]:
             )
             sides.append(DiffSide(folder, None, again))
         doc = diff(sides[0], sides[1])
-        t5 = time.perf_counter()
+        t5, c5 = time.perf_counter(), _cpu()
     return {
         "evaluation_s": t1 - t0,
+        "evaluation_cpu_s": c1 - c0,
+        "diff_cpu_s": c5 - c4,
         "snapshot_write_s": t2 - t1,
         "snapshot_bytes": len(data),
         "pack_read_s": t4 - t3,
@@ -785,20 +787,35 @@ def measure_snapshot_here(path: str) -> dict[str, Any]:
     }
 
 
-def measure_snapshot(size: int, path: Path, errors: list[str]) -> None:
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the evaluation's forked copy):
+    steadier than wall time on a shared machine."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure_snapshot(size: int, path: Path, errors: list[str]) -> bool:
+    """Print the snapshot and diff figures; True when the diff missed its 3x target at
+    TARGET_SIZE workloads (the issue states it there; other sizes are shown only)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure-snapshot", str(path)]
     proc = subprocess.run(cmd, cwd=ROOT, env=_child_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         errors.append(f"{size}: snapshot run failed: {_tail(proc.stderr)}")
-        return
+        return True
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     ratio = r["diff_s"] / r["evaluation_s"]
+    cpu_ratio = r["diff_cpu_s"] / r["evaluation_cpu_s"]
     print(
         f"snapshot {size:>6} workloads: evaluation {r['evaluation_s']:.2f} s, snapshot write "
         f"{r['snapshot_write_s']:.2f} s ({r['snapshot_bytes'] / 1e6:.1f} MB), pack read "
         f"{r['pack_read_s']:.2f} s, diff {r['diff_s']:.2f} s = {ratio:.1f}x the evaluation "
-        f"(target 3x: {'met' if ratio <= 3 else 'MISSED'})"
+        f"(CPU {r['diff_cpu_s']:.1f} s / {r['evaluation_cpu_s']:.1f} s = {cpu_ratio:.1f}x; "
+        f"target 3x: {'met' if ratio <= 3 else 'MISSED'})"
     )
+    return size == TARGET_SIZE and ratio > 3
 
 
 # -- cluster-wide guardrails ---------------------------------------------------------------
@@ -1056,10 +1073,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_report_line(format_report_row(report_row))
             report_rows.append(report_row)
 
+    snapshot_missed = False
     if args.snapshot_sizes:
         print()
         for size in args.snapshot_sizes:
-            measure_snapshot(size, by_size[size].path, errors)
+            snapshot_missed |= measure_snapshot(size, by_size[size].path, errors)
 
     admin_lines: list[str] = []
     if args.admin_policies:
@@ -1079,7 +1097,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if allow_rows or text_rows:
         print_shapes(allow_rows, text_rows)
 
-    missed = False
+    missed = snapshot_missed
     for shape_row in allow_rows:
         if shape_row.size == TARGET_ALLOWLIST:
             total = shape_row.total_s

@@ -93,13 +93,15 @@ def _with_policy(cluster: Cluster, pid: str, policy: Policy | None) -> Cluster:
     )
 
 
-def _policies(old: Evaluation, new: Evaluation) -> list[dict[str, Any]]:
+def _policies(
+    old: Evaluation, new: Evaluation, current: Mapping[FlowKey, Edge]
+) -> list[dict[str, Any]]:
     """Each added, removed or modified policy with the flows it adds or removes on its
-    own: the new cluster against the new cluster with only this policy put back."""
+    own: the new cluster (`current` is its edges) against the new cluster with only this
+    policy put back."""
     before = {p.id: p for p in old.cluster.policies}
     now = {p.id: p for p in new.cluster.policies}
     out = []
-    current = edges(new.graph)
     for pid in sorted(before.keys() | now.keys()):
         b, n = before.get(pid), now.get(pid)
         if b is not None and n is not None and b.digest == n.digest:
@@ -248,7 +250,7 @@ def diff(old: DiffSide, new: DiffSide) -> dict[str, Any]:
         "notes": notes,
         "zones": zones,
         "flows": {"touching_zones": touching, "other_changes": rest},
-        "policies": _policies(o, n),
+        "policies": _policies(o, n, now),
         "workloads": _workloads(o, n),
         "requirements": _requirements(o, n),
         "findings": _finding_changes(o, n),

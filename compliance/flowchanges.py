@@ -46,18 +46,35 @@ def rules_of(flow: Flow) -> tuple[str, ...]:
 
 
 def edges(graph: FlowGraph) -> dict[FlowKey, Edge]:
-    """Every flow by its two ends, the ports merged when one pair has several."""
+    """Every flow by its two ends, the ports merged when one pair has several.
+
+    A graph has hundreds of thousands of flows but far fewer distinct endpoint and side
+    objects (flows of one pod class share them), so their texts are made once per object;
+    the graph keeps the objects alive, so their ids stay unique while this runs."""
     out: dict[FlowKey, Edge] = {}
+    names: dict[int, str] = {}
+    sides: dict[tuple[int, int], tuple[str, ...]] = {}
     for flow in graph.flows:
-        key = (end_text(flow.src), end_text(flow.dst))
-        src = flow.src if isinstance(flow.src, WorkloadRef) else None
-        dst = flow.dst if isinstance(flow.dst, WorkloadRef) else None
+        s, d = flow.src, flow.dst
+        src_name = names.get(id(s))
+        if src_name is None:
+            src_name = names[id(s)] = end_text(s)
+        dst_name = names.get(id(d))
+        if dst_name is None:
+            dst_name = names[id(d)] = end_text(d)
+        key = (src_name, dst_name)
+        pair = (id(flow.egress), id(flow.ingress))
+        rules = sides.get(pair)
+        if rules is None:
+            rules = sides[pair] = rules_of(flow)
         found = out.get(key)
         if found is None:
-            out[key] = Edge(flow.connections, rules_of(flow), src, dst)
+            src = s if isinstance(s, WorkloadRef) else None
+            dst = d if isinstance(d, WorkloadRef) else None
+            out[key] = Edge(flow.connections, rules, src, dst)
         else:
-            rules = tuple(dict.fromkeys((*found.rules, *rules_of(flow))))
-            out[key] = Edge(found.ports.union(flow.connections), rules, src, dst)
+            merged = tuple(dict.fromkeys((*found.rules, *rules)))
+            out[key] = Edge(found.ports.union(flow.connections), merged, found.src, found.dst)
     return out
 
 
@@ -74,7 +91,10 @@ def zones_of(placements: Iterable[Placement], ref: WorkloadRef | None) -> frozen
 def flow_changes(old: Mapping[FlowKey, Edge], new: Mapping[FlowKey, Edge]) -> list[Change]:
     """(key, change, before, now, widened ports, narrowed ports), sorted by key."""
     changes: list[Change] = []
-    for key in sorted(old.keys() | new.keys()):
+    # Most pairs are the same on both sides: sort only the ones that differ.
+    differing = [k for k, e in old.items() if (n := new.get(k)) is None or n.ports != e.ports]
+    differing += [k for k in new if k not in old]
+    for key in sorted(differing):
         before, now = old.get(key), new.get(key)
         if before is None and now is not None:
             changes.append((key, "added", None, now, now.ports, PortSet.empty()))

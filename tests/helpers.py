@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import shlex
+import sys
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from compliance.flows import External, FlowGraph, compute_flows
@@ -29,6 +33,26 @@ class Result:
     def json(self) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads(self.out)
         return doc
+
+
+FAKE_KUBECTL = Path(__file__).resolve().parent / "fake_kubectl" / "kubectl"
+
+
+def fake_kubectl_path(folder: Path) -> str:
+    """A PATH whose `kubectl` is the fake one, run by this interpreter without `site`.
+
+    Collecting calls kubectl about fifteen times and the probe script more: through
+    `#!/usr/bin/env python3` each call may start a version manager's shim first, which
+    costs more than the call. The fake needs only the standard library; its script and
+    what it answers are the same."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wrapper = folder / "kubectl"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S {shlex.quote(str(FAKE_KUBECTL))} "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
 
 
 def cluster_from_yaml(text: str, source: str = "test.yaml") -> Cluster:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import pytest
 import yaml
 
 from compliance import collect as collector
-from tests.helpers import Result
+from tests.helpers import Result, fake_kubectl_path
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = Path(__file__).resolve().parent / "fake_kubectl"
@@ -109,7 +108,7 @@ def recordings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (folder / f"get-{resource}.json").write_text(json.dumps(listed), encoding="utf-8")
     monkeypatch.setenv("FAKE_KUBECTL_DIR", str(folder))
     monkeypatch.setenv("FAKE_KUBECTL_CONTEXTS", "shop-prod,shop-staging")
-    monkeypatch.setenv("PATH", f"{FAKE}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", fake_kubectl_path(folder / "bin"))
     return folder
 
 

@@ -23,7 +23,7 @@ from compliance.model import WorkloadRef, build_cluster
 from compliance.proberesults import read_results
 from compliance.render.probes import _quote
 from compliance.scope import place, read_scope
-from tests.helpers import Result, allowed
+from tests.helpers import Result, allowed, fake_kubectl_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "shop-cluster"
@@ -31,7 +31,6 @@ SCOPE = ROOT / "samples" / "pci-dss.scope.yaml"
 SCHEMA = json.loads(
     (ROOT / "compliance" / "schemas" / "probe-plan.schema.json").read_text(encoding="utf-8")
 )
-FAKE = Path(__file__).resolve().parent / "fake_kubectl"
 AS_OF = "2026-11-26T00:00:00Z"
 
 
@@ -296,7 +295,7 @@ def fake_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_plan: Pa
     (folder / "flipped.json").write_text(json.dumps(flipped), encoding="utf-8")
     monkeypatch.setenv("FAKE_KUBECTL_DIR", str(folder))
     monkeypatch.setenv("FAKE_KUBECTL_CONTEXTS", "shop-prod,other")
-    monkeypatch.setenv("PATH", f"{FAKE}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", fake_kubectl_path(folder / "bin"))
     return folder
 
 

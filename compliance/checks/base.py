@@ -150,24 +150,39 @@ class PeerGroups:
         addrs: AddrSet | None = None,
     ) -> None:
         """A finding about `flow` seen from its in-scope end `inside`:
-        `"<direction> to|from <peer> <rest>"`, with both sides' rules."""
-        direction = "egress" if flow.src == inside else "ingress"
-        other = flow.dst if direction == "egress" else flow.src
+        `"<direction> to|from <peer> <rest>"`, with both sides' rules.
+
+        Called once per flow part by most checks, so it does what `add` does without its
+        keyword arguments, with the flow's rule texts and peer name remembered by
+        `ctx.facts`."""
+        facts = ctx.facts
+        policies, own_egress, own_ingress = facts.flow_texts(flow)
+        src = flow.src
+        if src is inside or src == inside:
+            direction, word, other, own = "egress", "to", flow.dst, own_egress
+        else:
+            direction, word, other, own = "ingress", "from", src, own_ingress
         if isinstance(other, WorkloadRef):
-            peer = str(other)
+            peer = facts.name(other)
         else:
             peer = address_text(addrs if addrs is not None else other.addresses)
-        word = "to" if direction == "egress" else "from"
-        self.add(
-            f"{direction} {word} {{peer}} {rest}",
-            peer,
-            remediation,
-            workload=inside,
-            ports=describe_ports(ports),
-            direction=direction,
-            policies=ctx.facts.flow_policies(flow),
-            own=own_policies(flow, direction),
-        )
+        template = f"{direction} {word} {{peer}} {rest}"
+        text = describe_ports(ports)
+        # Equal exactly when `add`'s key would be (a check uses `add` or this, never both).
+        key = (template, own, inside, text, direction)
+        group = self._groups.get(key)
+        if group is None:
+            proto = Finding(
+                message=template,
+                remediation=remediation() if callable(remediation) else remediation,
+                workload=inside,
+                ports=text,
+                direction=direction,
+            )
+            self._groups[key] = (proto, template, [peer], {policies: None})
+        else:
+            group[2].append(peer)
+            group[3][policies] = None
 
     def findings(self) -> tuple[Finding, ...]:
         out = []
@@ -323,6 +338,7 @@ class Register:
         self.active = tuple(e for e in entries if e.active(as_of))
         self.expired = tuple(e for e in entries if not e.active(as_of))
         self._covering: dict[int, list[ApprovedFlow]] = {}
+        self._expired: dict[int, list[ApprovedFlow]] = {}
         self._uncovered: dict[int, list[tuple[AddrSet | None, PortSet]]] = {}
 
     def matching(self, entries: Iterable[ApprovedFlow], flow: Flow) -> list[ApprovedFlow]:
@@ -348,7 +364,13 @@ class Register:
         return hit
 
     def expired_covering(self, flow: Flow) -> list[ApprovedFlow]:
-        return [e for e in self._matching(self.expired, flow) if _share(e, flow)]
+        """Expired entries that would cover some part of the flow (remembered per flow)."""
+        key = id(flow)
+        hit = self._expired.get(key)
+        if hit is None:
+            hit = [e for e in self._matching(self.expired, flow) if _share(e, flow)]
+            self._expired[key] = hit
+        return hit
 
     def uncovered(
         self, flow: Flow, entries: Sequence[ApprovedFlow] | None = None
@@ -429,6 +451,10 @@ class Facts:
         self.outgoing: Mapping[WorkloadRef, list[Flow]] = outgoing
         self.incoming: Mapping[WorkloadRef, list[Flow]] = incoming
         self._flow_policies: dict[int, tuple[str, ...]] = {}
+        self._flow_texts: dict[
+            int, tuple[Flow, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+        ] = {}
+        self._names: dict[int, tuple[WorkloadRef, str]] = {}
         self.policies = {p.id: p for p in cluster.policies}
 
     def namespaces_matching(self, selector: LabelSelector) -> list[str]:
@@ -444,6 +470,27 @@ class Facts:
         if hit is None:
             hit = self._flow_policies[key] = flow_policies(flow)
         return hit
+
+    def flow_texts(self, flow: Flow) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """Both sides' rules, the egress side's and the ingress side's, remembered per flow
+        (the flow is kept with them, so an id reused by another object is no hit)."""
+        hit = self._flow_texts.get(id(flow))
+        if hit is None or hit[0] is not flow:
+            hit = (
+                flow,
+                self.flow_policies(flow),
+                own_policies(flow, "egress"),
+                own_policies(flow, "ingress"),
+            )
+            self._flow_texts[id(flow)] = hit
+        return hit[1], hit[2], hit[3]
+
+    def name(self, ref: WorkloadRef) -> str:
+        """`str(ref)`, remembered per object (kept with its text, as in `flow_texts`)."""
+        hit = self._names.get(id(ref))
+        if hit is None or hit[0] is not ref:
+            hit = self._names[id(ref)] = (ref, str(ref))
+        return hit[1]
 
     @functools.cached_property
     def rule_reach(self) -> dict[RuleRef, set[object]]:

@@ -121,6 +121,12 @@ def zone_matrix_conformance(ctx: Context) -> Verdict:
     )
 
 
+def _order(ref: WorkloadRef) -> tuple[str, str, str]:
+    """WorkloadRef's own order as a plain tuple: sorting compares in C, not through the
+    dataclass's `__lt__` (scope leak sorts the peers of every connected-to workload)."""
+    return (ref.namespace, ref.name, ref.kind)
+
+
 @check("SEG-17", "Scope derivation and scope leak")
 def scope_leak(ctx: Context) -> Verdict:
     """Workloads connected to scope are in scope.
@@ -149,9 +155,9 @@ def scope_leak(ctx: Context) -> Verdict:
             policies.setdefault(dst, set()).update(ctx.facts.flow_policies(flow))
             ports.setdefault((dst, False), set()).add(flow.connections)
     findings = []
-    for ref in sorted(set(inbound) | set(outbound)):
-        targets = sorted(inbound.get(ref, ()))
-        sources = sorted(outbound.get(ref, ()))
+    for ref in sorted(set(inbound) | set(outbound), key=_order):
+        targets = sorted(inbound.get(ref, ()), key=_order)
+        sources = sorted(outbound.get(ref, ()), key=_order)
         shown = ", ".join(str(t) for t in (targets or sources)[:4])
         more = len(targets or sources) - 4
         shown += f" and {more} more" if more > 0 else ""
