@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from compliance.addresses import AddrSet
+from compliance.admindefault import Posture, posture
 from compliance.checks.base import (
     Context,
     Finding,
@@ -17,7 +18,7 @@ from compliance.checks.base import (
 from compliance.cni_support import admin_support
 from compliance.evidence_inputs import Evidence
 from compliance.flows import RuleInfo
-from compliance.model import Cluster, Workload
+from compliance.model import Cluster, Workload, WorkloadRef
 
 # Agents whose presence shows a NetworkPolicy engine, by DaemonSet name or k8s-app label.
 ENFORCING_AGENTS = {
@@ -233,12 +234,25 @@ def _coverage(ctx: Context, direction: str) -> Verdict:
         return na
     findings = []
     kind = direction.capitalize()
+    by_admin: dict[str, int] = {}
     for ref in ctx.scoped():
         iso = ctx.graph.isolation[ref]
         isolated = iso.ingress if direction == "ingress" else iso.egress
+        policies = iso.ingress_policies if direction == "ingress" else iso.egress_policies
+        found = _posture(ctx, ref, direction, isolated)
+        if found is not None and not iso.host_network:
+            if found.admin_allow:
+                findings.append(_admin_allow_finding(ref, direction, found, policies))
+                continue
+            if not isolated and found.denied:
+                text = found.deny_text()
+                if found.covers_outside:
+                    by_admin[text] = by_admin.get(text, 0) + 1
+                    continue
+                findings.append(_pods_only_finding(ref, direction, found, text))
+                continue
         if isolated:
             continue
-        policies = iso.ingress_policies if direction == "ingress" else iso.egress_policies
         if iso.host_network:
             why = f"uses the host network, so no policy reliably isolates its {direction}"
         elif policies:
@@ -258,10 +272,54 @@ def _coverage(ctx: Context, direction: str) -> Verdict:
                 + f"# then allow only the {direction} flows it needs\n",
             )
         )
-    return Verdict(
-        tuple(findings),
-        summary=f"{len(ctx.in_scope)} in-scope workloads, "
-        f"{len(findings)} not isolated for {direction}",
+    summary = (
+        f"{len(ctx.in_scope)} in-scope workloads, {len(findings)} not isolated for {direction}"
+    )
+    if by_admin:
+        summary += "; isolated by a cluster-wide default deny: " + ", ".join(
+            f"{count} by {rules}" for rules, count in sorted(by_admin.items())
+        )
+    return Verdict(tuple(findings), summary=summary)
+
+
+def _posture(ctx: Context, ref: WorkloadRef, direction: str, isolated: bool) -> Posture | None:
+    """The admin and baseline tiers' default for the workload (None without admin policies)."""
+    if not ctx.cluster.admin_policies:
+        return None
+    return posture(ctx.cluster, ctx.facts.workloads[ref], direction, isolated)
+
+
+def _admin_allow_finding(
+    ref: WorkloadRef, direction: str, found: Posture, policies: tuple[str, ...]
+) -> Finding:
+    rules = tuple(r.rule for r in found.admin_allow)
+    peer_word = "from every pod of the cluster" if direction == "ingress" else "to every pod"
+    np = f"; the NetworkPolicy isolation ({', '.join(policies)}) cannot deny it" if policies else ""
+    return Finding(
+        f"not isolated for {direction}: {', '.join(rules)} (admin tier) allows {direction} "
+        f"{peer_word} on every port, unless an earlier admin rule decides it, before any "
+        f"NetworkPolicy{np}",
+        workload=ref,
+        direction=direction,
+        policies=rules,
+        remediation=f"Replace {', '.join(rules)} with rules naming the peers and ports this "
+        "workload needs, or make its action Pass so that NetworkPolicy decides.",
+    )
+
+
+def _pods_only_finding(ref: WorkloadRef, direction: str, found: Posture, text: str) -> Finding:
+    tiers = " and ".join(sorted({r.tier for r in found.rules}))
+    return Finding(
+        f"{direction} from every pod of the cluster is denied by default by {text} "
+        f"({tiers} tier), but admin {direction} rules cannot match sources outside the "
+        "cluster, nodes or host-network pods, and no NetworkPolicy isolates its "
+        f"{direction}: traffic from them is allowed",
+        severity="warn",
+        workload=ref,
+        direction=direction,
+        policies=tuple(r.rule for r in found.rules),
+        remediation=default_deny(ref.namespace, (direction.capitalize(),))
+        + f"# then allow only the {direction} flows it needs\n",
     )
 
 

@@ -1,0 +1,136 @@
+"""Which cluster-wide rule decides a workload's traffic by default, per direction.
+
+SEG-02/03 ask whether a workload has a default-deny posture, SEG-04 whether something
+allows everything. With admin policies, the answer can come from a tier other than
+NetworkPolicy: an admin-tier rule matching every peer on every port decides, before any
+NetworkPolicy, whatever earlier admin rules (exceptions naming some peers) leave; a
+baseline-tier one decides what neither the admin tier nor a NetworkPolicy decided.
+
+A rule is a catch-all here only when its shape proves it, whatever pods exist:
+
+- every port: `ports` omitted;
+- ingress: a `namespaces: {}` peer, or `pods` with both selectors empty. Admin ingress
+  peers cannot be addresses, so such a rule still matches no source outside the cluster,
+  no node and no host-network pod (`covers_outside` is False);
+- egress: a `networks` peer holding every address of both families (0.0.0.0/0 and ::/0),
+  which the API matches against pods too: every pod, node and outside address.
+  `namespaces: {}` alone leaves outside addresses to the next tier, so it is no catch-all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compliance.addresses import AddrSet
+from compliance.model import Cluster, PodVariant, Workload
+from compliance.tiers import ADMIN, BASELINE, DENY, PASS, AdminPolicy, AdminRule, ordered
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DefaultRule:
+    """The rule that decides, for one pod shape and direction, what no earlier rule names."""
+
+    tier: str  # admin | baseline
+    rule: str
+    """`anp/default-deny egress[deny-all]`."""
+    action: str  # allow | deny
+
+    def describe(self) -> str:
+        return f"{self.tier} tier: {self.rule}"
+
+
+@dataclass(frozen=True, slots=True)
+class Posture:
+    """A workload's default in one direction, from the admin and baseline tiers."""
+
+    rules: tuple[DefaultRule, ...]
+    """The deciding catch-all rules, over the workload's pod shapes (sorted, distinct)."""
+    denied: bool
+    """Every pod shape has a Deny catch-all as its default."""
+    covers_outside: bool
+    """The default also holds for sources or destinations outside the cluster (egress
+    only: admin ingress rules cannot match them)."""
+
+    @property
+    def admin_allow(self) -> tuple[DefaultRule, ...]:
+        """Admin-tier catch-alls that allow: every peer, before any NetworkPolicy."""
+        return tuple(r for r in self.rules if r.tier == ADMIN and r.action != DENY)
+
+    def deny_text(self) -> str:
+        return ", ".join(r.rule for r in self.rules if r.action == DENY)
+
+
+def catch_all(rule: AdminRule, direction: str) -> bool:
+    """Whether the rule provably matches every peer on every port (see the module doc)."""
+    if rule.ports is not None:
+        return False
+    for peer in rule.peers:
+        if direction == "egress":
+            if peer.kind == "networks" and peer.networks == AddrSet.all():
+                return True
+        elif peer.kind == "namespaces":
+            assert peer.namespace_selector is not None
+            if peer.namespace_selector.selects_all:
+                return True
+        elif peer.kind == "pods":
+            assert peer.namespace_selector is not None and peer.pod_selector is not None
+            if peer.namespace_selector.selects_all and peer.pod_selector.selects_all:
+                return True
+    return False
+
+
+def applies(pol: AdminPolicy, variant: PodVariant, ns_labels: dict[str, str] | None) -> bool:
+    """The policy's subject holds this pod shape (host-network pods are never subjects)."""
+    if variant.host_network:
+        return False
+    if not pol.subject_namespaces.selects_all and (
+        ns_labels is None or not pol.subject_namespaces.matches(ns_labels)
+    ):
+        return False
+    return pol.subject_pods is None or pol.subject_pods.matches(dict(variant.labels))
+
+
+def _first_catch_all(
+    policies: list[AdminPolicy],
+    variant: PodVariant,
+    ns_labels: dict[str, str] | None,
+    direction: str,
+    tier: str,
+) -> DefaultRule | None:
+    for pol in policies:
+        if pol.tier != tier or not applies(pol, variant, ns_labels):
+            continue
+        for rule in pol.ingress if direction == "ingress" else pol.egress:
+            if catch_all(rule, direction):
+                return DefaultRule(tier, f"{pol.id} {direction}[{rule.label}]", rule.action)
+    return None
+
+
+def posture(cluster: Cluster, workload: Workload, direction: str, np_isolated: bool) -> Posture:
+    """The default of each of the workload's pod shapes: the first admin-tier catch-all
+    when it allows or denies (a Pass hands everything to the next tiers); otherwise,
+    when no NetworkPolicy isolates the workload in this direction, the first
+    baseline-tier catch-all that allows or denies (a baseline Pass leaves the Kubernetes
+    default, allowed). Rules before the catch-all that name some peers are exceptions to
+    it, as allow rules are to a NetworkPolicy default deny."""
+    policies = ordered(cluster.admin_policies)
+    labels = {ns.name: dict(ns.labels) for ns in cluster.namespaces}
+    ns_labels = labels.get(workload.ref.namespace)
+    found: list[DefaultRule | None] = []
+    for variant in workload.variants:
+        rule = _first_catch_all(policies, variant, ns_labels, direction, ADMIN)
+        if rule is None or rule.action == PASS:
+            rule = (
+                None
+                if np_isolated
+                else _first_catch_all(policies, variant, ns_labels, direction, BASELINE)
+            )
+            if rule is not None and rule.action == PASS:
+                rule = None
+        found.append(rule)
+    denied = bool(found) and all(r is not None and r.action == DENY for r in found)
+    return Posture(
+        tuple(sorted({r for r in found if r is not None})),
+        denied,
+        denied and direction == "egress",
+    )

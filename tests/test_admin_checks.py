@@ -1,0 +1,179 @@
+"""Checks on clusters whose guardrails are cluster-wide admin policies: SEG-02/03 count
+an admin or baseline Deny catch-all as a default deny (saying what it leaves open),
+SEG-04 flags an admin-tier Allow catch-all, SEG-20 flags shadowed admin rules.
+
+Clusters are inline, on `tests/test_checks.py`'s payments service (`pay` in scope)."""
+
+from __future__ import annotations
+
+from compliance.admindefault import catch_all, posture
+from tests.helpers import cluster_from_yaml, run_check
+from tests.test_checks import BASE, DNS_POLICY, SCOPE, SECURE, messages, workloads
+from tests.test_semantics import anp, banp, cnp
+
+PAY = "{namespaces: {matchLabels: {kubernetes.io/metadata.name: pay}}}"
+EVERYWHERE = "{networks: [0.0.0.0/0, '::/0']}"
+
+
+def admin_deny_all(direction: str, peer: str, name: str = "pay-closed") -> str:
+    word = "from" if direction == "ingress" else "to"
+    return anp(
+        name,
+        f"""
+        priority: 5
+        subject: {PAY}
+        {direction}:
+        - {{name: deny-all, action: Deny, {word}: [{peer}]}}
+        """,
+    )
+
+
+# --------------------------------------------------------------------------- SEG-03
+
+
+def test_seg03_anp_deny_catch_all_isolates_egress_and_says_which_rule() -> None:
+    cluster = BASE + admin_deny_all("egress", EVERYWHERE) + DNS_POLICY
+    result = run_check(cluster, SCOPE, "SEG-03")
+    # pay/* are isolated by the ANP, coredns by its NetworkPolicy; edge/gw by nothing.
+    assert workloads(result) == {"edge/gw"}
+    assert "isolated by a cluster-wide default deny: 2 by anp/pay-closed egress[deny-all]" in (
+        result.summary
+    )
+
+
+def test_seg03_namespaces_catch_all_is_no_egress_default_deny() -> None:
+    """`namespaces: {}` leaves every outside address to the next tier (allowed here)."""
+    cluster = BASE + admin_deny_all("egress", "{namespaces: {}}")
+    result = run_check(cluster, SCOPE, "SEG-03")
+    assert {"pay/api", "pay/db"} <= workloads(result)
+    assert "cluster-wide default deny" not in result.summary
+
+
+def test_seg03_rule_with_ports_is_no_catch_all() -> None:
+    ported = anp(
+        "ports",
+        f"""
+        priority: 5
+        subject: {PAY}
+        egress:
+        - {{name: deny, action: Deny, to: [{EVERYWHERE}], ports: [{{portRange: {{start: 1, end: 65535}}}}]}}
+        """,
+    )
+    assert {"pay/api", "pay/db"} <= workloads(run_check(BASE + ported, SCOPE, "SEG-03"))
+
+
+def test_seg03_banp_deny_isolates_only_where_no_networkpolicy_selects() -> None:
+    closed = banp(
+        f"""
+        subject: {{namespaces: {{}}}}
+        egress:
+        - {{name: dns, action: Allow, to: [{{namespaces: {{}}}}], ports: [{{portNumber: {{protocol: UDP, port: 53}}}}]}}
+        - {{name: deny-all, action: Deny, to: [{EVERYWHERE}]}}
+        """
+    )
+    result = run_check(BASE + closed, SCOPE, "SEG-03")
+    assert result.status == "pass"
+    assert "4 by banp/default egress[deny-all]" in result.summary
+
+
+def test_seg03_earlier_admin_pass_catch_all_hands_over_to_baseline() -> None:
+    passing = anp(
+        "delegate",
+        f"""
+        priority: 1
+        subject: {PAY}
+        egress:
+        - {{name: to-np, action: Pass, to: [{EVERYWHERE}]}}
+        - {{name: never, action: Deny, to: [{EVERYWHERE}]}}
+        """,
+    )
+    # Without a baseline, Pass leaves it to NetworkPolicy (none here): not isolated.
+    assert {"pay/api", "pay/db"} <= workloads(run_check(BASE + passing, SCOPE, "SEG-03"))
+
+
+def test_seg03_admin_allow_catch_all_undoes_networkpolicy_isolation() -> None:
+    opened = anp(
+        "open",
+        f"""
+        priority: 5
+        subject: {PAY}
+        egress:
+        - {{name: allow-all, action: Allow, to: [{EVERYWHERE}]}}
+        """,
+    )
+    result = run_check(SECURE + opened, SCOPE, "SEG-03")
+    assert result.status == "fail"
+    assert workloads(result) == {"pay/api", "pay/db"}
+    text = messages(result)
+    assert "anp/open egress[allow-all] (admin tier) allows egress" in text
+    assert "pay/default-deny" in text  # the NetworkPolicy it overrides
+
+
+# --------------------------------------------------------------------------- SEG-02
+
+
+def test_seg02_admin_ingress_deny_covers_pods_only_and_says_so() -> None:
+    cluster = BASE + DNS_POLICY + admin_deny_all("ingress", "{namespaces: {}}")
+    result = run_check(cluster, SCOPE, "SEG-02")
+    by_ref = {f.finding.workload.id: f.finding for f in result.findings if f.finding.workload}
+    assert set(by_ref) == {"pay/api", "pay/db", "edge/gw"}
+    # The ANP denies every pod, but admin ingress rules cannot match outside sources:
+    # a warning that says so, never a plain "isolated".
+    for ref in ("pay/api", "pay/db"):
+        finding = by_ref[ref]
+        assert finding.severity == "warn"
+        assert "denied by default by anp/pay-closed ingress[deny-all] (admin tier)" in (
+            finding.message
+        )
+        assert "cannot match sources outside the cluster" in finding.message
+    assert by_ref["edge/gw"].severity == "fail"
+    # With a NetworkPolicy default deny too, nothing is left open.
+    closed = run_check(SECURE + admin_deny_all("ingress", "{namespaces: {}}"), SCOPE, "SEG-02")
+    assert closed.status == "pass"
+
+
+def test_seg02_pods_selector_with_empty_selectors_is_a_catch_all() -> None:
+    text = admin_deny_all("ingress", "{pods: {namespaceSelector: {}, podSelector: {}}}")
+    cluster = cluster_from_yaml(BASE + text)
+    (pol,) = cluster.admin_policies
+    assert catch_all(pol.ingress[0], "ingress")
+    narrow = admin_deny_all(
+        "ingress", "{pods: {namespaceSelector: {}, podSelector: {matchLabels: {a: b}}}}"
+    )
+    (pol,) = cluster_from_yaml(BASE + narrow).admin_policies
+    assert not catch_all(pol.ingress[0], "ingress")
+
+
+def test_posture_ignores_policies_whose_subject_misses_the_workload() -> None:
+    cluster = cluster_from_yaml(BASE + admin_deny_all("egress", EVERYWHERE))
+    by_ref = {w.ref.id: w for w in cluster.workloads}
+    assert posture(cluster, by_ref["pay/api"], "egress", False).denied
+    assert not posture(cluster, by_ref["edge/gw"], "egress", False).rules
+
+
+def test_cnp_baseline_tier_catch_all_before_banp() -> None:
+    baseline = cnp(
+        "base-open",
+        f"""
+        tier: Baseline
+        priority: 3
+        subject: {PAY}
+        egress:
+        - {{name: all, action: Accept, to: [{EVERYWHERE}]}}
+        """,
+    ) + banp(
+        f"""
+        subject: {{namespaces: {{}}}}
+        egress:
+        - {{name: deny-all, action: Deny, to: [{EVERYWHERE}]}}
+        """
+    )
+    cluster = cluster_from_yaml(BASE + baseline)
+    api = next(w for w in cluster.workloads if w.ref.id == "pay/api")
+    found = posture(cluster, api, "egress", False)
+    assert not found.denied
+    assert [r.rule for r in found.rules] == ["cnp/base-open egress[all]"]
+    # A baseline Accept is the default allow, not an admin override: SEG-03 says not isolated.
+    result = run_check(BASE + baseline, SCOPE, "SEG-03")
+    assert {"pay/api", "pay/db"} <= workloads(result)
+    assert "admin tier" not in messages(result)
