@@ -7,7 +7,7 @@ Clusters are inline, on `tests/test_checks.py`'s payments service (`pay` in scop
 from __future__ import annotations
 
 from compliance.admindefault import catch_all, posture
-from tests.helpers import cluster_from_yaml, run_check
+from tests.helpers import cluster_from_yaml, policy, run_check
 from tests.test_checks import BASE, DNS_POLICY, SCOPE, SECURE, messages, workloads
 from tests.test_semantics import anp, banp, cnp
 
@@ -177,3 +177,51 @@ def test_cnp_baseline_tier_catch_all_before_banp() -> None:
     result = run_check(BASE + baseline, SCOPE, "SEG-03")
     assert {"pay/api", "pay/db"} <= workloads(result)
     assert "admin tier" not in messages(result)
+
+
+# --------------------------------------------------------------------------- SEG-04
+
+
+def test_seg04_flags_an_admin_allow_catch_all() -> None:
+    opened = cnp(
+        "open",
+        f"""
+        tier: Admin
+        priority: 5
+        subject: {PAY}
+        ingress:
+        - {{name: everyone, action: Accept, from: [{{namespaces: {{}}}}]}}
+        """,
+    )
+    result = run_check(SECURE + opened, SCOPE, "SEG-04")
+    assert result.status == "fail"
+    assert workloads(result) == {"pay/api", "pay/db"}
+    text = messages(result)
+    assert "cnp/open ingress[everyone] (admin tier) allows ingress from every pod" in text
+    assert all(f.finding.policies == ("cnp/open ingress[everyone]",) for f in result.findings)
+
+
+def test_seg04_admin_allow_after_a_deny_catch_all_is_not_reached() -> None:
+    guarded = anp(
+        "guard",
+        f"""
+        priority: 5
+        subject: {PAY}
+        ingress:
+        - {{name: deny-all, action: Deny, from: [{{namespaces: {{}}}}]}}
+        - {{name: allow-all, action: Allow, from: [{{namespaces: {{}}}}]}}
+        """,
+    )
+    assert run_check(SECURE + guarded, SCOPE, "SEG-04").status == "pass"
+
+
+def test_seg04_admin_default_deny_is_not_an_open_workload() -> None:
+    closed = admin_deny_all("egress", EVERYWHERE)
+    no_egress = policy("in-only", "pay", "podSelector: {}\npolicyTypes: [Ingress]")
+    result = run_check(BASE + no_egress + closed, SCOPE, "SEG-04")
+    assert not any(
+        f.finding.workload is not None
+        and f.finding.workload.namespace == "pay"
+        and f.finding.direction == "egress"
+        for f in result.findings
+    )

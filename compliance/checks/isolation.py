@@ -374,6 +374,12 @@ def allow_all(ctx: Context) -> Verdict:
             ("ingress", ctx.facts.ingress_rules_of(ref), iso.ingress),
             ("egress", ctx.facts.egress_rules_of(ref), iso.egress),
         ):
+            found = _posture(ctx, ref, direction, isolated)
+            if found is not None and not iso.host_network:
+                findings.extend(_admin_allow_all(ref, direction, found))
+                if found.denied and not found.admin_allow:
+                    # A cluster-wide default deny: SEG-02/03 say what it leaves open.
+                    isolated = True
             if not isolated:
                 # No rule to blame, but the effect of `ingress: [{}]`: every peer, every port.
                 peer_word = (
@@ -413,6 +419,29 @@ def allow_all(ctx: Context) -> Verdict:
     return Verdict(
         tuple(findings), summary=f"{len(findings)} allow-all rules on in-scope workloads"
     )
+
+
+def _admin_allow_all(ref: WorkloadRef, direction: str, found: Posture) -> list[Finding]:
+    out = []
+    for rule in found.admin_allow:
+        if direction == "ingress":
+            what = "from every pod of the cluster"
+        else:
+            what = "to every pod, node and address inside and outside the cluster"
+        out.append(
+            Finding(
+                f"{rule.rule} (admin tier) allows {direction} {what} on every port, before "
+                "any NetworkPolicy: no NetworkPolicy can deny what it allows",
+                workload=ref,
+                direction=direction,
+                peer="any",
+                ports="all",
+                policies=(rule.rule,),
+                remediation=f"Replace {rule.rule} with rules naming the peers and ports this "
+                "workload needs, or make its action Pass so that NetworkPolicy decides.",
+            )
+        )
+    return out
 
 
 @check("SEG-05", "Policy-bypass workloads")
