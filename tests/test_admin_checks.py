@@ -225,3 +225,137 @@ def test_seg04_admin_default_deny_is_not_an_open_workload() -> None:
         and f.finding.direction == "egress"
         for f in result.findings
     )
+
+
+# --------------------------------------------------------------------------- SEG-20
+
+
+def dead_rules(text: str) -> list[tuple[str, str]]:
+    from compliance.adminshadow import shadowed
+
+    return [(d.rule_id, d.by_id) for d in shadowed(cluster_from_yaml(BASE + text).admin_policies)]
+
+
+GUARD = anp(
+    "guard",
+    f"""
+    priority: 5
+    subject: {PAY}
+    ingress:
+    - {{name: deny-all, action: Deny, from: [{{namespaces: {{}}}}]}}
+    """,
+)
+
+
+def test_seg20_flags_a_rule_an_earlier_policy_always_decides() -> None:
+    late = anp(
+        "late",
+        """
+        priority: 10
+        subject: {pods: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}, podSelector: {matchLabels: {app: db}}}}
+        ingress:
+        - {name: from-edge, action: Allow, from: [{namespaces: {matchLabels: {tier: public}}}], ports: [{portNumber: {protocol: TCP, port: 5432}}]}
+        """,
+    )
+    result = run_check(SECURE + GUARD + late, SCOPE, "SEG-20")
+    (finding,) = [f.finding for f in result.findings if "never reached" in f.finding.message]
+    assert finding.policies == ("anp/late ingress[from-edge]", "anp/guard ingress[deny-all]")
+    assert finding.severity == "fail"  # its subject is in scope
+    assert "anp/guard ingress[deny-all] comes first" in finding.message
+    assert "denies them for good" in finding.message
+
+
+def test_seg20_same_priority_wider_ports_or_wider_subject_are_not_shadowed() -> None:
+    same_priority = GUARD.replace("name: guard", "name: twin").replace("deny-all", "also")
+    assert dead_rules(GUARD + same_priority) == []
+    wider_subject = anp(
+        "wide",
+        """
+        priority: 10
+        subject: {namespaces: {}}
+        ingress:
+        - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+        """,
+    )
+    assert dead_rules(GUARD + wider_subject) == []
+    ported = anp(
+        "ported",
+        f"""
+        priority: 1
+        subject: {PAY}
+        ingress:
+        - {{name: web, action: Allow, from: [{{namespaces: {{}}}}], ports: [{{portRange: {{protocol: TCP, start: 80, end: 90}}}}]}}
+        - {{name: wider, action: Deny, from: [{{namespaces: {{}}}}], ports: [{{portRange: {{protocol: TCP, start: 80, end: 100}}}}]}}
+        - {{name: inside, action: Deny, from: [{{namespaces: {{matchLabels: {{a: b}}}}}}], ports: [{{portNumber: {{protocol: TCP, port: 85}}}}]}}
+        - {{name: named, action: Deny, from: [{{namespaces: {{}}}}], ports: [{{namedPort: pg}}]}}
+        """,
+    )
+    assert dead_rules(ported) == [("anp/ported ingress[inside]", "anp/ported ingress[web]")]
+
+
+def test_seg20_pass_shadows_within_its_tier_only() -> None:
+    passing = anp(
+        "delegate",
+        f"""
+        priority: 1
+        subject: {PAY}
+        egress:
+        - {{name: to-np, action: Pass, to: [{{networks: [10.0.0.0/8]}}]}}
+        """,
+    )
+    later_admin = anp(
+        "later",
+        f"""
+        priority: 2
+        subject: {PAY}
+        egress:
+        - {{name: subnet, action: Deny, to: [{{networks: [10.1.0.0/16]}}]}}
+        - {{name: other, action: Deny, to: [{{networks: [11.0.0.0/8]}}]}}
+        """,
+    )
+    baseline = banp(
+        """
+        subject: {namespaces: {}}
+        egress:
+        - {name: subnet, action: Deny, to: [{networks: [10.1.0.0/16]}]}
+        """
+    )
+    assert dead_rules(passing + later_admin + baseline) == [
+        ("anp/later egress[subnet]", "anp/delegate egress[to-np]")
+    ]
+    # An admin Deny decides before the baseline; a baseline subject wider than the admin
+    # one is not covered.
+    deny = passing.replace("action: Pass", "action: Deny")
+    narrow_baseline = baseline.replace("subject: {namespaces: {}}", f"subject: {PAY}")
+    assert dead_rules(deny + narrow_baseline) == [
+        ("banp/default egress[subnet]", "anp/delegate egress[to-np]")
+    ]
+    assert dead_rules(deny + baseline) == []
+
+
+def test_seg20_baseline_cnp_comes_before_the_banp() -> None:
+    first = cnp(
+        "base",
+        f"""
+        tier: Baseline
+        priority: 7
+        subject: {PAY}
+        ingress:
+        - {{name: all, action: Accept, from: [{{namespaces: {{}}}}]}}
+        """,
+    )
+    closed = banp(
+        f"""
+        subject: {PAY}
+        ingress:
+        - {{name: deny-dev, action: Deny, from: [{{namespaces: {{matchLabels: {{zone: dev}}}}}}]}}
+        """
+    )
+    assert dead_rules(first + closed) == [
+        ("banp/default ingress[deny-dev]", "cnp/base ingress[all]")
+    ]
+    result = run_check(SECURE + first + closed, SCOPE, "SEG-20")
+    assert "skips" not in messages(result)
+    assert "banp/default ingress[deny-dev] is never reached: cnp/base ingress[all]" in (
+        messages(result)
+    )

@@ -144,10 +144,49 @@ def ineffective(ctx: Context) -> Verdict:
                     direction="both",
                 )
             )
+    findings.extend(_shadowed(ctx))
     return Verdict(
         tuple(findings),
         summary=f"{len(ctx.cluster.policies)} policies, {len(findings)} ineffective parts",
     )
+
+
+_DECIDES = {
+    ("admin", "allow"): "allows them for good",
+    ("admin", "deny"): "denies them for good",
+    ("admin", "pass"): "passes them to NetworkPolicy",
+    ("baseline", "allow"): "allows them",
+    ("baseline", "deny"): "denies them",
+    ("baseline", "pass"): "skips the rest of the baseline for them",
+}
+
+
+def _shadowed(ctx: Context) -> list[Finding]:
+    """Admin and baseline rules an earlier rule always decides first (`adminshadow`)."""
+    if not ctx.cluster.admin_policies:
+        return []
+    from compliance.adminshadow import shadowed
+
+    out = []
+    for dead in shadowed(ctx.cluster.admin_policies):
+        selects = ctx.graph.admin_selects.get(dead.policy.id, ())
+        if not selects:
+            continue  # reported above: its subject selects no pods
+        decides = _DECIDES[(dead.by_policy.tier, dead.by.action)]
+        out.append(
+            Finding(
+                f"{dead.rule_id} is never reached: {dead.by_id} comes first, applies to "
+                "every pod it applies to and matches every peer and port it matches, and "
+                f"{decides}",
+                severity="fail" if any(r in ctx.in_scope for r in selects) else "warn",
+                policies=(dead.rule_id, dead.by_id),
+                remediation=f"Delete {dead.rule_id}, or, if it should decide those "
+                f"connections, narrow {dead.by_id} or give {dead.policy.id} precedence "
+                "(a lower priority number, or the rule earlier in its list).",
+                direction=dead.direction,
+            )
+        )
+    return out
 
 
 def _rule_ports(info: RuleInfo) -> str:
