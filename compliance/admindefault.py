@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from compliance.addresses import AddrSet
 from compliance.model import Cluster, PodVariant, Workload
-from compliance.tiers import ADMIN, BASELINE, DENY, PASS, AdminPolicy, AdminRule, ordered
+from compliance.tiers import ADMIN, ALLOW, BASELINE, DENY, PASS, AdminPolicy, AdminRule, ordered
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -33,7 +33,10 @@ class DefaultRule:
     tier: str  # admin | baseline
     rule: str
     """`anp/default-deny egress[deny-all]`."""
-    action: str  # allow | deny
+    action: str  # allow | deny | pass
+    scope: str = "pods"
+    """What it decides: `pods` (every pod), `outside` (every address outside the cluster,
+    nodes and host-network pods; the pods were decided before), `all` (both)."""
 
     def describe(self) -> str:
         return f"{self.tier} tier: {self.rule}"
@@ -90,20 +93,54 @@ def applies(pol: AdminPolicy, variant: PodVariant, ns_labels: dict[str, str] | N
     return pol.subject_pods is None or pol.subject_pods.matches(dict(variant.labels))
 
 
-def _first_catch_all(
+def every_pod(rule: AdminRule) -> bool:
+    """The rule matches every pod (not host-network ones) on every port."""
+    return catch_all(rule, "ingress")
+
+
+def _tier_default(
     policies: list[AdminPolicy],
     variant: PodVariant,
     ns_labels: dict[str, str] | None,
     direction: str,
     tier: str,
 ) -> DefaultRule | None:
+    """The first rules of one tier that decide every pod and (egress) every address.
+
+    For egress, a rule matching every pod (`namespaces: {}`) may come before the one
+    that matches every address: the pods are decided by the first, and the default is a
+    deny only if both deny (an Allow opens what it matches, a Pass hands it over)."""
+    pods: tuple[str, str] | None = None
     for pol in policies:
         if pol.tier != tier or not applies(pol, variant, ns_labels):
             continue
         for rule in pol.ingress if direction == "ingress" else pol.egress:
-            if catch_all(rule, direction):
-                return DefaultRule(tier, f"{pol.id} {direction}[{rule.label}]", rule.action)
+            full = catch_all(rule, direction)
+            if not full and not every_pod(rule):
+                continue
+            rid = f"{pol.id} {direction}[{rule.label}]"
+            if pods is None:
+                pods = (rid, rule.action)
+            if full:
+                return _combine(tier, pods, (rid, rule.action), direction == "egress")
+    if pods is not None and pods[1] != DENY:
+        return DefaultRule(tier, pods[0], pods[1])
     return None
+
+
+def _combine(tier: str, pods: tuple[str, str], rest: tuple[str, str], egress: bool) -> DefaultRule:
+    """One default from the rule deciding every pod and the one deciding the rest."""
+    whole = "all" if egress else "pods"
+    if pods == rest:
+        return DefaultRule(tier, pods[0], pods[1], whole)
+    for action in (ALLOW, PASS):
+        if pods[1] == action and rest[1] == action:
+            return DefaultRule(tier, f"{pods[0]}, {rest[0]}", action, "all")
+        if pods[1] == action:
+            return DefaultRule(tier, pods[0], action, "pods")
+        if rest[1] == action:
+            return DefaultRule(tier, rest[0], action, "outside")
+    return DefaultRule(tier, f"{pods[0]}, {rest[0]}", DENY, whole)
 
 
 def posture(cluster: Cluster, workload: Workload, direction: str, np_isolated: bool) -> Posture:
@@ -118,12 +155,12 @@ def posture(cluster: Cluster, workload: Workload, direction: str, np_isolated: b
     ns_labels = labels.get(workload.ref.namespace)
     found: list[DefaultRule | None] = []
     for variant in workload.variants:
-        rule = _first_catch_all(policies, variant, ns_labels, direction, ADMIN)
+        rule = _tier_default(policies, variant, ns_labels, direction, ADMIN)
         if rule is None or rule.action == PASS:
             rule = (
                 None
                 if np_isolated
-                else _first_catch_all(policies, variant, ns_labels, direction, BASELINE)
+                else _tier_default(policies, variant, ns_labels, direction, BASELINE)
             )
             if rule is not None and rule.action == PASS:
                 rule = None

@@ -109,6 +109,35 @@ def test_seg03_admin_allow_catch_all_undoes_networkpolicy_isolation() -> None:
     assert "pay/default-deny" in text  # the NetworkPolicy it overrides
 
 
+def two_step(pods_action: str, rest_action: str) -> str:
+    """Egress decided in two rules: every pod first, then every address."""
+    return anp(
+        "two-step",
+        f"""
+        priority: 5
+        subject: {PAY}
+        egress:
+        - {{name: pods, action: {pods_action}, to: [{{namespaces: {{}}}}]}}
+        - {{name: rest, action: {rest_action}, to: [{EVERYWHERE}]}}
+        """,
+    )
+
+
+def test_seg03_an_every_pod_allow_before_the_address_deny_is_no_default_deny() -> None:
+    result = run_check(BASE + two_step("Allow", "Deny"), SCOPE, "SEG-03")
+    assert {"pay/api", "pay/db"} <= workloads(result)
+    assert "anp/two-step egress[pods] (admin tier) allows egress to every pod of the cluster" in (
+        messages(result)
+    )
+    assert "cluster-wide default deny" not in result.summary
+    both = run_check(BASE + two_step("Deny", "Deny"), SCOPE, "SEG-03")
+    assert "2 by anp/two-step egress[pods], anp/two-step egress[rest]" in both.summary
+    seg04 = run_check(BASE + two_step("Deny", "Allow"), SCOPE, "SEG-04")
+    assert "egress[rest] (admin tier) allows egress to every address outside the cluster" in (
+        messages(seg04)
+    )
+
+
 # --------------------------------------------------------------------------- SEG-02
 
 

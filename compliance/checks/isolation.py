@@ -293,7 +293,9 @@ def _admin_allow_finding(
     ref: WorkloadRef, direction: str, found: Posture, policies: tuple[str, ...]
 ) -> Finding:
     rules = tuple(r.rule for r in found.admin_allow)
-    peer_word = "from every pod of the cluster" if direction == "ingress" else "to every pod"
+    peer_word = " and ".join(
+        dict.fromkeys(_ALLOWS[(direction, r.scope)] for r in found.admin_allow)
+    )
     np = f"; the NetworkPolicy isolation ({', '.join(policies)}) cannot deny it" if policies else ""
     return Finding(
         f"not isolated for {direction}: {', '.join(rules)} (admin tier) allows {direction} "
@@ -421,13 +423,18 @@ def allow_all(ctx: Context) -> Verdict:
     )
 
 
+_ALLOWS = {
+    ("ingress", "pods"): "from every pod of the cluster",
+    ("egress", "pods"): "to every pod of the cluster",
+    ("egress", "outside"): "to every address outside the cluster, node and host-network pod",
+    ("egress", "all"): "to every pod, node and address inside and outside the cluster",
+}
+
+
 def _admin_allow_all(ref: WorkloadRef, direction: str, found: Posture) -> list[Finding]:
     out = []
     for rule in found.admin_allow:
-        if direction == "ingress":
-            what = "from every pod of the cluster"
-        else:
-            what = "to every pod, node and address inside and outside the cluster"
+        what = _ALLOWS[(direction, rule.scope)]
         out.append(
             Finding(
                 f"{rule.rule} (admin tier) allows {direction} {what} on every port, before "
