@@ -53,6 +53,10 @@ class Posture:
     covers_outside: bool
     """The default also holds for sources or destinations outside the cluster (egress
     only: admin ingress rules cannot match them)."""
+    leaks: tuple[str, ...] = ()
+    """Pass rules before a Deny catch-all whose traffic no later tier denies by default."""
+    deny_first: bool = False
+    """Every pod shape's first catch-all denies (what `leaks` pass aside)."""
 
     @property
     def admin_allow(self) -> tuple[DefaultRule, ...]:
@@ -104,28 +108,34 @@ def _tier_default(
     ns_labels: dict[str, str] | None,
     direction: str,
     tier: str,
-) -> DefaultRule | None:
-    """The first rules of one tier that decide every pod and (egress) every address.
+) -> tuple[DefaultRule | None, tuple[str, ...]]:
+    """The first rules of one tier that decide every pod and (egress) every address, and
+    the Pass rules before them (what they match is decided elsewhere).
 
     For egress, a rule matching every pod (`namespaces: {}`) may come before the one
     that matches every address: the pods are decided by the first, and the default is a
     deny only if both deny (an Allow opens what it matches, a Pass hands it over)."""
     pods: tuple[str, str] | None = None
+    passes: list[str] = []
     for pol in policies:
         if pol.tier != tier or not applies(pol, variant, ns_labels):
             continue
         for rule in pol.ingress if direction == "ingress" else pol.egress:
+            rid = f"{pol.id} {direction}[{rule.label}]"
             full = catch_all(rule, direction)
             if not full and not every_pod(rule):
+                if rule.action == PASS:
+                    passes.append(rid)
                 continue
-            rid = f"{pol.id} {direction}[{rule.label}]"
             if pods is None:
                 pods = (rid, rule.action)
             if full:
-                return _combine(tier, pods, (rid, rule.action), direction == "egress")
+                return _combine(tier, pods, (rid, rule.action), direction == "egress"), tuple(
+                    passes
+                )
     if pods is not None and pods[1] != DENY:
-        return DefaultRule(tier, pods[0], pods[1])
-    return None
+        return DefaultRule(tier, pods[0], pods[1]), tuple(passes)
+    return None, tuple(passes)
 
 
 def _combine(tier: str, pods: tuple[str, str], rest: tuple[str, str], egress: bool) -> DefaultRule:
@@ -148,26 +158,54 @@ def posture(cluster: Cluster, workload: Workload, direction: str, np_isolated: b
     when it allows or denies (a Pass hands everything to the next tiers); otherwise,
     when no NetworkPolicy isolates the workload in this direction, the first
     baseline-tier catch-all that allows or denies (a baseline Pass leaves the Kubernetes
-    default, allowed). Rules before the catch-all that name some peers are exceptions to
-    it, as allow rules are to a NetworkPolicy default deny."""
+    default, allowed).
+
+    Rules before the catch-all that allow or deny some peers are exceptions to it, as
+    allow rules are to a NetworkPolicy default deny. Pass rules before it are not: what
+    an admin Pass matches goes to NetworkPolicy, then the baseline, and what a baseline
+    Pass matches is allowed. So a Deny catch-all after Pass rules is a default deny only
+    when a NetworkPolicy isolates the workload (admin tier) or the baseline denies by
+    default without Pass rules of its own; otherwise those Pass rules are `leaks`."""
     policies = ordered(cluster.admin_policies)
     labels = {ns.name: dict(ns.labels) for ns in cluster.namespaces}
     ns_labels = labels.get(workload.ref.namespace)
     found: list[DefaultRule | None] = []
+    firsts: list[DefaultRule | None] = []  # per pod shape: what decides first by default
+    leaks: list[str] = []
     for variant in workload.variants:
-        rule = _tier_default(policies, variant, ns_labels, direction, ADMIN)
-        if rule is None or rule.action == PASS:
-            rule = (
-                None
-                if np_isolated
-                else _tier_default(policies, variant, ns_labels, direction, BASELINE)
-            )
-            if rule is not None and rule.action == PASS:
-                rule = None
-        found.append(rule)
-    denied = bool(found) and all(r is not None and r.action == DENY for r in found)
+        rule, passes = _tier_default(policies, variant, ns_labels, direction, ADMIN)
+        if rule is not None and rule.action != PASS and not (rule.action == DENY and passes):
+            found.append(rule)
+            firsts.append(rule)
+            continue
+        if np_isolated:
+            kept = rule if rule is not None and rule.action == DENY else None
+            found.append(kept)
+            firsts.append(kept)
+            continue
+        base, base_passes = _tier_default(policies, variant, ns_labels, direction, BASELINE)
+        if base is not None and base.action == PASS:
+            base = None
+        if rule is not None and rule.action == DENY:
+            # Admin default deny after Pass rules: the baseline decides what they pass.
+            found.append(rule)
+            firsts.append(rule)
+            if base is not None:
+                found.append(base)
+            if base is None or base.action != DENY or base_passes:
+                leaks.extend(passes)
+                leaks.extend(base_passes if base is not None and base.action == DENY else ())
+            continue
+        found.append(base)
+        firsts.append(base)
+        if base is not None and base.action == DENY:
+            leaks.extend(base_passes)
+    deny_first = bool(firsts) and all(r is not None and r.action == DENY for r in firsts)
+    denied = deny_first and not leaks
     return Posture(
         tuple(sorted({r for r in found if r is not None})),
         denied,
         denied and direction == "egress",
+        tuple(sorted(set(leaks))),
+        deny_first,
     )

@@ -12,8 +12,8 @@ order the API leaves to the implementation) says nothing.
 What decides first (`tiers.py` has the order):
 - within one tier, any earlier rule: Allow and Deny decide, an admin Pass skips the
   remaining admin rules, a baseline Pass the rest of the baseline;
-- an admin-tier Allow or Deny comes before every baseline rule (an admin Pass does not:
-  NetworkPolicy, then the baseline, decide what it passes).
+- an admin-tier Allow or Deny comes before every baseline rule, unless an admin Pass rule
+  may come before it (NetworkPolicy, then the baseline, decide what a Pass passes).
 """
 
 from __future__ import annotations
@@ -73,11 +73,26 @@ def _first_cover(
         for i, first in enumerate(rules):
             if same and i >= k:
                 break
-            if not same and other.tier != pol.tier and first.action == PASS:
+            if other.tier != pol.tier and (
+                first.action == PASS or _pass_before(earlier, other, direction, i)
+            ):
                 continue  # an admin Pass hands over to NetworkPolicy, then the baseline
             if _peers_cover(first.peers, rule.peers) and _ports_cover(first, rule):
                 return other, first
     return None
+
+
+def _pass_before(policies: list[AdminPolicy], pol: AdminPolicy, direction: str, k: int) -> bool:
+    """Some admin Pass rule may come before rule `k` of `pol`: what it passes reaches the
+    baseline whatever `pol` says (any subject and peers, to stay on the safe side)."""
+    for other in policies:
+        if other.tier != ADMIN or (other is not pol and _before(pol, other)):
+            continue
+        rules = other.ingress if direction == "ingress" else other.egress
+        limit = k if other is pol else len(rules)
+        if any(r.action == PASS for r in rules[:limit]):
+            return True
+    return False
 
 
 def _before(first: AdminPolicy, then: AdminPolicy) -> bool:

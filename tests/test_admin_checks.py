@@ -6,6 +6,8 @@ Clusters are inline, on `tests/test_checks.py`'s payments service (`pay` in scop
 
 from __future__ import annotations
 
+import random
+
 from compliance.admindefault import catch_all, posture
 from tests.helpers import cluster_from_yaml, policy, run_check
 from tests.test_checks import BASE, DNS_POLICY, SCOPE, SECURE, messages, workloads
@@ -159,6 +161,44 @@ def test_seg02_admin_ingress_deny_covers_pods_only_and_says_so() -> None:
     # With a NetworkPolicy default deny too, nothing is left open.
     closed = run_check(SECURE + admin_deny_all("ingress", "{namespaces: {}}"), SCOPE, "SEG-02")
     assert closed.status == "pass"
+
+
+def test_seg02_pass_rules_before_the_deny_leave_what_they_pass_to_the_next_tiers() -> None:
+    delegating = anp(
+        "delegate",
+        f"""
+        priority: 5
+        subject: {PAY}
+        ingress:
+        - {{name: edge-to-np, action: Pass, from: [{{namespaces: {{matchLabels: {{tier: public}}}}}}]}}
+        - {{name: deny-all, action: Deny, from: [{{namespaces: {{}}}}]}}
+        """,
+    )
+    result = run_check(BASE + DNS_POLICY + delegating, SCOPE, "SEG-02")
+    by_ref = {f.finding.workload.id: f.finding for f in result.findings if f.finding.workload}
+    finding = by_ref["pay/api"]
+    assert finding.severity == "fail"
+    assert "anp/delegate ingress[deny-all] denies by default, but anp/delegate " in (
+        finding.message
+    )
+    assert "ingress[edge-to-np] passes some ingress on" in finding.message
+    # With a baseline default deny, what the Pass hands on is denied too: only the
+    # outside sources stay (a warning).
+    closed = banp(
+        """
+        subject: {namespaces: {}}
+        ingress:
+        - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+        """
+    )
+    result = run_check(BASE + DNS_POLICY + delegating + closed, SCOPE, "SEG-02")
+    by_ref = {f.finding.workload.id: f.finding for f in result.findings if f.finding.workload}
+    assert by_ref["pay/api"].severity == "warn"
+    assert "anp/delegate ingress[deny-all], banp/default ingress[deny-all]" in (
+        by_ref["pay/api"].message
+    )
+    # With a NetworkPolicy default deny, NetworkPolicy decides what the Pass hands on.
+    assert run_check(SECURE + delegating, SCOPE, "SEG-02").status == "pass"
 
 
 def test_seg02_pods_selector_with_empty_selectors_is_a_catch_all() -> None:
@@ -388,3 +428,103 @@ def test_seg20_baseline_cnp_comes_before_the_banp() -> None:
     assert "banp/default ingress[deny-dev] is never reached: cnp/base ingress[all]" in (
         messages(result)
     )
+
+
+# --------------------------------------------------------------------------- against the engine
+
+PEERS = {
+    "ingress": [
+        "{namespaces: {}}",
+        "{namespaces: {matchLabels: {tier: public}}}",
+        "{pods: {namespaceSelector: {}, podSelector: {}}}",
+        "{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: api}}}}",
+    ],
+    "egress": [
+        "{namespaces: {}}",
+        "{namespaces: {matchLabels: {team: payments}}}",
+        EVERYWHERE,
+        "{networks: [10.0.0.0/8]}",
+        "{networks: [0.0.0.0/0]}",
+    ],
+}
+PORTS = ["", ", ports: [{portNumber: {protocol: TCP, port: 8443}}]"]
+SUBJECTS = [
+    "{namespaces: {}}",
+    PAY,
+    "{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: api}}}}",
+]
+
+
+def random_admin(rng: random.Random) -> str:
+    out = []
+    banp_done = False
+    for n in range(rng.randint(1, 4)):
+        kind = rng.choice(["anp", "banp", "cnp-admin", "cnp-baseline"])
+        if kind == "banp" and banp_done:
+            kind = "anp"
+        actions = ["Allow", "Deny"] + ([] if kind == "banp" else ["Pass"])
+        lines = []
+        for direction in ("ingress", "egress"):
+            rules = []
+            for i in range(rng.randint(0, 3)):
+                action = rng.choice(actions)
+                if kind.startswith("cnp") and action == "Allow":
+                    action = "Accept"
+                peer = rng.choice(PEERS[direction])
+                word = "from" if direction == "ingress" else "to"
+                port = rng.choice(PORTS)
+                if kind.startswith("cnp") and port:
+                    port = ", protocols: [{tcp: {destinationPort: {number: 8443}}}]"
+                rules.append(f"  - {{name: r{i}, action: {action}, {word}: [{peer}]{port}}}")
+            if rules:
+                lines.append(f"{direction}:\n" + "\n".join(rules))
+        body = f"subject: {rng.choice(SUBJECTS)}\n" + "\n".join(lines)
+        if kind == "banp":
+            banp_done = True
+            out.append(banp(body))
+        elif kind == "anp":
+            out.append(anp(f"p{n}", f"priority: {rng.randint(1, 4)}\n{body}"))
+        else:
+            tier = "Admin" if kind == "cnp-admin" else "Baseline"
+            out.append(cnp(f"c{n}", f"tier: {tier}\npriority: {rng.randint(1, 4)}\n{body}"))
+    return "".join(out)
+
+
+def test_defaults_and_shadowing_agree_with_the_flows() -> None:
+    """On random admin policy sets: a workload called default-denied has no flow its side
+    leaves to "not isolated" (ingress: from cluster pods), and no flow names a rule
+    called shadowed."""
+    from compliance.adminshadow import shadowed
+    from compliance.flows import compute_flows
+    from compliance.model import WorkloadRef
+
+    rng = random.Random(14)
+    checked = 0
+    for _ in range(120):
+        text = BASE + random_admin(rng) + rng.choice(["", policy("dd", "pay", "podSelector: {}")])
+        cluster = cluster_from_yaml(text)
+        graph = compute_flows(cluster)
+        dead = {d.rule_id for d in shadowed(cluster.admin_policies)}
+        host = {w.ref for w in cluster.workloads if w.host_network}
+        for f in graph.flows:
+            named = {str(r) for r in (*f.egress.rules, *f.ingress.rules)}
+            assert not named & dead, (text, named & dead)
+        for w in cluster.workloads:
+            iso = graph.isolation[w.ref]
+            for direction in ("ingress", "egress"):
+                isolated = iso.ingress if direction == "ingress" else iso.egress
+                found = posture(cluster, w, direction, isolated)
+                if not found.denied or w.host_network:
+                    continue
+                checked += 1
+                for f in graph.flows:
+                    if direction == "egress" and f.src == w.ref:
+                        assert not f.egress.not_isolated, (text, f)
+                    if (
+                        direction == "ingress"
+                        and f.dst == w.ref
+                        and isinstance(f.src, WorkloadRef)
+                        and f.src not in host
+                    ):
+                        assert not f.ingress.not_isolated, (text, f)
+    assert checked > 20  # the generator does produce default-deny postures

@@ -244,6 +244,9 @@ def _coverage(ctx: Context, direction: str) -> Verdict:
             if found.admin_allow:
                 findings.append(_admin_allow_finding(ref, direction, found, policies))
                 continue
+            if not isolated and found.leaks and found.deny_first:
+                findings.append(_leak_finding(ref, direction, found))
+                continue
             if not isolated and found.denied:
                 text = found.deny_text()
                 if found.covers_outside:
@@ -306,6 +309,21 @@ def _admin_allow_finding(
         policies=rules,
         remediation=f"Replace {', '.join(rules)} with rules naming the peers and ports this "
         "workload needs, or make its action Pass so that NetworkPolicy decides.",
+    )
+
+
+def _leak_finding(ref: WorkloadRef, direction: str, found: Posture) -> Finding:
+    leaks = ", ".join(found.leaks)
+    verb = "passes" if len(found.leaks) == 1 else "pass"
+    return Finding(
+        f"not isolated for {direction}: {found.deny_text()} denies by default, but {leaks} "
+        f"{verb} some {direction} on, and neither a NetworkPolicy isolating its {direction} "
+        "nor a baseline default deny decides it: what they pass is allowed",
+        workload=ref,
+        direction=direction,
+        policies=(*found.leaks, *(r.rule for r in found.rules)),
+        remediation=default_deny(ref.namespace, (direction.capitalize(),))
+        + f"# then allow only the {direction} flows it needs\n",
     )
 
 
@@ -379,7 +397,7 @@ def allow_all(ctx: Context) -> Verdict:
             found = _posture(ctx, ref, direction, isolated)
             if found is not None and not iso.host_network:
                 findings.extend(_admin_allow_all(ref, direction, found))
-                if found.denied and not found.admin_allow:
+                if found.deny_first and not found.admin_allow:
                     # A cluster-wide default deny: SEG-02/03 say what it leaves open.
                     isolated = True
             if not isolated:
