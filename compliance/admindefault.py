@@ -153,6 +153,18 @@ def _combine(tier: str, pods: tuple[str, str], rest: tuple[str, str], egress: bo
     return DefaultRule(tier, f"{pods[0]}, {rest[0]}", DENY, whole)
 
 
+_LAST: list[tuple[Cluster, list[AdminPolicy], dict[str, dict[str, str]]]] = []
+
+
+def _prepared(cluster: Cluster) -> tuple[list[AdminPolicy], dict[str, dict[str, str]]]:
+    """The policies in evaluation order and the namespaces' labels, kept for the last
+    cluster asked about: checks ask once per workload, direction and framework."""
+    if not _LAST or _LAST[0][0] is not cluster:
+        labels = {ns.name: dict(ns.labels) for ns in cluster.namespaces}
+        _LAST[:] = [(cluster, ordered(cluster.admin_policies), labels)]
+    return _LAST[0][1], _LAST[0][2]
+
+
 def posture(cluster: Cluster, workload: Workload, direction: str, np_isolated: bool) -> Posture:
     """The default of each of the workload's pod shapes: the first admin-tier catch-all
     when it allows or denies (a Pass hands everything to the next tiers); otherwise,
@@ -166,8 +178,7 @@ def posture(cluster: Cluster, workload: Workload, direction: str, np_isolated: b
     Pass matches is allowed. So a Deny catch-all after Pass rules is a default deny only
     when a NetworkPolicy isolates the workload (admin tier) or the baseline denies by
     default without Pass rules of its own; otherwise those Pass rules are `leaks`."""
-    policies = ordered(cluster.admin_policies)
-    labels = {ns.name: dict(ns.labels) for ns in cluster.namespaces}
+    policies, labels = _prepared(cluster)
     ns_labels = labels.get(workload.ref.namespace)
     found: list[DefaultRule | None] = []
     firsts: list[DefaultRule | None] = []  # per pod shape: what decides first by default
