@@ -14,7 +14,12 @@ A rule is a catch-all here only when its shape proves it, whatever pods exist:
   no node and no host-network pod (`covers_outside` is False);
 - egress: a `networks` peer holding every address of both families (0.0.0.0/0 and ::/0),
   which the API matches against pods too: every pod, node and outside address.
-  `namespaces: {}` alone leaves outside addresses to the next tier, so it is no catch-all.
+  `namespaces: {}` alone leaves outside addresses to the next tier, so it is no catch-all;
+  it does decide every pod when it comes first, so `namespaces: {}` Allow followed by a
+  `networks` catch-all Deny is no default deny, and two Deny rules together are one.
+
+Allow and Deny rules before the catch-all are exceptions to it; Pass rules before it hand
+what they match on (`posture` says when that keeps the default a deny).
 """
 
 from __future__ import annotations

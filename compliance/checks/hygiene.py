@@ -39,6 +39,15 @@ def ineffective(ctx: Context) -> Verdict:
     the other side denies it (an ingress rule admitting a workload whose own
     egress is denied). Findings in namespaces
     holding in-scope workloads fail; elsewhere they warn.
+
+    For AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy
+    objects: subjects that select no pods (a warning), and rules no connection
+    reaches because an earlier rule of certain precedence, in the same direction,
+    applies to every pod they apply to and matches every peer and port they match.
+    Only what the rules' shape proves is reported (selector requirements, address and
+    port containment), never between two admin policies at one priority, whose order
+    the API leaves open; the finding names both rules, and fails when the unreachable
+    rule's subject holds in-scope workloads.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na

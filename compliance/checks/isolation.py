@@ -351,6 +351,20 @@ def ingress_coverage(ctx: Context) -> Verdict:
     its pods and has Ingress in its policyTypes (after defaulting). A
     hostNetwork workload is never counted as isolated. Fails for each in-scope
     workload that is not; the remediation is a namespace default deny.
+
+    With AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy objects,
+    a cluster-wide default deny counts too: for each of the workload's pods, the first
+    admin-tier rule matching every pod on every port (a `namespaces: {}` peer, no
+    ports) denies, or, where no NetworkPolicy isolates the workload, the first such
+    baseline-tier rule does. Allow and Deny rules before it are exceptions, as allow
+    rules are to a NetworkPolicy default deny; Pass rules before it hand what they
+    match to NetworkPolicy and the baseline, and the workload fails, naming them,
+    unless one of those denies it by default. Admin ingress rules cannot match sources
+    outside the cluster, nodes or host-network pods: without a NetworkPolicy isolating
+    its ingress, a workload the admin or baseline tier denies by default gets a
+    warning naming the rule and saying what stays allowed, not a pass. A first
+    admin-tier catch-all that allows fails the workload even under a NetworkPolicy
+    default deny: no NetworkPolicy can deny what it allows.
     """
     return _coverage(ctx, "ingress")
 
@@ -362,6 +376,12 @@ def egress_coverage(ctx: Context) -> Verdict:
     As SEG-02, for Egress: remember that `policyTypes` omitted means Egress only
     when the policy has egress rules, so an ingress-only default deny leaves
     egress open.
+
+    A cluster-wide default deny (as SEG-02) isolates egress fully when it covers every
+    pod and every address: a Deny rule with a `networks` peer holding 0.0.0.0/0 and ::/0
+    and no ports, possibly after a `namespaces: {}` Deny rule that decides the pods
+    first. The summary names the rules that isolate workloads this way. A `namespaces:
+    {}` Deny alone leaves outside addresses open and does not count.
     """
     return _coverage(ctx, "egress")
 
@@ -383,7 +403,11 @@ def allow_all(ctx: Context) -> Verdict:
     match every pod of the cluster) with no port restriction: `ingress: [{}]`
     undoes a default deny. The finding names the policy and rule index. An
     in-scope workload that no policy isolates in a direction allows every peer
-    on every port there, exactly as an allow-all rule would, and fails too.
+    on every port there, exactly as an allow-all rule would, and fails too,
+    unless a cluster-wide default deny (SEG-02/03) denies by default there. The first
+    admin-tier catch-all for the workload, when it is an AdminNetworkPolicy Allow or an
+    Admin ClusterNetworkPolicy Accept matching every pod (egress: or every address) on
+    every port, fails as well: it overrides every NetworkPolicy.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
