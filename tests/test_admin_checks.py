@@ -270,6 +270,23 @@ def test_seg04_flags_an_admin_allow_catch_all() -> None:
     assert all(f.finding.policies == ("cnp/open ingress[everyone]",) for f in result.findings)
 
 
+def test_seg04_an_admin_allow_of_every_pod_alone_is_flagged_for_egress() -> None:
+    pods_only = anp(
+        "pods-open",
+        f"""
+        priority: 5
+        subject: {PAY}
+        egress:
+        - {{name: any-pod, action: Allow, to: [{{namespaces: {{}}}}]}}
+        """,
+    )
+    result = run_check(SECURE + pods_only, SCOPE, "SEG-04")
+    assert workloads(result) == {"pay/api", "pay/db"}
+    assert "anp/pods-open egress[any-pod] (admin tier) allows egress to every pod of the " in (
+        messages(result)
+    )
+
+
 def test_seg04_admin_allow_after_a_deny_catch_all_is_not_reached() -> None:
     guarded = anp(
         "guard",
