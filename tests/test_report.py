@@ -493,3 +493,29 @@ def test_cover_says_the_as_of_is_stated_and_when_the_export_was_taken(pages: lis
     cover = flat(pages[0])
     assert "The as-of time is the preparer's statement (--as-of)" in cover
     assert "Export captured capture time not recorded; taken after 2024-11-18T09:02:11Z" in cover
+
+
+def test_policy_appendix_names_cluster_wide_policies_only_when_there_are_some() -> None:
+    guard = (
+        "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+        "metadata: {name: cde-guard}\nspec:\n  priority: 3\n"
+        "  subject: {namespaces: {matchLabels: {tier: cde}}}\n"
+        "  ingress: [{name: deny-web, action: Deny, from: [{namespaces: {matchLabels: "
+        "{kubernetes.io/metadata.name: web}}}]}]\n"
+    )
+    plain_scope = SCOPE.replace(f"'{HOSTILE}'", "test").split("approved_flows:")[0]
+    for cluster, heading in (
+        (CLUSTER + guard, "Appendix B. NetworkPolicies and cluster-wide policies"),
+        (CLUSTER, "Appendix B. NetworkPolicies"),
+    ):
+        ev = evaluation_from_yaml(cluster, plain_scope)
+        reader = _reader(html_to_pdf(render_html(report_view(ev, digest="0" * 64))).data)
+        titles = [item.title for item in reader.outline if not isinstance(item, list)]
+        assert heading in titles
+        text = flat(" ".join(p.extract_text() for p in reader.pages))
+        if cluster != CLUSTER:
+            assert "then every AdminNetworkPolicy, BaselineAdminNetworkPolicy and " in text
+            assert "anp/cde-guard (AdminNetworkPolicy, priority 3;" in text
+        else:
+            assert "cluster-wide policies" not in text
+            assert "Every NetworkPolicy in the export (0), with its types" in text

@@ -39,6 +39,15 @@ def ineffective(ctx: Context) -> Verdict:
     the other side denies it (an ingress rule admitting a workload whose own
     egress is denied). Findings in namespaces
     holding in-scope workloads fail; elsewhere they warn.
+
+    For AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy
+    objects: subjects that select no pods (a warning), and rules no connection
+    reaches because an earlier rule of certain precedence, in the same direction,
+    applies to every pod they apply to and matches every peer and port they match.
+    Only what the rules' shape proves is reported (selector requirements, address and
+    port containment), never between two admin policies at one priority, whose order
+    the API leaves open; the finding names both rules, and fails when the unreachable
+    rule's subject holds in-scope workloads.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
@@ -144,10 +153,49 @@ def ineffective(ctx: Context) -> Verdict:
                     direction="both",
                 )
             )
+    findings.extend(_shadowed(ctx))
     return Verdict(
         tuple(findings),
         summary=f"{len(ctx.cluster.policies)} policies, {len(findings)} ineffective parts",
     )
+
+
+_DECIDES = {
+    ("admin", "allow"): "allows them for good",
+    ("admin", "deny"): "denies them for good",
+    ("admin", "pass"): "passes them to NetworkPolicy",
+    ("baseline", "allow"): "allows them",
+    ("baseline", "deny"): "denies them",
+    ("baseline", "pass"): "skips the rest of the baseline for them",
+}
+
+
+def _shadowed(ctx: Context) -> list[Finding]:
+    """Admin and baseline rules an earlier rule always decides first (`adminshadow`)."""
+    if not ctx.cluster.admin_policies:
+        return []
+    from compliance.adminshadow import shadowed
+
+    out = []
+    for dead in shadowed(ctx.cluster.admin_policies):
+        selects = ctx.graph.admin_selects.get(dead.policy.id, ())
+        if not selects:
+            continue  # reported above: its subject selects no pods
+        decides = _DECIDES[(dead.by_policy.tier, dead.by.action)]
+        out.append(
+            Finding(
+                f"{dead.rule_id} is never reached: {dead.by_id} comes first, applies to "
+                "every pod it applies to and matches every peer and port it matches, and "
+                f"{decides}",
+                severity="fail" if any(r in ctx.in_scope for r in selects) else "warn",
+                policies=(dead.rule_id, dead.by_id),
+                remediation=f"Delete {dead.rule_id}, or, if it should decide those "
+                f"connections, narrow {dead.by_id} or give {dead.policy.id} precedence "
+                "(a lower priority number, or the rule earlier in its list).",
+                direction=dead.direction,
+            )
+        )
+    return out
 
 
 def _rule_ports(info: RuleInfo) -> str:

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from compliance.addresses import AddrSet
+from compliance.admindefault import Posture, posture
 from compliance.checks.base import (
     Context,
     Finding,
@@ -17,7 +18,7 @@ from compliance.checks.base import (
 from compliance.cni_support import admin_support
 from compliance.evidence_inputs import Evidence
 from compliance.flows import RuleInfo
-from compliance.model import Cluster, Workload
+from compliance.model import Cluster, Workload, WorkloadRef
 
 # Agents whose presence shows a NetworkPolicy engine, by DaemonSet name or k8s-app label.
 ENFORCING_AGENTS = {
@@ -233,12 +234,28 @@ def _coverage(ctx: Context, direction: str) -> Verdict:
         return na
     findings = []
     kind = direction.capitalize()
+    by_admin: dict[str, int] = {}
     for ref in ctx.scoped():
         iso = ctx.graph.isolation[ref]
         isolated = iso.ingress if direction == "ingress" else iso.egress
+        policies = iso.ingress_policies if direction == "ingress" else iso.egress_policies
+        found = _posture(ctx, ref, direction, isolated)
+        if found is not None and not iso.host_network:
+            if found.admin_allow:
+                findings.append(_admin_allow_finding(ref, direction, found, policies))
+                continue
+            if not isolated and found.leaks and found.deny_first:
+                findings.append(_leak_finding(ref, direction, found))
+                continue
+            if not isolated and found.denied:
+                text = found.deny_text()
+                if found.covers_outside:
+                    by_admin[text] = by_admin.get(text, 0) + 1
+                    continue
+                findings.append(_pods_only_finding(ref, direction, found, text))
+                continue
         if isolated:
             continue
-        policies = iso.ingress_policies if direction == "ingress" else iso.egress_policies
         if iso.host_network:
             why = f"uses the host network, so no policy reliably isolates its {direction}"
         elif policies:
@@ -258,10 +275,71 @@ def _coverage(ctx: Context, direction: str) -> Verdict:
                 + f"# then allow only the {direction} flows it needs\n",
             )
         )
-    return Verdict(
-        tuple(findings),
-        summary=f"{len(ctx.in_scope)} in-scope workloads, "
-        f"{len(findings)} not isolated for {direction}",
+    summary = (
+        f"{len(ctx.in_scope)} in-scope workloads, {len(findings)} not isolated for {direction}"
+    )
+    if by_admin:
+        summary += "; isolated by a cluster-wide default deny: " + ", ".join(
+            f"{count} by {rules}" for rules, count in sorted(by_admin.items())
+        )
+    return Verdict(tuple(findings), summary=summary)
+
+
+def _posture(ctx: Context, ref: WorkloadRef, direction: str, isolated: bool) -> Posture | None:
+    """The admin and baseline tiers' default for the workload (None without admin policies)."""
+    if not ctx.cluster.admin_policies:
+        return None
+    return posture(ctx.cluster, ctx.facts.workloads[ref], direction, isolated)
+
+
+def _admin_allow_finding(
+    ref: WorkloadRef, direction: str, found: Posture, policies: tuple[str, ...]
+) -> Finding:
+    rules = tuple(r.rule for r in found.admin_allow)
+    peer_word = " and ".join(
+        dict.fromkeys(_ALLOWS[(direction, r.scope)] for r in found.admin_allow)
+    )
+    np = f"; the NetworkPolicy isolation ({', '.join(policies)}) cannot deny it" if policies else ""
+    return Finding(
+        f"not isolated for {direction}: {', '.join(rules)} (admin tier) allows {direction} "
+        f"{peer_word} on every port, unless an earlier admin rule decides it, before any "
+        f"NetworkPolicy{np}",
+        workload=ref,
+        direction=direction,
+        policies=rules,
+        remediation=f"Replace {', '.join(rules)} with rules naming the peers and ports this "
+        "workload needs, or make its action Pass so that NetworkPolicy decides.",
+    )
+
+
+def _leak_finding(ref: WorkloadRef, direction: str, found: Posture) -> Finding:
+    leaks = ", ".join(found.leaks)
+    verb = "passes" if len(found.leaks) == 1 else "pass"
+    return Finding(
+        f"not isolated for {direction}: {found.deny_text()} denies by default, but {leaks} "
+        f"{verb} some {direction} on, and neither a NetworkPolicy isolating its {direction} "
+        "nor a baseline default deny decides it: what they pass is allowed",
+        workload=ref,
+        direction=direction,
+        policies=(*found.leaks, *(r.rule for r in found.rules)),
+        remediation=default_deny(ref.namespace, (direction.capitalize(),))
+        + f"# then allow only the {direction} flows it needs\n",
+    )
+
+
+def _pods_only_finding(ref: WorkloadRef, direction: str, found: Posture, text: str) -> Finding:
+    tiers = " and ".join(sorted({r.tier for r in found.rules}))
+    return Finding(
+        f"{direction} from every pod of the cluster is denied by default by {text} "
+        f"({tiers} tier), but admin {direction} rules cannot match sources outside the "
+        "cluster, nodes or host-network pods, and no NetworkPolicy isolates its "
+        f"{direction}: traffic from them is allowed",
+        severity="warn",
+        workload=ref,
+        direction=direction,
+        policies=tuple(r.rule for r in found.rules),
+        remediation=default_deny(ref.namespace, (direction.capitalize(),))
+        + f"# then allow only the {direction} flows it needs\n",
     )
 
 
@@ -273,6 +351,20 @@ def ingress_coverage(ctx: Context) -> Verdict:
     its pods and has Ingress in its policyTypes (after defaulting). A
     hostNetwork workload is never counted as isolated. Fails for each in-scope
     workload that is not; the remediation is a namespace default deny.
+
+    With AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy objects,
+    a cluster-wide default deny counts too: for each of the workload's pods, the first
+    admin-tier rule matching every pod on every port (a `namespaces: {}` peer, no
+    ports) denies, or, where no NetworkPolicy isolates the workload, the first such
+    baseline-tier rule does. Allow and Deny rules before it are exceptions, as allow
+    rules are to a NetworkPolicy default deny; Pass rules before it hand what they
+    match to NetworkPolicy and the baseline, and the workload fails, naming them,
+    unless one of those denies it by default. Admin ingress rules cannot match sources
+    outside the cluster, nodes or host-network pods: without a NetworkPolicy isolating
+    its ingress, a workload the admin or baseline tier denies by default gets a
+    warning naming the rule and saying what stays allowed, not a pass. A first
+    admin-tier catch-all that allows fails the workload even under a NetworkPolicy
+    default deny: no NetworkPolicy can deny what it allows.
     """
     return _coverage(ctx, "ingress")
 
@@ -284,6 +376,12 @@ def egress_coverage(ctx: Context) -> Verdict:
     As SEG-02, for Egress: remember that `policyTypes` omitted means Egress only
     when the policy has egress rules, so an ingress-only default deny leaves
     egress open.
+
+    A cluster-wide default deny (as SEG-02) isolates egress fully when it covers every
+    pod and every address: a Deny rule with a `networks` peer holding 0.0.0.0/0 and ::/0
+    and no ports, possibly after a `namespaces: {}` Deny rule that decides the pods
+    first. The summary names the rules that isolate workloads this way. A `namespaces:
+    {}` Deny alone leaves outside addresses open and does not count.
     """
     return _coverage(ctx, "egress")
 
@@ -305,7 +403,11 @@ def allow_all(ctx: Context) -> Verdict:
     match every pod of the cluster) with no port restriction: `ingress: [{}]`
     undoes a default deny. The finding names the policy and rule index. An
     in-scope workload that no policy isolates in a direction allows every peer
-    on every port there, exactly as an allow-all rule would, and fails too.
+    on every port there, exactly as an allow-all rule would, and fails too,
+    unless a cluster-wide default deny (SEG-02/03) denies by default there. The first
+    admin-tier catch-all for the workload, when it is an AdminNetworkPolicy Allow or an
+    Admin ClusterNetworkPolicy Accept matching every pod (egress: or every address) on
+    every port, fails as well: it overrides every NetworkPolicy.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
@@ -316,6 +418,12 @@ def allow_all(ctx: Context) -> Verdict:
             ("ingress", ctx.facts.ingress_rules_of(ref), iso.ingress),
             ("egress", ctx.facts.egress_rules_of(ref), iso.egress),
         ):
+            found = _posture(ctx, ref, direction, isolated)
+            if found is not None and not iso.host_network:
+                findings.extend(_admin_allow_all(ref, direction, found))
+                if found.deny_first and not found.admin_allow:
+                    # A cluster-wide default deny: SEG-02/03 say what it leaves open.
+                    isolated = True
             if not isolated:
                 # No rule to blame, but the effect of `ingress: [{}]`: every peer, every port.
                 peer_word = (
@@ -355,6 +463,34 @@ def allow_all(ctx: Context) -> Verdict:
     return Verdict(
         tuple(findings), summary=f"{len(findings)} allow-all rules on in-scope workloads"
     )
+
+
+_ALLOWS = {
+    ("ingress", "pods"): "from every pod of the cluster",
+    ("egress", "pods"): "to every pod of the cluster",
+    ("egress", "outside"): "to every address outside the cluster, node and host-network pod",
+    ("egress", "all"): "to every pod, node and address inside and outside the cluster",
+}
+
+
+def _admin_allow_all(ref: WorkloadRef, direction: str, found: Posture) -> list[Finding]:
+    out = []
+    for rule in found.admin_allow:
+        what = _ALLOWS[(direction, rule.scope)]
+        out.append(
+            Finding(
+                f"{rule.rule} (admin tier) allows {direction} {what} on every port, before "
+                "any NetworkPolicy: no NetworkPolicy can deny what it allows",
+                workload=ref,
+                direction=direction,
+                peer="any",
+                ports="all",
+                policies=(rule.rule,),
+                remediation=f"Replace {rule.rule} with rules naming the peers and ports this "
+                "workload needs, or make its action Pass so that NetworkPolicy decides.",
+            )
+        )
+    return out
 
 
 @check("SEG-05", "Policy-bypass workloads")

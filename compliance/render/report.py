@@ -384,6 +384,7 @@ def report_view(
         "waivers": ev.scope.waivers,
         "workload_count": len(ev.cluster.workloads),
         "policy_count": len(ev.cluster.policies),
+        "admin_policy_count": len(ev.cluster.admin_policies),
         "flow_count": len(ev.graph.flows),
         "host_network_count": host_network,
         "warnings": ev.warnings,
