@@ -14,7 +14,8 @@ from pathlib import Path
 import jsonschema
 
 from compliance.render.flows import render
-from tests.helpers import flows_from_yaml, namespace, pod, policy
+from tests.helpers import flows_from_yaml, namespace, pod, policy, run_check
+from tests.test_checks import SCOPE, SECURE
 from tests.test_semantics import anp, cnp
 
 SCHEMA = json.loads(
@@ -194,6 +195,30 @@ def test_the_warning_says_the_names_are_listed_but_not_resolved() -> None:
     assert "api.stripe.com, *.stripe.com are not resolved" in warning
     assert "listed as named destinations" in warning
     assert "addresses the analysis does not know" in warning
+
+
+def test_seg08_reports_named_destinations_reachable_from_scope_for_review() -> None:
+    pay = "{namespaces: {matchLabels: {kubernetes.io/metadata.name: pay}}}"
+    names = anp(
+        "pay-out",
+        f"""
+        priority: 20
+        subject: {pay}
+        egress:
+        - name: processor
+          action: Allow
+          to: [{{domainNames: [api.processor.example]}}]
+          ports: [{{portNumber: {{protocol: TCP, port: 443}}}}]
+        """,
+    )
+    before = run_check(SECURE, SCOPE, "SEG-08")
+    result = run_check(SECURE + names, SCOPE, "SEG-08")
+    new = [f for f in result.findings if "name:api.processor.example" in f.finding.message]
+    assert new and all(f.finding.severity == "warn" for f in new)
+    assert {f.finding.workload.namespace for f in new if f.finding.workload} == {"pay"}
+    assert all("anp/pay-out egress[processor]" in " ".join(f.finding.policies) for f in new)
+    assert "TCP 443" in new[0].finding.message and "does not resolve" in new[0].finding.message
+    assert before.status == "pass" and result.status == "warn"
 
 
 def test_the_flows_command_prints_the_named_destination(tmp_path: Path) -> None:
