@@ -113,9 +113,10 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
                         engine.warnings.append(
                             f"{pol.source}: {pol.kind} {pol.name}: {direction} rule "
                             f"{rule.label}: domainNames {', '.join(peer.domains)} are not "
-                            "resolved: the traffic this rule allows to them is not listed "
-                            "in the flows, and outside addresses a later rule denies may "
-                            "still be reachable through these names"
+                            "resolved: the traffic this rule allows is listed as named "
+                            "destinations, whose addresses the analysis does not know (outside "
+                            "addresses a later rule denies may still be reachable through "
+                            "these names)"
                         )
                 numeric, named, all_ports = _ports(rule)
                 compiled = CompiledRule(
@@ -397,3 +398,44 @@ def egress_external(engine: Engine, cls: PodClass) -> list[tuple[AddrSet, PortSe
         (AddrSet(normalise(v4), normalise(v6)), ports, side)
         for (ports, side), (v4, v6) in groups.items()
     ]
+
+
+# --------------------------------------------------------------------------- domain names
+
+
+def named_egress(engine: Engine, cls: PodClass) -> list[tuple[str, PortSet, RuleRef]]:
+    """(name, ports, deciding rule) for each `domainNames` name a class's egress rules
+    allow, first match over the tiers as for any other destination.
+
+    A name's addresses are unknown, so only rules that match it whatever its addresses
+    take part: a rule listing the same name, an admin `networks`/`nodes` peer covering
+    every address of both families, and NetworkPolicy egress rules whose ipBlocks do.
+    A rule covering only some addresses is read as not matching the name; in the other
+    reading it decides, and the allow listed here is the reading that allows (an earlier
+    Deny to some addresses may pre-empt it: never a false "denied"). Only ports decided
+    by a rule that lists the name are reported; ports an address catch-all allows are
+    already in the flows to those addresses.
+    """
+    if cls.host_network:
+        return []
+    rules = [*cls.admin_egress, *cls.baseline_egress]
+    names = sorted({n for r in rules for n in r.domains})
+    if not names:
+        return []
+    everything = AddrSet.all()
+    np_rules = (
+        [(r, p) for r, a, p in engine.egress_external(cls) if a == everything]
+        if cls.egress_policies
+        else []
+    )
+    out = []
+    for name in names:
+
+        def hit(rule: CompiledRule, name: str = name) -> bool:
+            return rule.addresses == everything or name in rule.domains
+
+        naming = {r.ref for r in rules if name in r.domains}
+        for d in decide(engine, cls, True, hit, None, np_rules):
+            if d.allowed and d.ref in naming:
+                out.append((name, d.ports, d.ref))
+    return out

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from compliance import addresses
 from compliance.addresses import AddrSet
-from compliance.admintiers import Decision, allowed_of, compile_admin, decide, side_of
+from compliance.admintiers import Decision, allowed_of, compile_admin, decide, named_egress, side_of
 from compliance.admintiers import egress_external as admin_egress_external
 from compliance.gcpause import gc_paused
 from compliance.intervals import normalise
@@ -118,6 +118,18 @@ class External:
 Endpoint = WorkloadRef | External
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ExternalName:
+    """Destinations named by an admin `domainNames` peer. The names are never resolved:
+    the addresses behind them are unknown to the analysis, so these flows are kept apart
+    from `FlowGraph.flows` (whose external endpoints are addresses)."""
+
+    names: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "name:" + ", ".join(self.names)
+
+
 class Flow(NamedTuple):
     """One allowed flow. A tuple, because clusters with open namespaces have
     hundreds of thousands of them and tuples are the cheapest to build."""
@@ -132,6 +144,20 @@ class Flow(NamedTuple):
     def self_flow(self) -> bool:
         """Between replicas of one workload (clustering, replication)."""
         return self.src == self.dst
+
+
+class NamedFlow(NamedTuple):
+    """Egress an admin rule allows to domain names (the ingress side is outside)."""
+
+    src: WorkloadRef
+    dst: ExternalName
+    connections: PortSet
+    egress: Side
+    ingress: Side
+
+    @property
+    def self_flow(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +198,8 @@ class FlowGraph:
     admin_selects: dict[str, tuple[WorkloadRef, ...]] = field(default_factory=dict)
     """Admin policy ID (`anp/name`) -> the workloads its subject selects."""
     warnings: tuple[str, ...] = ()
+    named_flows: tuple[NamedFlow, ...] = ()
+    """Egress to `domainNames` destinations, by source then names (see `NamedFlow`)."""
     classes: int = 0
     """How many indistinguishable pod classes the engine worked on (for benchmarks)."""
 
@@ -1105,8 +1133,38 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
             for pid, pods in engine.admin_subjects.items()
         },
         warnings=tuple(engine.warnings),
+        named_flows=_named_flows(engine, refs, rank_classes),
         classes=len(engine.classes),
     )
+
+
+def _named_flows(
+    engine: Engine, refs: list[WorkloadRef], rank_classes: list[list[int]]
+) -> tuple[NamedFlow, ...]:
+    """One flow per source, deciding rule and port set, naming every name it reaches
+    there; a workload whose classes differ merges their ports per name and rule."""
+    if not any(rule.domains for *_, rule in engine.admin):
+        return ()
+    per_class: dict[int, list[tuple[str, PortSet, RuleRef]]] = {}
+    out = []
+    for r, ref in enumerate(refs):
+        ports: dict[tuple[str, RuleRef], PortSet] = {}
+        for c in rank_classes[r]:
+            if c not in per_class:
+                per_class[c] = named_egress(engine, engine.classes[c])
+            for name, p, rule in per_class[c]:
+                prev = ports.get((name, rule))
+                ports[(name, rule)] = p if prev is None else prev | p
+        groups: dict[tuple[RuleRef, PortSet], list[str]] = defaultdict(list)
+        for (name, rule), p in ports.items():
+            groups[(rule, p)].append(name)
+        flows = [
+            NamedFlow(ref, ExternalName(tuple(sorted(names))), p, Side((rule,)), EXTERNAL)
+            for (rule, p), names in groups.items()
+        ]
+        flows.sort(key=lambda f: (f.dst, f.egress.rules))
+        out.extend(flows)
+    return tuple(out)
 
 
 def _rule_infos(

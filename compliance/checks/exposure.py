@@ -21,7 +21,7 @@ from compliance.checks.base import (
     nothing_in_scope,
     own_policies,
 )
-from compliance.flows import Flow
+from compliance.flows import Flow, NamedFlow
 from compliance.model import Peer, WorkloadRef
 from compliance.ports import PortSet
 
@@ -156,10 +156,16 @@ def internet_egress(ctx: Context) -> Verdict:
     For each flow from an in-scope workload to addresses outside the cluster,
     the public part that no active approved-flow entry (with `to: {cidrs:
     [...]}`) covers is a failure; `0.0.0.0/0` style egress fails outright.
+    Egress an admin rule allows to `domainNames` is a warning: the names are never
+    resolved, so whether they are public, and whether the register covers them, is
+    not known to the analysis.
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
     findings = []
+    named_from: dict[WorkloadRef, list[NamedFlow]] = {}
+    for n in ctx.graph.named_flows:
+        named_from.setdefault(n.src, []).append(n)
     for ref in ctx.scoped():
         for flow in ctx.facts.outgoing.get(ref, ()):
             if isinstance(flow.dst, WorkloadRef):
@@ -184,7 +190,28 @@ def internet_egress(ctx: Context) -> Verdict:
                         "needs (or an egress proxy) and record them in approved_flows.",
                     )
                 )
-    return Verdict(tuple(findings), summary=f"{len(findings)} unapproved internet egress findings")
+        for named in named_from.get(ref, ()):
+            findings.append(
+                Finding(
+                    f"may send to {named.dst} on {describe_ports(named.connections)}: "
+                    "domain names the analysis does not resolve, so their addresses (public "
+                    "or not) and their approval in the register are unknown",
+                    severity="warn",
+                    workload=ref,
+                    peer=str(named.dst),
+                    ports=named.connections.describe(),
+                    direction="egress",
+                    policies=ctx.facts.flow_policies(named),  # type: ignore[arg-type]
+                    remediation="Confirm each name is an approved destination (an egress "
+                    "proxy or the provider's published ranges) and record its addresses in "
+                    "approved_flows.",
+                )
+            )
+    to_review = sum(1 for f in findings if f.severity == "warn")
+    summary = f"{len(findings) - to_review} unapproved internet egress findings"
+    if to_review:
+        summary += f", {to_review} named destinations to review"
+    return Verdict(tuple(findings), summary=summary)
 
 
 def _wildcards(

@@ -1,8 +1,10 @@
 """Flow listings in every `compliance flows --format`.
 
 JSON follows the flows contract in DESIGN.md exactly; `txt`, `csv` and `md`
-carry the same rows for people. Every format is a pure function of the graph,
-sorted, so the same export always gives the same bytes.
+carry the same rows for people. Egress to admin `domainNames` (named, never resolved)
+follows the address flows: in JSON under `named_flows`, present only when there are
+some, so a cluster without them gives the same bytes as before. Every format is a pure
+function of the graph, sorted, so the same export always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -10,19 +12,22 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from compliance.flows import Endpoint, Flow, FlowGraph, RuleRef, Side
+from compliance.flows import Endpoint, ExternalName, Flow, FlowGraph, NamedFlow, RuleRef, Side
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.text import visible
 
 
-def endpoint_json(e: Endpoint) -> dict[str, Any]:
+def endpoint_json(e: Endpoint | ExternalName) -> dict[str, Any]:
     if isinstance(e, WorkloadRef):
         return {"workload": e.id, "kind": e.kind}
+    if isinstance(e, ExternalName):
+        return {"names": list(e.names)}
     return {"cidrs": list(e.cidrs)}
 
 
@@ -35,7 +40,7 @@ def connections_json(ports: PortSet) -> str | list[dict[str, Any]]:
     ]
 
 
-def flow_json(flow: Flow, show_rules: bool = False) -> dict[str, Any]:
+def flow_json(flow: Flow | NamedFlow, show_rules: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "src": endpoint_json(flow.src),
         "dst": endpoint_json(flow.dst),
@@ -66,8 +71,9 @@ def side_json(side: Side) -> dict[str, Any]:
     }
 
 
-def endpoint_text(e: Endpoint) -> str:
-    """`ns/name[Kind]`, or the addresses as CIDRs with holes (`0.0.0.0/0 except ...`)."""
+def endpoint_text(e: Endpoint | ExternalName) -> str:
+    """`ns/name[Kind]`, the addresses as CIDRs with holes (`0.0.0.0/0 except ...`), or
+    `name:` and the domain names."""
     return str(e)
 
 
@@ -83,7 +89,7 @@ class FlowTexts:
         self.json_ports = functools.cache(lambda p: _dumps(connections_json(p)))
         self.json_side = functools.cache(lambda s: _dumps(side_json(s)))
 
-    def row(self, f: Flow) -> list[str]:
+    def row(self, f: Flow | NamedFlow) -> list[str]:
         return [
             self.endpoint(f.src),
             self.endpoint(f.dst),
@@ -117,11 +123,13 @@ def stream_json(graph: FlowGraph, show_rules: bool = False, batch: int = 4096) -
     """`render_json`'s text in pieces of about `batch` flows each, so a cluster's
     millions of flows go to their destination without the whole text in memory."""
     t = FlowTexts()
-    if not graph.flows:
+    if not graph.flows and not graph.named_flows:
         yield '{"flows": []}\n'
         return
     lines = []
     sep = '{"flows": [\n'
+    if not graph.flows:
+        lines.append('{"flows": []')
     endpoint, ports, side = t.json_endpoint, t.json_ports, t.json_side
     # Consecutive flows mostly share their source and port set (the same objects): reuse
     # their text without hashing them again, which is most of the time on millions.
@@ -141,14 +149,31 @@ def stream_json(graph: FlowGraph, show_rules: bool = False, batch: int = 4096) -
         if len(lines) >= batch:
             yield "".join(lines)
             lines = []
-    lines.append("\n]}\n")
+    if graph.flows:
+        lines.append("\n]")
+    sep = ', "named_flows": [\n'
+    for n in graph.named_flows:
+        line = f'{sep}  {{"src": {endpoint(n.src)}, "dst": {endpoint(n.dst)}, '
+        line += f'"connections": {ports(n.connections)}'
+        sep = ",\n"
+        if show_rules:
+            line += f', "allowed_by": {{"egress": {side(n.egress)}, "ingress": {side(n.ingress)}}}'
+        lines.append(line + "}")
+    if graph.named_flows:
+        lines.append("\n]")
+    lines.append("}\n")
     yield "".join(lines)
+
+
+def _rows(graph: FlowGraph) -> Iterator[Flow | NamedFlow]:
+    """The address flows, then the named ones (the order every table format lists)."""
+    return itertools.chain(graph.flows, graph.named_flows)
 
 
 def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
     t = FlowTexts()
     lines = []
-    for f in graph.flows:
+    for f in _rows(graph):
         line = f"{t.endpoint(f.src)} => {t.endpoint(f.dst)} : {t.ports(f.connections)}"
         if f.self_flow:
             line += " (self)"
@@ -163,7 +188,7 @@ def render_csv(graph: FlowGraph, show_rules: bool = False) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerows(t.row(f) for f in graph.flows)
+    writer.writerows(t.row(f) for f in _rows(graph))
     return buf.getvalue()
 
 
@@ -173,7 +198,7 @@ def render_md(graph: FlowGraph, show_rules: bool = False) -> str:
 
     t = FlowTexts()
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for f in graph.flows:
+    for f in _rows(graph):
         lines.append("| " + " | ".join(cell(c) for c in t.row(f)) + " |")
     return "\n".join(lines) + "\n"
 
