@@ -1176,9 +1176,12 @@ class _AdminGenerator:
             {ns["metadata"].get("labels", {}).get("team", "") for ns in self.namespaces} - {""}
         )
 
-    def namespace_selector(self) -> Obj:
+    def namespace_selector(self, broad: bool = True) -> Obj:
+        """`broad`: may select every namespace (`{}`); an Allow rule's peers are not,
+        since an admin Allow of everything overrides every NetworkPolicy (SEG-04's
+        finding, not a guardrail platform teams write)."""
         rng = self.rng
-        shape = rng.randrange(6)
+        shape = rng.randrange(6 if broad else 5)
         if shape == 0 and self.teams:
             return _match_labels({"team": rng.choice(self.teams)})
         if shape == 1:
@@ -1226,24 +1229,28 @@ class _AdminGenerator:
             {"portNumber": {"protocol": "TCP", "port": 53}},
         ]
 
-    def peers(self, egress: bool) -> list[Obj]:
+    def peers(self, egress: bool, broad: bool = True) -> list[Obj]:
+        """`broad`: may hold a `networks` peer or every namespace (Deny and Pass rules);
+        Allow rules name namespaces or pods, as platform allowances do."""
         out: list[Obj] = []
         for _ in range(self.rng.choice((1, 1, 2, 3))):
-            if egress and self.chance(0.15):
+            if egress and broad and self.chance(0.15):
                 cidr = self.rng.choice(("10.0.0.0/8", "0.0.0.0/0", METADATA_V4))
                 out.append({"networks": [cidr]})
             elif self.pods and self.chance(0.4):
                 out.append({"pods": self.pod_peer()})
             else:
-                out.append({"namespaces": self.namespace_selector()})
+                out.append({"namespaces": self.namespace_selector(broad)})
         return out
 
     def rule(self, egress: bool, index: int) -> Obj:
         action = self.rng.choices([a for a, _ in ADMIN_ACTIONS], [w for _, w in ADMIN_ACTIONS])[0]
-        peers = self.peers(egress)
+        peers = self.peers(egress, broad=action != "Allow")
         rule: Obj = {"name": f"{action.lower()}-{index}", "action": action}
         rule["to" if egress else "from"] = peers
         ports = self.ports()
+        if ports is None and action == "Allow":  # allowances name their ports
+            ports = [{"portNumber": {"protocol": "TCP", "port": self.rng.choice((443, 9090))}}]
         if ports is not None and not (
             any("networks" in p for p in peers) and any("namedPort" in q for q in ports)
         ):  # the API refuses a named port with a networks peer
@@ -1309,7 +1316,8 @@ class _AdminGenerator:
 def admin_policies(docs: Sequence[Obj], count: int, seed: int = 7) -> list[Obj]:
     """`count` AdminNetworkPolicies over the namespaces and workloads of `docs` (distinct
     priorities from 1 to 999; Allow, Deny and Pass rules over namespace and pod selectors,
-    a few `networks` peers, port numbers, ranges and named ports) plus the
+    a few `networks` peers on Deny and Pass rules, port numbers, ranges and named ports;
+    Allow rules name their peers and ports) plus the
     BaselineAdminNetworkPolicy `default`; none when `count` is 0. Deterministic in
     (docs, count, seed), and drawn from its own random stream, so `generate` gives the same
     cluster with or without them."""
