@@ -270,26 +270,12 @@ def decide(
     if cls.host_network:
         return [Decision(everything, True, None)]
     out: list[Decision] = []
-    remaining = everything
-    passed = PortSet.empty()
     admin_rules, baseline = (
         (cls.admin_egress, cls.baseline_egress)
         if egress
         else (cls.admin_ingress, cls.baseline_ingress)
     )
-    for rule in admin_rules:
-        if not matches(rule):
-            continue
-        ports = rule.ports_for(dst_ports) & remaining  # type: ignore[arg-type]
-        if not ports:
-            continue
-        remaining = remaining - ports
-        if rule.action == PASS:
-            passed = passed | ports
-        else:
-            out.append(Decision(ports, rule.action == ALLOW, rule.ref))
-        if not remaining:
-            break
+    remaining, passed = _first_match(admin_rules, matches, dst_ports, everything, out)
     to_np = remaining | passed
     if not to_np:
         return out
@@ -310,9 +296,27 @@ def decide(
         if rest:
             out.append(Decision(rest, False, None))
         return out
-    remaining = to_np
-    fallthrough = PortSet.empty()
-    for rule in baseline:
+    remaining, fallthrough = _first_match(baseline, matches, dst_ports, to_np, out)
+    rest = remaining | fallthrough
+    if rest:
+        out.append(Decision(rest, True, None))
+    return out
+
+
+def _first_match(
+    rules: Sequence[CompiledRule],
+    matches: Callable[[CompiledRule], bool],
+    dst_ports: Sequence[object] | None,
+    remaining: PortSet,
+    out: list[Decision],
+) -> tuple[PortSet, PortSet]:
+    """One tier, first match per port range over the ports still `remaining`: Allow and
+    Deny decisions go to `out`; returns the ports no rule matched and those a Pass rule
+    matched (the admin tier hands them to NetworkPolicy, the baseline to the default)."""
+    passed = PortSet.empty()
+    for rule in rules:
+        if not remaining:
+            break
         if not matches(rule):
             continue
         ports = rule.ports_for(dst_ports) & remaining  # type: ignore[arg-type]
@@ -320,13 +324,10 @@ def decide(
             continue
         remaining = remaining - ports
         if rule.action == PASS:
-            fallthrough = fallthrough | ports
+            passed = passed | ports
         else:
             out.append(Decision(ports, rule.action == ALLOW, rule.ref))
-    rest = remaining | fallthrough
-    if rest:
-        out.append(Decision(rest, True, None))
-    return out
+    return remaining, passed
 
 
 def allowed_of(decisions: list[Decision]) -> PortSet:

@@ -1277,7 +1277,7 @@ def diff(
         )
     scope = read_scope(scope_path, catalog, CHECKS, max_bytes=max_bytes) if scope_path else None
     packs = [given.snapshot for given in (old_in, new_in) if given.snapshot is not None]
-    sides = []
+    sides: list[DiffSide] = []
     for path, given in ((old_path, old_in), (new_path, new_in)):
         snap = given.snapshot
         side_scope = scope

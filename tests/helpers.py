@@ -241,3 +241,26 @@ def cli_run(args: list[str], capsys: Any) -> Result:
     code = run(cli.main, args)
     out, err = capsys.readouterr()
     return Result(code, out, err)
+
+
+SHOP_SCOPE = """\
+cluster: test
+zones:
+  - name: cde
+    role: cde
+    frameworks: [pci-dss-4.0.1]
+    selectors:
+      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
+approved_flows:
+  - id: AF-001
+    from: {workload: web/app}
+    to: {workload: shop/db}
+    ports: [{protocol: TCP, port: 5432}]
+    justification: orders
+    owner: team
+    ticket: CHG-1
+    approved_by: CISO
+    expires: 2027-06-30
+"""
+"""A cardholder-data zone of namespace `shop` and one register entry, web/app to shop/db
+on TCP 5432: the scope the diff and baseline tests compare clusters under."""

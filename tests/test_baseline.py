@@ -24,7 +24,15 @@ from compliance.datafile import schema_problem
 from compliance.evaluate import CheckResult, Evaluation, evaluate
 from compliance.flowchanges import Baseline
 from compliance.flows import compute_flows
-from tests.helpers import Result, cluster_from_yaml, namespace, pod, policy, scope_from_yaml
+from tests.helpers import (
+    SHOP_SCOPE,
+    Result,
+    cluster_from_yaml,
+    namespace,
+    pod,
+    policy,
+    scope_from_yaml,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DIFF_SCHEMA = json.loads((ROOT / "compliance/schemas/diff.schema.json").read_text())
@@ -32,25 +40,7 @@ DIFF_SCHEMA = json.loads((ROOT / "compliance/schemas/diff.schema.json").read_tex
 AS_OF = "2026-11-26T00:00:00+00:00"
 LATER = "2027-02-26T00:00:00+00:00"
 
-SCOPE = """\
-cluster: test
-zones:
-  - name: cde
-    role: cde
-    frameworks: [pci-dss-4.0.1]
-    selectors:
-      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
-approved_flows:
-  - id: AF-001
-    from: {workload: web/app}
-    to: {workload: shop/db}
-    ports: [{protocol: TCP, port: 5432}]
-    justification: orders
-    owner: team
-    ticket: CHG-1
-    approved_by: CISO
-    expires: 2027-06-30
-"""
+SCOPE = SHOP_SCOPE
 
 
 def entry(approved: str | None, ports: str = "[{protocol: TCP, port: 5432}]") -> str:

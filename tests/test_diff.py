@@ -21,32 +21,14 @@ from compliance.cli import cli, run
 from compliance.diff import RETEST_LINE, DiffSide, diff
 from compliance.evaluate import Evaluation
 from compliance.render.diff import FORMATS
-from tests.helpers import Result, evaluation_from_yaml, namespace, pod, policy
+from tests.helpers import SHOP_SCOPE, Result, evaluation_from_yaml, namespace, pod, policy
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "compliance/schemas/diff.schema.json").read_text())
 
 ZONED = {"kubernetes.io/metadata.name": "shop"}
 
-SCOPE = """\
-cluster: test
-zones:
-  - name: cde
-    role: cde
-    frameworks: [pci-dss-4.0.1]
-    selectors:
-      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
-approved_flows:
-  - id: AF-001
-    from: {workload: web/app}
-    to: {workload: shop/db}
-    ports: [{protocol: TCP, port: 5432}]
-    justification: orders
-    owner: team
-    ticket: CHG-1
-    approved_by: CISO
-    expires: 2027-06-30
-"""
+SCOPE = SHOP_SCOPE
 
 WAIVER = """\
 waivers:
