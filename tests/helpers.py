@@ -184,9 +184,12 @@ def run_check(cluster_text: str, scope_text: str, check_id: str, as_of: str = AS
     return check
 
 
-def sample_evaluation(scope: str = "pci-dss", as_of: str = AS_OF):  # type: ignore[no-untyped-def]
-    """The bundled shop cluster evaluated against `samples/<scope>.scope.yaml`, as the
-    CLI does it (paths relative to the project root, the scope's own frameworks)."""
+def sample_evaluation(  # type: ignore[no-untyped-def]
+    scope: str = "pci-dss", as_of: str = AS_OF, cluster: str = "shop-cluster"
+):
+    """A bundled cluster (`samples/<cluster>`, the shop by default) evaluated against
+    `samples/<scope>.scope.yaml`, as the CLI does it (paths relative to the project root,
+    the scope's own frameworks)."""
     import datetime as dt
     import os
     from pathlib import Path
@@ -203,14 +206,14 @@ def sample_evaluation(scope: str = "pci-dss", as_of: str = AS_OF):  # type: igno
     try:
         catalog = load_catalog((), CHECKS)
         scope_file = read_scope(f"samples/{scope}.scope.yaml", catalog, CHECKS)
-        loaded = load_paths(["samples/shop-cluster"])
+        loaded = load_paths([f"samples/{cluster}"])
     finally:
         os.chdir(here)
-    cluster = build_cluster(loaded.objects)
-    graph = compute_flows(cluster)
+    built = build_cluster(loaded.objects)
+    graph = compute_flows(built)
     frameworks = [catalog[i] for i in scope_file.frameworks]
     moment = dt.datetime.fromisoformat(as_of)
-    return evaluate(cluster, graph, scope_file, frameworks, moment, loaded.inputs)
+    return evaluate(built, graph, scope_file, frameworks, moment, loaded.inputs)
 
 
 def evaluation_from_yaml(cluster_text: str, scope_text: str, as_of: str = AS_OF):  # type: ignore[no-untyped-def]

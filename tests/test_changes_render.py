@@ -11,9 +11,7 @@ look like markup or formulas. Each PDF is laid out once per module.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import io
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from compliance.render import changes as changes_module
 from compliance.render.pdf import html_to_pdf, render_html
 from compliance.render.report import report_view
 from compliance.render.workbook import CHANGES, sheets_for, write_workbook
-from tests.helpers import evaluation_from_yaml, namespace, pod, policy
+from tests.helpers import evaluation_from_yaml, namespace, pod, policy, sample_evaluation
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_AS_OF = "2026-11-26T00:00:00+00:00"
@@ -57,29 +55,6 @@ def squash(text: str) -> str:
     """Text without any whitespace: table cells wrap anywhere in long names, so a
     phrase is looked for with its spaces and line breaks taken out."""
     return re.sub(r"\s+", "", text)
-
-
-def _sample_evaluation(cluster_dir: str, scope_file: str, as_of: str) -> Evaluation:
-    from compliance.checks import CHECKS
-    from compliance.controls import load_catalog
-    from compliance.evaluate import evaluate
-    from compliance.flows import compute_flows
-    from compliance.load import load_paths
-    from compliance.model import build_cluster
-    from compliance.scope import read_scope
-
-    here = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        catalog = load_catalog((), CHECKS)
-        scope = read_scope(scope_file, catalog, CHECKS)
-        loaded = load_paths([cluster_dir])
-    finally:
-        os.chdir(here)
-    built = build_cluster(loaded.objects)
-    chosen = [catalog[i] for i in scope.frameworks]
-    moment = dt.datetime.fromisoformat(as_of)
-    return evaluate(built, compute_flows(built), scope, chosen, moment, loaded.inputs)
 
 
 def compared(old: Evaluation, new: Evaluation, source: str = "packs/2026-q4") -> Evaluation:
@@ -119,8 +94,8 @@ def render(ev: Evaluation) -> Rendered:
 
 @pytest.fixture(scope="module")
 def q2() -> Rendered:
-    old = _sample_evaluation("samples/shop-cluster", "samples/pci-dss.scope.yaml", OLD_AS_OF)
-    new = _sample_evaluation("samples/shop-cluster-q2", "samples/pci-dss-q2.scope.yaml", NEW_AS_OF)
+    old = sample_evaluation("pci-dss", OLD_AS_OF)
+    new = sample_evaluation("pci-dss-q2", NEW_AS_OF, "shop-cluster-q2")
     return render(compared(old, new))
 
 

@@ -21,7 +21,15 @@ from compliance.cli import cli, run
 from compliance.diff import RETEST_LINE, DiffSide, diff
 from compliance.evaluate import Evaluation
 from compliance.render.diff import FORMATS
-from tests.helpers import SHOP_SCOPE, Result, evaluation_from_yaml, namespace, pod, policy
+from tests.helpers import (
+    SHOP_SCOPE,
+    Result,
+    evaluation_from_yaml,
+    namespace,
+    pod,
+    policy,
+    sample_evaluation,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "compliance/schemas/diff.schema.json").read_text())
@@ -379,38 +387,13 @@ def test_packs_and_zips_as_either_side(
     assert "unknown snapshot format" in res.err
 
 
-def _sample_side(cluster_dir: str, scope_file: str, as_of: str) -> DiffSide:
-    import datetime as dt
-    import os
-
-    from compliance.checks import CHECKS
-    from compliance.controls import load_catalog
-    from compliance.evaluate import evaluate
-    from compliance.flows import compute_flows
-    from compliance.load import load_paths
-    from compliance.model import build_cluster
-    from compliance.scope import read_scope
-
-    here = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        catalog = load_catalog((), CHECKS)
-        scope = read_scope(scope_file, catalog, CHECKS)
-        loaded = load_paths([cluster_dir])
-    finally:
-        os.chdir(here)
-    built = build_cluster(loaded.objects)
-    chosen = [catalog[i] for i in scope.frameworks]
-    moment = dt.datetime.fromisoformat(as_of)
-    ev = evaluate(built, compute_flows(built), scope, chosen, moment, loaded.inputs)
-    return DiffSide(cluster_dir, None, ev)
+def _sample_side(cluster: str, scope: str, as_of: str) -> DiffSide:
+    return DiffSide(f"samples/{cluster}", None, sample_evaluation(scope, as_of, cluster))
 
 
 def test_the_q2_sample_shows_what_the_samples_readme_says() -> None:
-    old = _sample_side("samples/shop-cluster", "samples/pci-dss.scope.yaml", AS_OF)
-    new = _sample_side(
-        "samples/shop-cluster-q2", "samples/pci-dss-q2.scope.yaml", "2027-03-01T00:00:00+00:00"
-    )
+    old = _sample_side("shop-cluster", "pci-dss", AS_OF)
+    new = _sample_side("shop-cluster-q2", "pci-dss-q2", "2027-03-01T00:00:00+00:00")
     doc = run_diff(old, new)
     verdicts = {z["zone"]: z["verdict"] for z in doc["zones"]}
     assert verdicts == {
