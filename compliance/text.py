@@ -44,3 +44,18 @@ def escape(ch: str) -> str:
     if code < 0x10000:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+MARKDOWN_SPECIALS = "`*_[]<>|#"
+
+
+def line_value(value: object, md: bool) -> str:
+    """A value for one line of a text or Markdown report (diff, history): hidden
+    characters escaped, and in Markdown the characters that would start markup too, so a
+    name from a cluster or a pack can neither act on the terminal nor format the page."""
+    text = visible(str(value))
+    if md:
+        text = text.replace("\\", "\\\\")
+        for ch in MARKDOWN_SPECIALS:
+            text = text.replace(ch, "\\" + ch)
+    return text

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from compliance.text import visible
+from compliance.text import line_value
 
 
 def render_json(doc: dict[str, Any]) -> str:
@@ -21,12 +21,7 @@ def render_json(doc: dict[str, Any]) -> str:
 
 def _lines(doc: dict[str, Any], md: bool) -> Iterator[str]:
     def v(value: object) -> str:
-        text = visible(str(value))
-        if md:
-            text = text.replace("\\", "\\\\")
-            for ch in "`*_[]<>|#":
-                text = text.replace(ch, "\\" + ch)
-        return text
+        return line_value(value, md)
 
     h = "## " if md else ""
     item = "- " if md else "  "

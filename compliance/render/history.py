@@ -7,18 +7,14 @@ so a cluster or file name cannot forge a line or a table cell.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from compliance.text import visible
+from compliance.render.diff import render_json
+from compliance.text import line_value
 
 IDS_SHOWN = 10
 """Finding IDs listed per line for people; the JSON lists them all."""
-
-
-def render_json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -27,12 +23,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 def _lines(doc: dict[str, Any], md: bool) -> Iterator[str]:
     def v(value: object) -> str:
-        text = visible(str(value))
-        if md:
-            text = text.replace("\\", "\\\\")
-            for ch in "`*_[]<>|#":
-                text = text.replace(ch, "\\" + ch)
-        return text
+        return line_value(value, md)
 
     item = "- " if md else "  "
     packs = doc["packs"]
