@@ -17,7 +17,7 @@ from compliance import __version__
 from compliance.checks.base import finding_id
 from compliance.cni_support import implementations
 from compliance.evaluate import CheckResult, Evaluation, FindingResult
-from compliance.flows import Endpoint, Side
+from compliance.flows import Endpoint, ExternalName, Side
 from compliance.matrix import COVERED, PARTLY, UNCOVERED, UNJUDGED
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
@@ -30,8 +30,21 @@ from compliance.render.diagram import (
     zone_diagram_svg,
 )
 from compliance.render.enforcement import observed_json, probes_json
-from compliance.render.evidence import STATUS_LABELS, input_rows, policy_rows, register_text
-from compliance.render.results import TOOL_NAME, as_of_text, export_json, out_of_scope, plural
+from compliance.render.evidence import (
+    STATUS_LABELS,
+    input_rows,
+    named_register_text,
+    policy_rows,
+    register_text,
+)
+from compliance.render.results import (
+    TOOL_NAME,
+    as_of_text,
+    export_json,
+    out_of_scope,
+    plural,
+    zoned_named_flows,
+)
 from compliance.scope import NO_ZONE, OUTSIDE
 
 PEERS_PER_GROUP = 8
@@ -98,17 +111,27 @@ class CheckSection:
     more_findings: int
 
 
-def _peer_text(own: WorkloadRef, peer: Endpoint) -> str:
+Peer = Endpoint | ExternalName
+
+
+def _peer_text(own: WorkloadRef, peer: Peer) -> str:
+    if isinstance(peer, ExternalName):
+        return f"{', '.join(peer.names)} ({NAMED_PEER})"
     return "itself (between its pods)" if peer == own else str(peer)
 
 
-def _peer_entries(own: WorkloadRef, peers: set[Endpoint]) -> tuple[tuple[str, ...], int]:
+NAMED_PEER = "domain names, never resolved"
+"""How the PDF marks an admin `domainNames` destination: the names as the rule spells
+them; the addresses behind them are unknown to the analysis."""
+
+
+def _peer_entries(own: WorkloadRef, peers: set[Peer]) -> tuple[tuple[str, ...], int]:
     """Up to PEERS_PER_GROUP entries and how many peers they leave out. A long list of
     workloads reads as namespaces with counts: an assessor sampling one looks it up in
     the spreadsheet."""
     if len(peers) <= PEERS_PER_GROUP:
         return tuple(sorted(_peer_text(own, p) for p in peers)), 0
-    by_namespace: dict[str, list[Endpoint]] = defaultdict(list)
+    by_namespace: dict[str, list[Peer]] = defaultdict(list)
     others = []
     for p in peers:
         if isinstance(p, WorkloadRef) and p != own:
@@ -132,7 +155,7 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
     listed per group (the spreadsheet pairs each peer with its rule)."""
     wanted = set(scoped)
     Key = tuple[Side, PortSet, tuple[str, bool]]
-    groups: dict[tuple[WorkloadRef, str], dict[Key, tuple[set[Endpoint], set[Side]]]] = defaultdict(
+    groups: dict[tuple[WorkloadRef, str], dict[Key, tuple[set[Peer], set[Side]]]] = defaultdict(
         dict
     )
     for flow in ev.graph.flows:
@@ -149,6 +172,15 @@ def workload_flows(ev: Evaluation, scoped: Sequence[WorkloadRef]) -> tuple[Workl
                 entry = groups[(own, direction)][key] = (set(), set())
             entry[0].add(peer)
             entry[1].add(peer_side)
+    for named in zoned_named_flows(ev):
+        if named.src not in wanted:
+            continue
+        key = (named.egress, named.connections, named_register_text(ev, named))
+        entry = groups[(named.src, "egress")].get(key)
+        if entry is None:
+            entry = groups[(named.src, "egress")][key] = (set(), set())
+        entry[0].add(named.dst)
+        entry[1].add(named.ingress)
     texts: dict[Any, str] = {}
 
     def text(value: Side | PortSet) -> str:
@@ -386,6 +418,7 @@ def report_view(
         "policy_count": len(ev.cluster.policies),
         "admin_policy_count": len(ev.cluster.admin_policies),
         "flow_count": len(ev.graph.flows),
+        "named_flow_count": sum(1 for _ in zoned_named_flows(ev)),
         "host_network_count": host_network,
         "warnings": ev.warnings,
         "peers_per_group": PEERS_PER_GROUP,

@@ -13,7 +13,7 @@ from typing import Any
 from compliance import __version__
 from compliance.checks.base import Finding, finding_id
 from compliance.evaluate import REQUIREMENT_STATUSES, CheckResult, Evaluation, FrameworkResult
-from compliance.flows import Flow
+from compliance.flows import Flow, NamedFlow
 from compliance.model import WorkloadRef
 from compliance.render.enforcement import observed_json, probes_json
 from compliance.render.flows import FlowTexts, flow_json
@@ -175,6 +175,26 @@ def zoned_flows(ev: Evaluation) -> Iterator[Flow]:
             yield flow
 
 
+def zoned_named_flows(ev: Evaluation) -> Iterator[NamedFlow]:
+    """Egress to admin `domainNames` from a workload of some zone: listed apart from the
+    address flows, because the names are never resolved."""
+    zoned = ev.placement.zones_of
+    for flow in ev.graph.named_flows:
+        if flow.src in zoned:
+            yield flow
+
+
+def named_register(ev: Evaluation, flow: NamedFlow) -> list[str]:
+    """IDs of the active approved-flow entries that name some of the flow's names."""
+    return []
+
+
+def named_flow_json(ev: Evaluation, flow: NamedFlow) -> dict[str, Any]:
+    entry = flow_json(flow, show_rules=True)
+    entry["register"] = named_register(ev, flow)
+    return entry
+
+
 def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
     """The results as plain data; `render_json` writes the flows itself, faster."""
     scope = ev.scope
@@ -188,7 +208,7 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
         entry = flow_json(flow, show_rules=True)
         entry["register"] = [e.ref for e in ev.register.covering(flow)]
         flows.append(entry)
-    doc = {
+    doc: dict[str, Any] = {
         "as_of": as_of_text(ev),
         "tool": {"name": TOOL_NAME, "version": __version__},
         "cluster": scope.cluster,
@@ -309,8 +329,11 @@ def results_json(ev: Evaluation, with_flows: bool = True) -> dict[str, Any]:
             if w.ref in zoned
         ],
         "flows": flows,
-        "warnings": list(ev.warnings),
     }
+    named = [named_flow_json(ev, f) for f in zoned_named_flows(ev)] if with_flows else []
+    if named:  # only when there are some: the results of other clusters keep their bytes
+        doc["named_flows"] = named
+    doc["warnings"] = list(ev.warnings)
     if not with_flows:
         del doc["flows"]
     probes, observed = probes_json(ev), observed_json(ev)
@@ -388,6 +411,9 @@ def render_json(ev: Evaluation) -> str:
     head = _pretty(doc, 0, False)[: -len("\n}")]
     lines = [f"    {line}" for line in _flow_lines(ev)]
     flows = "[\n" + ",\n".join(lines) + "\n  ]" if lines else "[]"
+    named = [f"    {_dumps(named_flow_json(ev, f))}" for f in zoned_named_flows(ev)]
+    if named:
+        flows += ',\n  "named_flows": [\n' + ",\n".join(named) + "\n  ]"
     tail = _pretty(warnings, 1, True)
     return f'{head},\n  "flows": {flows},\n  "warnings": {tail}\n}}\n'
 

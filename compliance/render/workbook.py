@@ -64,6 +64,7 @@ from compliance.render.evidence import (
     NOT_IN_REGISTER,
     STATUS_LABELS,
     input_rows,
+    named_register_text,
     policy_rows,
     register_text,
 )
@@ -74,6 +75,7 @@ from compliance.render.results import (
     out_of_scope,
     requirement_ids,
     zoned_flows,
+    zoned_named_flows,
 )
 from compliance.text import visible
 
@@ -354,8 +356,14 @@ def _port_rows(ports: PortSet) -> tuple[tuple[str, int, int], ...]:
     return tuple((proto, lo, hi) for proto, ranges in ports.items() for lo, hi in ranges)
 
 
+NAMED_KIND = "domain names, never resolved"
+"""The Flows sheet's destination_kind for egress an admin rule allows to `domainNames`:
+the destination column holds the names as the rule spells them, not addresses."""
+
+
 def _flow_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
-    """One row per port range of every flow touching a zone; every text is computed once
+    """One row per port range of every flow touching a zone, then of the egress from a
+    zone to admin `domainNames` (destination_kind says so); every text is computed once
     per endpoint, side or register match, as clusters repeat them all hundreds of
     thousands of times."""
     texts = FlowTexts()
@@ -379,6 +387,12 @@ def _flow_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
                 if approved
                 else NOT_IN_REGISTER
             )
+            yield (*head, *ports, *sides, register)
+    for named in zoned_named_flows(ev):
+        head = (*end(named.src), ", ".join(named.dst.names), NAMED_KIND, None)
+        sides = (texts.side(named.egress), texts.side(named.ingress))
+        for ports in port_rows(named.connections):
+            register = named_register_text(ev, named, port_set(*ports))[0]
             yield (*head, *ports, *sides, register)
 
 
