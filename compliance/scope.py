@@ -64,7 +64,8 @@ class Zone:
 
 @dataclass(frozen=True, slots=True)
 class FlowEnd:
-    """One side of a register entry: exactly one of zone, workload, namespace, addresses."""
+    """One side of a register entry: exactly one of zone, workload, namespace, addresses,
+    names (a destination only)."""
 
     text: str
     zone: str | None = None
@@ -72,6 +73,9 @@ class FlowEnd:
     kind: str | None = None
     namespace: str | None = None
     addresses: AddrSet | None = None
+    names: tuple[str, ...] | None = None
+    """Domain names as an admin rule's `domainNames` spells them. Never resolved: such an
+    end covers only egress listed to the identical names (`NamedFlow`), never an address."""
 
     def matches(self, ref: WorkloadRef, zones: frozenset[str]) -> bool:
         """Whether this end names the workload (never true for an address end)."""
@@ -276,7 +280,12 @@ def parse_scope(
         seen_refs.add(ref)
         src = _end(raw["from"], zone_names, fail, f"{path}.from")
         dst = _end(raw["to"], zone_names, fail, f"{path}.to")
-        if src.addresses is not None and dst.addresses is not None:
+        if src.names is not None:
+            raise fail(
+                "domain names are destinations: give them in `to`, the source in `from`",
+                f"{path}.from.names",
+            )
+        if src.addresses is not None and (dst.addresses is not None or dst.names is not None):
             raise fail("at least one side must be inside the cluster", f"{path}.to")
         flows.append(
             ApprovedFlow(
@@ -413,6 +422,8 @@ def _end(raw: dict[str, Any], zones: set[str], fail: Any, path: str) -> FlowEnd:
         return FlowEnd(raw["workload"], workload=name, kind=kind)
     if "namespace" in raw:
         return FlowEnd(f"namespace {raw['namespace']}", namespace=raw["namespace"])
+    if "names" in raw:
+        return FlowEnd("name:" + ", ".join(raw["names"]), names=tuple(raw["names"]))
     blocks = []
     for j, cidr in enumerate(raw["cidrs"]):
         try:

@@ -16,7 +16,7 @@ from compliance.render.pdf import html_to_pdf, render_html
 from compliance.render.report import report_view
 from compliance.render.results import render_json
 from compliance.render.workbook import NAMED_KIND, write_workbook
-from tests.helpers import evaluation_from_yaml, namespace, pod, policy
+from tests.helpers import evaluation_from_yaml, namespace, pod, policy, run_check
 from tests.test_semantics import anp
 
 CLUSTER = (
@@ -136,3 +136,158 @@ def test_the_pdf_lists_the_names_under_the_workloads_egress() -> None:
     assert "domainNames peer is never resolved" in text  # the methodology says so
     without = pdf_text(CLUSTER)
     assert "never resolved" not in without
+
+
+# --------------------------------------------------------------------------- the register
+
+FW_SCOPE = SCOPE.replace("pci-dss-4.0.1", "fw")
+
+
+def entry(names: str, ports: str = "[{protocol: TCP, port: 80}, {protocol: TCP, port: 443}]",
+          src: str = "{zone: cde}", expires: str = "2027-06-30", ident: str = "AF-9") -> str:  # fmt: skip
+    return f"""
+  - id: {ident}
+    from: {src}
+    to: {{names: {names}}}
+    ports: {ports}
+    justification: card processor and its CDN
+    owner: payments
+    ticket: T-9
+    approved_by: CISO
+    expires: {expires}
+"""
+
+
+def seg08(*entries: str, cluster: str = CLUSTER + PROCESSOR):  # type: ignore[no-untyped-def]
+    scope = FW_SCOPE + ("approved_flows:" + "".join(entries) if entries else "")
+    return run_check(cluster, scope, "SEG-08")
+
+
+def warned(result) -> list[tuple[str | None, str | None]]:  # type: ignore[no-untyped-def]
+    return [(f.finding.peer, f.finding.ports) for f in result.findings]
+
+
+def test_an_entry_naming_the_names_on_their_ports_approves_them_by_name() -> None:
+    before = seg08()
+    assert before.status == "warn"
+    assert warned(before) == [("name:*.cdn.example, api.processor.example", "TCP 80, 443")]
+    after = seg08(entry("[api.processor.example, '*.cdn.example']"))
+    assert after.status == "pass" and after.findings == ()
+    assert after.summary == (
+        "0 unapproved internet egress findings, 1 named destination approved by name in the "
+        "register: by the names as the admin rule spells them, not by resolved address (what "
+        "the names reach is not known to the analysis)"
+    )
+    # Two entries, one name each, cover it too.
+    split = seg08(entry("[api.processor.example]"), entry("['*.cdn.example']", ident="AF-10"))
+    assert split.findings == () and "1 named destination approved by name" in split.summary
+
+
+def test_an_entry_covers_only_its_own_names_and_ports() -> None:
+    result = seg08(entry("[api.processor.example]", "[{protocol: TCP, port: 443}]"))
+    assert result.status == "warn"
+    assert warned(result) == [
+        ("name:*.cdn.example", "TCP 80, 443"),
+        ("name:api.processor.example", "TCP 80"),
+    ]
+    assert "no current approved-flow entry names them" in result.findings[0].finding.message
+    assert "0 named destinations approved by name in the register (1 more in part)" in (
+        result.summary
+    )
+
+
+def test_names_match_only_as_spelled_and_only_from_the_entrys_source() -> None:
+    # A wildcard matches only the identical text: neither a name under it nor the reverse.
+    for names in ("[api.cdn.example]", "['*.processor.example']", "[cdn.example]"):
+        got = seg08(entry(names))
+        assert len(got.findings) == 1 and got.findings[0].finding.ports == "TCP 80, 443", names
+    other = seg08(entry("[api.processor.example, '*.cdn.example']", src="{namespace: web}"))
+    assert warned(other) == [("name:*.cdn.example, api.processor.example", "TCP 80, 443")]
+
+
+def test_an_expired_entry_no_longer_approves_and_the_finding_names_it() -> None:
+    got = seg08(entry("[api.processor.example, '*.cdn.example']", expires="2026-01-31"))
+    (finding,) = got.findings
+    assert finding.finding.message.endswith("names them; AF-9 (T-9) expired on 2026-01-31")
+
+
+def test_the_remediation_is_an_entry_that_approves_the_flow_once_filled_in() -> None:
+    (finding,) = seg08().findings
+    text = finding.finding.remediation
+    assert "approves the name as the rule spells it, not the addresses it resolves to" in text
+    snippet = text[text.index("approved_flows:") :]
+    assert "    to: {names: ['*.cdn.example', api.processor.example]}\n" in snippet
+    filled = (
+        snippet.replace("<business need>", "processor")
+        .replace("<team>", "payments")
+        .replace("<change ticket>", "T-1")
+        .replace("<approver>", "CISO")
+        .replace("<YYYY-MM-DD>", "2027-06-30")
+    )
+    result = run_check(CLUSTER + PROCESSOR, FW_SCOPE + filled, "SEG-08")
+    assert result.status == "pass" and result.findings == ()
+
+
+OPEN_EGRESS = policy(
+    "out",
+    "pay",
+    """
+    podSelector: {}
+    policyTypes: [Egress]
+    egress:
+    - to: [{ipBlock: {cidr: 0.0.0.0/0}}]
+      ports: [{port: 443}]
+    """,
+)
+
+
+def test_a_names_entry_never_covers_an_address_flow() -> None:
+    cluster = CLUSTER + PROCESSOR + OPEN_EGRESS
+    names = entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
+    for check_id in ("SEG-08", "SEG-11", "SEG-13", "SEG-14", "SEG-23", "SEG-27"):
+        without = run_check(cluster, FW_SCOPE, check_id)
+        with_names = run_check(cluster, FW_SCOPE + "approved_flows:" + names, check_id)
+        address = [f for f in with_names.findings if not (f.finding.peer or "").startswith("name:")]
+        assert address == [
+            f for f in without.findings if not (f.finding.peer or "").startswith("name:")
+        ], check_id
+    seg08_address = [
+        f for f in run_check(cluster, FW_SCOPE + "approved_flows:" + names, "SEG-08").findings
+        if f.finding.severity == "fail"
+    ]  # fmt: skip
+    assert seg08_address and all("0.0.0.0" in (f.finding.peer or "") or "public" in (
+        f.finding.peer or "") for f in seg08_address)  # fmt: skip
+    # The register itself: the entry matches no address flow (SEG-19 asks `matching`).
+    ev = evaluation_from_yaml(cluster, SCOPE + "approved_flows:" + names)
+    (e,) = ev.scope.approved_flows
+    assert e.dst.names == ("api.processor.example", "*.cdn.example")
+    assert all(ev.register.matching([e], f) == [] for f in ev.graph.flows)
+    assert [ev.register.covering_named(n) for n in ev.graph.named_flows] == [[e]]
+
+
+def test_the_pack_cites_the_entry_as_an_approval_by_name() -> None:
+    scope = (
+        SCOPE
+        + "approved_flows:"
+        + entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
+    )
+    doc = results(CLUSTER + PROCESSOR, scope)
+    assert [f["register"] for f in doc["named_flows"]] == [["AF-9"]]
+    assert doc["scope"]["approved_flows"][0]["to"] == "name:api.processor.example, *.cdn.example"
+    buf = io.BytesIO()
+    ev = evaluation_from_yaml(CLUSTER + PROCESSOR, scope)
+    write_workbook(ev, buf)
+    wb = load_workbook(io.BytesIO(buf.getvalue()))
+    header = [c.value for c in wb["Flows"][1]]
+    rows = [
+        dict(zip(header, r, strict=True))
+        for r in wb["Flows"].iter_rows(min_row=2, values_only=True)
+    ]
+    named = {r["port_from"]: r["register"] for r in rows if r["destination_kind"] == NAMED_KIND}
+    assert named == {80: "not in register", 443: "AF-9 (by name)"}
+    register = [r for r in wb["Register"].iter_rows(min_row=2, values_only=True)]
+    assert [(r[0], r[2], r[-1]) for r in register] == [
+        ("AF-9", "name:api.processor.example, *.cdn.example", 1)
+    ]
+    text = pdf_text(CLUSTER + PROCESSOR, scope)
+    assert "register: AF-9 (by name) covers part; the rest is not in register" in text

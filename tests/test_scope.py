@@ -164,7 +164,7 @@ ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], object], tuple[str, ...]
     (
         "endpoint with two keys",
         _set(["approved_flows", 0, "from"], {"zone": "app-zone", "namespace": "production"}),
-        ("approved_flows[0].from", "exactly one of zone, workload, namespace or cidrs"),
+        ("approved_flows[0].from", "exactly one of zone, workload, namespace, cidrs or names"),
     ),
     (
         "invalid CIDR",
@@ -212,6 +212,33 @@ ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], object], tuple[str, ...]
             {"from": {"cidrs": ["10.0.0.0/8"]}, "to": {"cidrs": ["0.0.0.0/0"]}}
         ),
         ("approved_flows[0].to", "inside the cluster"),
+    ),
+    (
+        "domain names as the source",
+        _set(["approved_flows", 0, "from"], {"names": ["api.stripe.com"]}),
+        ("approved_flows[0].from.names", "destinations", "`to`"),
+    ),
+    (
+        "domain names from outside addresses",
+        lambda d: d["approved_flows"][0].update(
+            {"from": {"cidrs": ["10.0.0.0/8"]}, "to": {"names": ["api.stripe.com"]}}
+        ),
+        ("approved_flows[0].to", "inside the cluster"),
+    ),
+    (
+        "a domain name the API would refuse",
+        _set(["approved_flows", 0, "to"], {"names": ["api.stripe.com", "localhost"]}),
+        ("approved_flows[0].to.names[1]", "DNS name", "domainNames", '"localhost"'),
+    ),
+    (
+        "a wildcard inside a domain name",
+        _set(["approved_flows", 0, "to"], {"names": ["api.*.example.com"]}),
+        ("approved_flows[0].to.names[0]", "DNS name", '"api.*.example.com"'),
+    ),
+    (
+        "a domain name twice",
+        _set(["approved_flows", 0, "to"], {"names": ["a.example", "a.example"]}),
+        ("approved_flows[0].to.names", "repeated"),
     ),
     (
         "approved flow without an owner",

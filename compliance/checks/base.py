@@ -22,7 +22,17 @@ from compliance import addresses
 from compliance.addresses import AddrSet
 from compliance.evidence_inputs import NO_EVIDENCE, Evidence
 from compliance.flowchanges import Baseline
-from compliance.flows import EXTERNAL, Endpoint, Flow, FlowGraph, RuleInfo, RuleRef, Side, partition
+from compliance.flows import (
+    EXTERNAL,
+    Endpoint,
+    Flow,
+    FlowGraph,
+    NamedFlow,
+    RuleInfo,
+    RuleRef,
+    Side,
+    partition,
+)
 from compliance.model import Cluster, Workload, WorkloadRef
 from compliance.ports import PortSet
 from compliance.scope import ApprovedFlow, FlowEnd, Parameters, Placement, Scope
@@ -412,6 +422,43 @@ class Register:
             pieces.append((untouched, flow.connections))
         return sorted(pieces, key=lambda p: (p[0].v4, p[0].v6) if p[0] is not None else ((), ()))
 
+    # Egress to admin `domainNames`: the names are never resolved, so only an entry that
+    # names the identical names covers them (approval by name, not by address), and such
+    # an entry never covers an address flow (its `to` matches no endpoint above).
+
+    def covering_named(self, flow: NamedFlow) -> list[ApprovedFlow]:
+        """Active entries from the flow's source naming some of its names on some port."""
+        return self._naming(self.active, flow)
+
+    def expired_named(self, flow: NamedFlow) -> list[ApprovedFlow]:
+        """Expired entries that would name some of the flow's names on some port."""
+        return self._naming(self.expired, flow)
+
+    def _naming(self, entries: Iterable[ApprovedFlow], flow: NamedFlow) -> list[ApprovedFlow]:
+        return [
+            e
+            for e in entries
+            if e.dst.names is not None
+            and set(e.dst.names) & set(flow.dst.names)
+            and _share(e, flow)
+            and _end_matches(e.src, flow.src, self.placement)
+        ]
+
+    def uncovered_named(self, flow: NamedFlow) -> list[tuple[tuple[str, ...], PortSet]]:
+        """The names and ports no active entry covers, names left on the same ports
+        together, in the flow's name order: an entry covers a name only on its own ports."""
+        found = self.covering_named(flow)
+        left: dict[PortSet, list[str]] = {}
+        for name in flow.dst.names:
+            covered = PortSet.empty()
+            for e in found:
+                if e.dst.names is not None and name in e.dst.names:
+                    covered = covered | e.ports
+            rest = flow.connections - covered
+            if rest:
+                left.setdefault(rest, []).append(name)
+        return [(tuple(names), ports) for ports, names in left.items()]
+
 
 def _external_side(flow: Flow) -> AddrSet | None:
     if not isinstance(flow.src, WorkloadRef):
@@ -427,7 +474,7 @@ def _end_matches(end: FlowEnd, endpoint: Endpoint, placement: Placement) -> bool
     return end.addresses is not None and bool(end.addresses & endpoint.addresses)
 
 
-def _share(entry: ApprovedFlow, flow: Flow) -> bool:
+def _share(entry: ApprovedFlow, flow: Flow | NamedFlow) -> bool:
     return bool(entry.ports & flow.connections)
 
 

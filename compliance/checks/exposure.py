@@ -21,7 +21,8 @@ from compliance.checks.base import (
     nothing_in_scope,
     own_policies,
 )
-from compliance.flows import Flow, NamedFlow
+from compliance.checks.register import named_register_snippet
+from compliance.flows import ExternalName, Flow, NamedFlow
 from compliance.model import Peer, WorkloadRef
 from compliance.ports import PortSet
 
@@ -156,13 +157,17 @@ def internet_egress(ctx: Context) -> Verdict:
     For each flow from an in-scope workload to addresses outside the cluster,
     the public part that no active approved-flow entry (with `to: {cidrs:
     [...]}`) covers is a failure; `0.0.0.0/0` style egress fails outright.
-    Egress an admin rule allows to `domainNames` is a warning: the names are never
-    resolved, so whether they are public, and whether the register covers them, is
-    not known to the analysis.
+    Egress an admin rule allows to `domainNames` is a warning unless an active entry
+    from the workload names the identical names (`to: {names: [...]}`) on its ports:
+    the names are never resolved, so whether they are public is not known, and such
+    an entry approves the destination by name, not by resolved address (the summary
+    counts those approvals as such).
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
     findings = []
+    by_name: list[NamedFlow] = []
+    partly: list[NamedFlow] = []
     named_from: dict[WorkloadRef, list[NamedFlow]] = {}
     for n in ctx.graph.named_flows:
         named_from.setdefault(n.src, []).append(n)
@@ -191,26 +196,45 @@ def internet_egress(ctx: Context) -> Verdict:
                     )
                 )
         for named in named_from.get(ref, ()):
-            findings.append(
-                Finding(
-                    f"may send to {named.dst} on {describe_ports(named.connections)}: "
-                    "domain names the analysis does not resolve, so their addresses (public "
-                    "or not) and their approval in the register are unknown",
-                    severity="warn",
-                    workload=ref,
-                    peer=str(named.dst),
-                    ports=named.connections.describe(),
-                    direction="egress",
-                    policies=ctx.facts.flow_policies(named),  # type: ignore[arg-type]
-                    remediation="Confirm each name is an approved destination (an egress "
-                    "proxy or the provider's published ranges) and record its addresses in "
-                    "approved_flows.",
+            left = ctx.register.uncovered_named(named)
+            if ctx.register.covering_named(named):
+                (partly if left else by_name).append(named)
+            for names, ports in left:
+                dst = ExternalName(names)
+                note = "".join(
+                    f"; {e.label()} expired on {e.expires.isoformat()}"
+                    for e in ctx.register.expired_named(named)
+                    if e.ports & ports and set(e.dst.names or ()) & set(names)
                 )
-            )
+                findings.append(
+                    Finding(
+                        f"may send to {dst} on {describe_ports(ports)}: domain names the "
+                        "analysis does not resolve, so their addresses (public or not) are "
+                        f"unknown, and no current approved-flow entry names them{note}",
+                        severity="warn",
+                        workload=ref,
+                        peer=str(dst),
+                        ports=ports.describe(),
+                        direction="egress",
+                        policies=ctx.facts.flow_policies(named),  # type: ignore[arg-type]
+                        remediation="Confirm each name is an approved destination (an egress "
+                        "proxy or the provider's published ranges) and record it in "
+                        "approved_flows by name; the entry approves the name as the rule "
+                        "spells it, not the addresses it resolves to:\n"
+                        + named_register_snippet(ref, names, ports),
+                    )
+                )
     to_review = sum(1 for f in findings if f.severity == "warn")
     summary = f"{len(findings) - to_review} unapproved internet egress findings"
     if to_review:
         summary += f", {to_review} named destinations to review"
+    if by_name or partly:
+        summary += (
+            f", {len(by_name)} named destination{'s' if len(by_name) != 1 else ''} approved "
+            f"by name in the register{f' ({len(partly)} more in part)' if partly else ''}: "
+            "by the names as the admin rule spells them, not by resolved address (what the "
+            "names reach is not known to the analysis)"
+        )
     return Verdict(tuple(findings), summary=summary)
 
 

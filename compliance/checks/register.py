@@ -36,10 +36,22 @@ def register_snippet(flow: Flow, addrs: AddrSet | None, ports: PortSet) -> str:
         cidrs = (part or e.addresses).to_cidrs()  # type: ignore[attr-defined]
         return f"{{cidrs: [{', '.join(_quoted(c) for c in cidrs)}]}}"
 
+    return _snippet(end(flow.src, addrs), end(flow.dst, addrs), ports)
+
+
+def named_register_snippet(src: WorkloadRef, names: tuple[str, ...], ports: PortSet) -> str:
+    """An approved_flows entry to fill in for egress to admin `domainNames`: it names the
+    destinations exactly as the rule spells them, which approves the names, not whatever
+    addresses they resolve to."""
+    quoted = ", ".join(f"'{n}'" if n.startswith("*") else n for n in names)
+    return _snippet(f"{{workload: {src.id}}}", f"{{names: [{quoted}]}}", ports)
+
+
+def _snippet(src: str, dst: str, ports: PortSet) -> str:
     lines = [
         "approved_flows:",
-        f"  - from: {end(flow.src, addrs)}",
-        f"    to: {end(flow.dst, addrs)}",
+        f"  - from: {src}",
+        f"    to: {dst}",
     ]
     if ports.is_all():
         lines.append("    # every port is allowed: narrow the rule, then list its ports here")

@@ -123,5 +123,13 @@ def named_register_text(
     ev: Evaluation, flow: NamedFlow, ports: PortSet | None = None
 ) -> tuple[str, bool]:
     """`register_text` for egress to admin `domainNames`: the entries that name some of
-    the flow's names on `ports`, and whether some name or port is in no entry."""
-    return NOT_IN_REGISTER, True
+    the flow's names on `ports` (marked as approving by name: the names are never
+    resolved), and whether some name or port is in no entry."""
+    wanted = flow.connections if ports is None else ports
+    refs = ", ".join(e.ref for e in ev.register.covering_named(flow) if e.ports & wanted)
+    if not refs:
+        return NOT_IN_REGISTER, True
+    refs += " (by name)"
+    if any(part & wanted for _, part in ev.register.uncovered_named(flow)):
+        return f"{refs} covers part; the rest is {NOT_IN_REGISTER}", True
+    return refs, False

@@ -186,7 +186,7 @@ def zoned_named_flows(ev: Evaluation) -> Iterator[NamedFlow]:
 
 def named_register(ev: Evaluation, flow: NamedFlow) -> list[str]:
     """IDs of the active approved-flow entries that name some of the flow's names."""
-    return []
+    return [e.ref for e in ev.register.covering_named(flow)]
 
 
 def named_flow_json(ev: Evaluation, flow: NamedFlow) -> dict[str, Any]:

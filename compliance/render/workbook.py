@@ -275,6 +275,9 @@ def _register_rows(ev: Evaluation, _digest: str | None) -> Iterator[Row]:
     for flow in zoned_flows(ev):
         for e in ev.register.covering(flow):
             used[e.ref] += 1
+    for named in zoned_named_flows(ev):
+        for e in ev.register.covering_named(named):
+            used[e.ref] += 1
     for e in ev.scope.approved_flows:
         active = e.active(ev.as_of)
         yield (
