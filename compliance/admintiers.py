@@ -17,7 +17,10 @@ fall inside it, host-network pods included (their traffic carries the node's add
 and the API checks all traffic, pod-to-pod and to nodes, against `networks`); where a
 workload's addresses are unknown, both readings are evaluated and the flow counts as
 allowed when either allows it (never a false "denied"), unless the peer covers every
-address of both families, which holds any pod whatever its address.
+address of both families, which holds any pod whatever its address. A `nodes` peer
+matches the selected Nodes' addresses and, the same way, the host-network pods scheduled
+on those Nodes (`spec.nodeName`); a host-network pod whose Node is unknown is read both
+ways, like a pod of unknown address.
 """
 
 from __future__ import annotations
@@ -108,6 +111,19 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
                             )
                     elif peer.kind == "nodes":
                         addrs.append(_node_addresses(engine, peer, rule.action))
+                        on, unknown = _host_pods_on(engine, peer, rule.action)
+                        pods |= on
+                        maybe |= unknown
+                        if unknown and str(ref) not in unknown_warned:
+                            unknown_warned.add(str(ref))
+                            engine.warnings.append(
+                                f"{pol.source}: {pol.kind} {pol.name}: {direction} rule "
+                                f"{rule.label}: {peer.describe()} may hold host-network "
+                                "pods whose Node the export does not give (spec.nodeName, or "
+                                "the Node object); "
+                                "flows to them are counted allowed when either reading "
+                                "allows them"
+                            )
                     else:
                         domains.extend(peer.domains)
                         engine.warnings.append(
@@ -199,6 +215,35 @@ def _node_addresses(engine: Engine, peer: AdminPeer, action: str) -> AddrSet:
         for a in n.addresses
     ]
     return union_addrs(found)
+
+
+def _host_pods_on(engine: Engine, peer: AdminPeer, action: str) -> tuple[set[int], set[int]]:
+    """Host-network pods on the Nodes a `nodes` peer selects, and those that may be (their
+    Node unknown, or only some of a workload's Nodes selected). A host-network pod's
+    traffic carries its node's address, which is what `nodes` matches, as `networks`
+    matches it by address. Without Node objects the peer is read as the addresses are: an
+    Allow rule as every node (so every host-network pod), a Deny or Pass rule as none.
+    A Node the export lacks may or may not be selected: its pods are read both ways."""
+    on: set[int] = set()
+    unknown: set[int] = set()
+    nodes = engine.cluster.nodes
+    host = [i for i, p in enumerate(engine.pods) if p.host_network]
+    if nodes is None:
+        return (set(host) if action == ALLOW else set()), unknown
+    sel = peer.node_selector
+    assert isinstance(sel, LabelSelector)
+    known = {n.name for n in nodes}
+    selected = {n.name for n in nodes if sel.matches(dict(n.labels))}
+    node_names = {w.ref: w.node_names for w in engine.cluster.workloads}
+    for i in host:
+        names = node_names.get(engine.pods[i].workload)
+        if names is None or not known.issuperset(names):
+            unknown.add(i)  # not scheduled, or on a Node the export lacks (labels unknown)
+        elif selected.issuperset(names):
+            on.add(i)
+        elif selected.intersection(names):
+            unknown.add(i)
+    return on, unknown
 
 
 def _ports(rule: AdminRule) -> tuple[PortSet, tuple[tuple[str, str], ...], bool]:

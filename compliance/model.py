@@ -90,6 +90,10 @@ class Workload:
     pod_ips: tuple[str, ...] | None = None
     """The addresses of its running pods (`status.podIPs`), or None when the export does
     not give every pod's address: an admin `networks` peer also matches pods inside it."""
+    node_names: tuple[str, ...] | None = None
+    """The Nodes its running pods are scheduled on (`spec.nodeName`), or None when the
+    export does not give every pod's node: an admin `nodes` peer also matches host-network
+    pods on the Nodes it selects (their traffic carries the node's address)."""
 
     @property
     def host_network(self) -> bool:
@@ -296,6 +300,8 @@ class _Controlled:
     ready: tuple[int, int] | None = None
     ips: tuple[str, ...] | None = None
     """A Pod's `status.podIPs` (or `status.podIP`); None when the export lacks them."""
+    node: str | None = None
+    """A Pod's `spec.nodeName`; None when it has none (not scheduled, or a template)."""
 
 
 class _Builder:
@@ -350,6 +356,7 @@ class _Builder:
                 True,
                 _controller_ref(obj, where),
                 ips=_pod_ips(obj.body.get("status"), where),
+                node=_node_name(spec, where),
             )
             self.items.append(item)
         else:
@@ -533,6 +540,7 @@ class _Builder:
         sources: dict[WorkloadRef, list[str]] = {}
         ready: dict[WorkloadRef, tuple[int, int]] = {}
         ips: dict[WorkloadRef, set[str] | None] = {}
+        nodes: dict[WorkloadRef, set[str] | None] = {}
         for item in self.items:
             ref = self._top_owner(item)
             if item.ready is not None:
@@ -541,6 +549,8 @@ class _Builder:
                 # Known only when every exported pod of the workload gives its address.
                 known = ips.get(ref, set())
                 ips[ref] = None if item.ips is None or known is None else known | set(item.ips)
+                on = nodes.get(ref, set())
+                nodes[ref] = None if item.node is None or on is None else on | {item.node}
             if item.has_template:
                 variant = PodVariant(
                     ref, tuple(sorted(item.labels.items())), item.ports, item.host_network
@@ -553,6 +563,7 @@ class _Builder:
         for ref in sorted(variants):
             vs = tuple(sorted(variants[ref], key=_variant_key))
             found = ips.get(ref)
+            on = nodes.get(ref)
             workloads.append(
                 Workload(
                     ref,
@@ -560,6 +571,7 @@ class _Builder:
                     tuple(sorted(sources[ref])),
                     ready.get(ref),
                     None if not found else tuple(sorted(found)),
+                    None if not on else tuple(sorted(on)),
                 )
             )
             if any(v.host_network for v in vs):
@@ -662,6 +674,16 @@ def _check_annotations(raw: object, where: Mapping[str, str | None]) -> None:
             raise InputError(
                 f"expected text, got {_type(value)}", **where, field=f"metadata.annotations.{key}"
             )
+
+
+def _node_name(spec: Mapping[str, object], where: Mapping[str, str | None]) -> str | None:
+    """`spec.nodeName`: the Node a Pod is scheduled on; None when it is not scheduled."""
+    name = spec.get("nodeName")
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str) or len(name) > 253:
+        raise InputError(f"expected a Node name, got {_type(name)}", **where, field="spec.nodeName")
+    return name
 
 
 def _pod_ips(raw: object, where: Mapping[str, str | None]) -> tuple[str, ...] | None:

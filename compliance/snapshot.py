@@ -195,7 +195,11 @@ def _admin_facts(cluster: Cluster) -> dict[str, Any]:
 
 
 def _workload(w: Workload, admin: bool = False) -> dict[str, Any]:
-    extra = {"pod_ips": list(w.pod_ips)} if admin and w.pod_ips is not None else {}
+    extra: dict[str, Any] = {}
+    if admin and w.node_names is not None and w.host_network:
+        extra["node_names"] = list(w.node_names)
+    if admin and w.pod_ips is not None:
+        extra["pod_ips"] = list(w.pod_ips)
     return {
         **extra,
         "namespace": w.ref.namespace,
@@ -332,8 +336,16 @@ def rebuild_cluster(doc: dict[str, Any], source: str) -> Cluster:
         )
         ready = (w["ready"][0], w["ready"][1]) if w["ready"] is not None else None
         ips = w.get("pod_ips")
+        on = w.get("node_names")
         workloads.append(
-            Workload(ref, variants, tuple(w["sources"]), ready, None if ips is None else tuple(ips))
+            Workload(
+                ref,
+                variants,
+                tuple(w["sources"]),
+                ready,
+                None if ips is None else tuple(ips),
+                None if on is None else tuple(on),
+            )
         )
     builder = _Builder()
     policies = []

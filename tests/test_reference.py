@@ -72,6 +72,7 @@ class Ref:
         self.policies: list[dict[str, Any]] = []
         self.controllers: list[dict[str, Any]] = []
         self.admin: list[dict[str, Any]] = []
+        self.nodes: list[dict[str, Any]] | None = None
         for o in objs:
             if o["kind"] == "Namespace":
                 name = o["metadata"]["name"]
@@ -80,6 +81,8 @@ class Ref:
                 self.pods.append(o)
             elif o["kind"] == "NetworkPolicy":
                 self.policies.append(o)
+            elif o["kind"] == "Node":
+                self.nodes = [*(self.nodes or []), o]
             elif o["kind"] in (
                 "AdminNetworkPolicy",
                 "BaselineAdminNetworkPolicy",
@@ -176,7 +179,8 @@ class Ref:
 
         def first_match(pol: dict[str, Any]) -> str | None:
             for rule in pol["spec"].get(key) or []:
-                if any(self.admin_peer(pe, peer, reading) for pe in rule[peers_key]) and (
+                action = str(rule["action"])
+                if any(self.admin_peer(pe, peer, reading, action) for pe in rule[peers_key]) and (
                     self.admin_port(rule.get("ports", rule.get("protocols")), dst, proto, port)
                 ):
                     return str(rule["action"])
@@ -226,9 +230,12 @@ class Ref:
             pods["podSelector"], pod["metadata"].get("labels", {})
         )
 
-    def admin_peer(self, peer: dict[str, Any], other: Any, reading: bool) -> bool:
+    def admin_peer(self, peer: dict[str, Any], other: Any, reading: bool, action: str) -> bool:
         """`networks` holds pods by address, host-network ones too (their address is the
-        node's); `namespaces` and `pods` never hold a host-network pod."""
+        node's); `nodes` holds the selected Nodes' addresses and the host-network pods
+        scheduled on them; `namespaces` and `pods` never hold a host-network pod."""
+        if "nodes" in peer:
+            return self.node_peer(peer["nodes"], other, reading, action)
         if "networks" in peer:
             nets = [ipaddress.ip_network(c) for c in peer["networks"]]
             if not isinstance(other, dict):
@@ -251,6 +258,31 @@ class Ref:
         pods = peer["pods"]
         return sel_match(pods.get("namespaceSelector", {}), ns_labels) and sel_match(
             pods["podSelector"], other["metadata"].get("labels", {})
+        )
+
+    def node_peer(self, sel: dict[str, Any], other: Any, reading: bool, action: str) -> bool:
+        """A host-network pod sends from its node's address: it is what `nodes` matches,
+        known by `spec.nodeName`. Without Node objects, an Allow reads as every node and
+        address, a Deny or Pass as none; a pod on an unknown Node takes the reading."""
+        if isinstance(other, dict) and not self.host(other):
+            return False
+        if self.nodes is None:
+            return action in ("Allow", "Accept")
+        chosen = {
+            n["metadata"]["name"]: n
+            for n in self.nodes
+            if sel_match(sel, n["metadata"].get("labels", {}))
+        }
+        if isinstance(other, dict):
+            where = other["spec"].get("nodeName")
+            if where is None or where not in {n["metadata"]["name"] for n in self.nodes}:
+                return reading
+            return where in chosen
+        ip = ipaddress.ip_address(other)
+        return any(
+            a["type"] in ("InternalIP", "ExternalIP") and ipaddress.ip_address(a["address"]) == ip
+            for n in chosen.values()
+            for a in n.get("status", {}).get("addresses", [])
         )
 
     @staticmethod
@@ -556,11 +588,22 @@ POD_IPS = ["10.1.2.3", "10.0.0.1", "192.168.1.1", "11.0.0.1", "2001:db8::1"]
 ADMIN_NETS = ["10.0.0.0/8", "10.1.0.0/16", "192.168.0.0/16", "0.0.0.0/0", "2001:db8::/32", "::/0"]
 
 
+# Nodes, when the export has them: addresses that the external IPs probe, labels that
+# node selectors pick, and a node name no Node object has (pods may be scheduled there).
+NODE_NAMES = ["n0", "n1", "n2"]
+NODE_ADDRESSES = ["10.0.0.1", "192.168.1.1", "2001:db8::1", "10.255.255.255"]
+NODE_SEL_KEYS = {"role": ["control", "worker"], "zone": ["a", "b"]}
+
+
 @st.composite
 def admin_peer(draw: st.DrawFn, egress: bool) -> dict[str, Any]:
     kind = draw(
-        st.sampled_from(["namespaces", "pods", "networks"] if egress else ["namespaces", "pods"])
+        st.sampled_from(
+            ["namespaces", "pods", "networks", "nodes"] if egress else ["namespaces", "pods"]
+        )
     )
+    if kind == "nodes":
+        return {"nodes": draw(selector(NODE_SEL_KEYS))}
     if kind == "namespaces":
         return {"namespaces": draw(selector(NS_SEL_KEYS))}
     if kind == "pods":
@@ -612,7 +655,7 @@ def admin_rule(
         "to" if egress else "from": peers,
     }
     if draw(st.booleans()):
-        named = not any("networks" in p for p in peers)
+        named = not any("networks" in p or "nodes" in p for p in peers)
         if cnp:
             r["protocols"] = draw(st.lists(cnp_protocol(named), min_size=1, max_size=2))
         else:
@@ -661,6 +704,23 @@ def admin_clusters(draw: st.DrawFn) -> list[dict[str, Any]]:
         if o["kind"] == "Pod" and draw(st.integers(0, 2)):
             ips = draw(st.lists(st.sampled_from(POD_IPS), min_size=1, max_size=2, unique=True))
             o["status"] = {"podIPs": [{"ip": ip} for ip in ips]}
+        if o["kind"] == "Pod" and draw(st.integers(0, 2)):
+            o["spec"]["nodeName"] = draw(st.sampled_from(NODE_NAMES))
+    if draw(st.booleans()):
+        for i, name in enumerate(NODE_NAMES[: draw(st.integers(0, 2))]):
+            objs.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {"name": name, "labels": draw(labels(NODE_SEL_KEYS))},
+                    "status": {
+                        "addresses": [
+                            {"type": "InternalIP", "address": NODE_ADDRESSES[i]},
+                            {"type": "Hostname", "address": name},
+                        ]
+                    },
+                }
+            )
     objs += [
         draw(admin_policy("AdminNetworkPolicy", f"anp{i}")) for i in range(draw(st.integers(0, 3)))
     ]

@@ -509,6 +509,14 @@ NODES = (
     "---\napiVersion: v1\nkind: Node\nmetadata: {name: w-1, labels: {role: worker}}\n"
     "status: {addresses: [{type: InternalIP, address: 192.168.10.2}]}\n"
 )
+
+
+def host_pod_on(name: str, ns: str, node: str | None) -> str:
+    """A host-network Pod scheduled on `node` (`spec.nodeName`; None: not given)."""
+    text = pod(name, ns, {"app": name}, host_network=True)
+    return text if node is None else text.replace("spec:\n", f"spec:\n  nodeName: {node}\n")
+
+
 ZONES = (
     namespace("cde", {"zone": "cde"})
     + namespace("dev", {"zone": "dev"})
@@ -847,6 +855,59 @@ ADMIN_CASES = [
             ("cde/pay", "192.168.10.2", "TCP", 10250, True),
             ("cde/pay", "192.168.10.2", "TCP", 443, False),
             ("cde/pay", "app/web", "TCP", 10250, False),
+            # A host-network pod's traffic carries its node's address: read as every node.
+            ("cde/pay", "app/node-agent", "TCP", 10250, True),
+            ("cde/pay", "app/node-agent", "TCP", 443, False),
+        ],
+    ),
+    (
+        "a nodes peer matches the host-network pods on the Nodes it selects (spec.nodeName)",
+        ZONES
+        + NODES
+        + host_pod_on("on-cp", "app", "cp-1")
+        + host_pod_on("on-worker", "app", "w-1")
+        + host_pod_on("unplaced", "app", None)
+        + anp(
+            "no-control-plane",
+            """
+            priority: 1
+            subject: {namespaces: {}}
+            egress: [{action: Deny, to: [{nodes: {matchLabels: {role: control}}}]}]
+            """,
+        ),
+        [
+            ("cde/pay", "app/on-cp", "TCP", 6443, False),
+            ("cde/pay", "192.168.10.1", "TCP", 6443, False),
+            ("cde/pay", "app/on-worker", "TCP", 6443, True),
+            ("cde/pay", "app/unplaced", "TCP", 6443, True),  # Node unknown: either reading
+            ("cde/pay", "app/web", "TCP", 6443, True),  # not host-network: never a nodes peer
+        ],
+    ),
+    (
+        "a nodes Allow admits the host-network pods on the selected Nodes past NetworkPolicy",
+        ZONES
+        + NODES
+        + DENY_ALL_NP
+        + host_pod_on("on-cp", "app", "cp-1")
+        + host_pod_on("on-worker", "app", "w-1")
+        + anp(
+            "kubelet",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            egress:
+            - action: Allow
+              to: [{nodes: {matchLabels: {role: worker}}}]
+              ports: [{portNumber: {port: 10250}}]
+            """,
+        ),
+        [
+            ("cde/pay", "app/on-worker", "TCP", 10250, True),
+            ("cde/pay", "192.168.10.2", "TCP", 10250, True),
+            ("cde/pay", "app/on-worker", "TCP", 443, False),
+            ("cde/pay", "app/on-cp", "TCP", 10250, False),
+            ("cde/pay", "app/node-agent", "TCP", 10250, True),  # Node unknown: either reading
+            ("cde/pay", "app/web", "TCP", 10250, False),
         ],
     ),
     (
@@ -871,3 +932,52 @@ def test_admin_semantics(
     title: str, docs: str, checks: list[tuple[str, str, str, int, bool]]
 ) -> None:
     test_semantics(title, docs, checks)
+
+
+def test_a_nodes_peer_warns_about_host_network_pods_of_unknown_node_and_snapshots_keep_nodes() -> (
+    None
+):
+    """The Node of a host-network pod is the fact a `nodes` peer needs: a pod without
+    one is warned about, and a pack's snapshot keeps it so the flows can be recomputed."""
+    from compliance.flows import compute_flows
+    from compliance.snapshot import cluster_facts, rebuild_cluster
+    from tests.helpers import cluster_from_yaml
+
+    deny = anp(
+        "no-control-plane",
+        """
+        priority: 1
+        subject: {namespaces: {}}
+        egress: [{name: cp, action: Deny, to: [{nodes: {matchLabels: {role: control}}}]}]
+        """,
+    )
+    text = ZONES + NODES + host_pod_on("on-cp", "app", "cp-1") + deny
+    cluster = cluster_from_yaml(text)
+    by_name = {w.ref.name: w for w in cluster.workloads}
+    assert by_name["on-cp"].node_names == ("cp-1",)
+    assert by_name["node-agent"].node_names is None
+    graph = compute_flows(cluster)
+    (warning,) = [w for w in graph.warnings if "spec.nodeName" in w]
+    assert "anp/no-control-plane" in warning or "no-control-plane" in warning
+    assert "egress rule cp" in warning and "either reading" in warning
+    facts = cluster_facts(cluster)
+    kept = {w["name"]: w.get("node_names") for w in facts["workloads"]}
+    assert kept["on-cp"] == ["cp-1"] and kept["node-agent"] is None and kept["pay"] is None
+    again = compute_flows(rebuild_cluster(facts, "snapshot.json"))
+    assert again.flows == graph.flows
+    # Every pod placed on a selected Node: no warning.
+    placed = ZONES.replace(
+        pod("node-agent", "app", {"app": "agent"}, host_network=True), ""
+    ) + NODES + host_pod_on("on-cp", "app", "cp-1") + deny  # fmt: skip
+    assert not [w for w in compute_flows(cluster_from_yaml(placed)).warnings if "nodeName" in w]
+
+
+def test_a_node_name_that_is_not_text_is_refused_with_its_field() -> None:
+    from compliance.errors import InputError
+    from tests.helpers import cluster_from_yaml
+
+    bad = host_pod_on("x", "app", "cp-1").replace("nodeName: cp-1", "nodeName: [cp-1]")
+    with pytest.raises(InputError) as err:
+        cluster_from_yaml(namespace("app") + bad)
+    assert err.value.field == "spec.nodeName"
+    assert "Pod app/x" in str(err.value) and "a list" in str(err.value)
