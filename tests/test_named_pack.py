@@ -291,3 +291,33 @@ def test_the_pack_cites_the_entry_as_an_approval_by_name() -> None:
     ]
     text = pdf_text(CLUSTER + PROCESSOR, scope)
     assert "register: AF-9 (by name) covers part; the rest is not in register" in text
+
+
+def test_the_scope_accepts_exactly_the_names_an_admin_rule_accepts() -> None:
+    """`to: {names: [...]}` is validated as the API validates `domainNames`, so every
+    name a rule can carry can be approved, and nothing else can."""
+    from compliance.errors import InputError
+    from tests.helpers import cluster_from_yaml, scope_from_yaml
+
+    candidates = [
+        "api.stripe.com", "*.stripe.com", "a.b", "x_y.example.org", "trailing.dot.",
+        "UPPER.Example.COM", "localhost", "*.com", "api.*.com", "-bad.example", "a..b",
+        "*example.com", "**.example.com", "a.b-", "münchen.example", "a b.example",
+    ]  # fmt: skip
+    accepted: dict[str, bool] = {}
+    for name in candidates:
+        rule = PROCESSOR.replace("[api.processor.example, '*.cdn.example']", f"['{name}']")
+        try:
+            cluster_from_yaml(CLUSTER + rule)
+            api = True
+        except InputError:
+            api = False
+        try:
+            scope_from_yaml(FW_SCOPE + "approved_flows:" + entry(f"['{name}']"))
+            ours = True
+        except InputError:
+            ours = False
+        assert api == ours, (name, api, ours)
+        accepted[name] = api
+    assert accepted["api.stripe.com"] and accepted["*.stripe.com"] and accepted["trailing.dot."]
+    assert not accepted["localhost"] and not accepted["api.*.com"] and not accepted["a..b"]
