@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pypdf
+import pytest
 from openpyxl import load_workbook
 
 from compliance.datafile import schema_problem
@@ -16,7 +19,7 @@ from compliance.render.pdf import html_to_pdf, render_html
 from compliance.render.report import report_view
 from compliance.render.results import render_json
 from compliance.render.workbook import NAMED_KIND, write_workbook
-from tests.helpers import evaluation_from_yaml, namespace, pod, policy, run_check
+from tests.helpers import Result, evaluation_from_yaml, namespace, pod, policy, run_check
 from tests.test_semantics import anp
 
 CLUSTER = (
@@ -321,3 +324,31 @@ def test_the_scope_accepts_exactly_the_names_an_admin_rule_accepts() -> None:
         accepted[name] = api
     assert accepted["api.stripe.com"] and accepted["*.stripe.com"] and accepted["trailing.dot."]
     assert not accepted["localhost"] and not accepted["api.*.com"] and not accepted["a..b"]
+
+
+def test_a_pack_with_named_destinations_and_a_names_entry_verifies_and_recomputes(
+    tmp_path: Path, compliance: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot keeps what the named flows and the names entry need: `verify
+    --recompute` gives results.json byte for byte, and a pack made from the pack is the
+    same pack."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "export.yaml").write_text(CLUSTER + PROCESSOR)
+    scope = (
+        SCOPE
+        + "approved_flows:"
+        + entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
+    )
+    (tmp_path / "scope.yaml").write_text(scope)
+    args = ("--scope", "scope.yaml", "--as-of", "2026-11-26T00:00:00Z", "--exit-zero")
+    made = compliance("report", "export.yaml", *args, "--out", "pack")
+    assert made.code == 0, made.err
+    doc = json.loads((tmp_path / "pack/results.json").read_text())
+    assert [f["register"] for f in doc["named_flows"]] == [["AF-9"]]
+    res = compliance("verify", "--recompute", "pack")
+    assert res.code == 0, res.out + res.err
+    assert "results.json reproduced byte for byte" in res.out
+    again = compliance("report", "pack", *args, "--out", "again")
+    assert again.code == 0, again.err
+    for name in ("results.json", "snapshot.json"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "pack" / name).read_bytes()
