@@ -352,3 +352,16 @@ def test_a_pack_with_named_destinations_and_a_names_entry_verifies_and_recompute
     assert again.code == 0, again.err
     for name in ("results.json", "snapshot.json"):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "pack" / name).read_bytes()
+
+
+def test_seg27_warns_about_a_names_entry_without_an_approver() -> None:
+    names = entry("[api.processor.example, '*.cdn.example']").replace("    approved_by: CISO\n", "")
+    result = run_check(CLUSTER + PROCESSOR, FW_SCOPE + "approved_flows:" + names, "SEG-27")
+    (warning,) = [f for f in result.findings if f.status == "warn"]
+    assert warning.finding.message.startswith(
+        "approved-flow entry AF-9 (T-9) (zone cde -> name:api.processor.example, *.cdn.example"
+    )
+    assert "names no approved_by" in warning.finding.message
+    approved = run_check(CLUSTER + PROCESSOR, FW_SCOPE + "approved_flows:" + entry(
+        "[api.processor.example, '*.cdn.example']"), "SEG-27")  # fmt: skip
+    assert [f for f in approved.findings if f.status == "warn"] == []

@@ -154,7 +154,9 @@ def register_coverage(ctx: Context) -> Verdict:
     flow with an in-scope end (flows between a workload's own replicas
     included), each part (ports, and addresses for external peers) that no
     active `approved_flows` entry covers fails. An active entry covering such a
-    flow that names no `approved_by` is a warning: the approval cannot be shown.
+    flow that names no `approved_by` is a warning: the approval cannot be shown (an
+    entry approving egress to admin `domainNames` by name included; SEG-08 judges
+    whether such egress is approved).
     """
     if (na := nothing_in_scope(ctx)) is not None:
         return na
@@ -180,6 +182,11 @@ def register_coverage(ctx: Context) -> Verdict:
                 functools.partial(register_remediation, ctx, flow, addrs, ports),
                 addrs,
             )
+    for named in ctx.graph.named_flows:  # entries approving domain names by name
+        if ctx.is_in(named.src):
+            for e in ctx.register.covering_named(named):
+                if not e.approved_by:
+                    unapproved.setdefault(e.ref, []).append(str(named.src))
     found = list(groups.findings())
     entries = {e.ref: e for e in ctx.register.active}
     for ref, users in sorted(unapproved.items()):
