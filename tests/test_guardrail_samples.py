@@ -78,6 +78,13 @@ CLAIMS: list[tuple[str, str, str, int, bool, bool]] = [
     (INTERNET, NGINX, "TCP", 443, True, True),
 ]
 
+NAMED_CLAIMS: list[tuple[str, tuple[str, ...], str, str]] = [
+    # cde-processor (ANP, priority 20): Allow to domainNames, listed apart, never resolved.
+    (APP, ("api.payments.example",), "TCP 443", "anp/cde-processor egress[allow-processor]"),
+]
+"""The table's named-destination rows: (source, names, ports, deciding rule) after the
+guardrails; the shop alone has none."""
+
 
 def _end_matches(end: dict[str, Any], name: str) -> bool:
     if "workload" in end:
@@ -162,3 +169,27 @@ def test_the_guardrails_are_admin_policies_only() -> None:
                 else:
                     assert 0 <= item["spec"]["priority"] <= 1000
     assert kinds == {"AdminNetworkPolicy", "BaselineAdminNetworkPolicy"}
+
+
+def _named(compliance: Callable[..., Result], *paths: Path) -> list[tuple[str, ...]]:
+    res = compliance("flows", *paths, "--format", "txt", "--show-rules")
+    assert res.code == 0, res.err
+    return [tuple(line.split(" => ")) for line in res.out.splitlines() if " => name:" in line]
+
+
+def test_the_named_destination_rows_are_what_the_table_says(
+    compliance: Callable[..., Result],
+) -> None:
+    assert _named(compliance, SHOP) == []
+    want = [
+        (
+            f"{src}[Deployment]",
+            f"name:{', '.join(names)} : {ports}  [egress: {rule}; ingress: outside the cluster]",
+        )
+        for src, names, ports, rule in NAMED_CLAIMS
+    ]
+    assert _named(compliance, SHOP, GUARDRAILS) == want
+    res = compliance("flows", SHOP, GUARDRAILS, "--format", "json")
+    assert [
+        (f["src"]["workload"], tuple(f["dst"]["names"])) for f in res.json()["named_flows"]
+    ] == [(src, names) for src, names, *_ in NAMED_CLAIMS]
