@@ -365,3 +365,18 @@ def test_seg27_warns_about_a_names_entry_without_an_approver() -> None:
     approved = run_check(CLUSTER + PROCESSOR, FW_SCOPE + "approved_flows:" + entry(
         "[api.processor.example, '*.cdn.example']"), "SEG-27")  # fmt: skip
     assert [f for f in approved.findings if f.status == "warn"] == []
+
+
+def test_seg08_counts_named_destinations_in_words_that_agree() -> None:
+    assert seg08().summary == "0 unapproved internet egress findings, 1 named destination to review"
+    two = PROCESSOR.replace("[api.processor.example, '*.cdn.example']", "[api.processor.example]")
+    two += anp(
+        "pay-cdn",
+        """
+        priority: 30
+        subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: pay}}}
+        egress:
+        - {name: cdn, action: Allow, to: [{domainNames: ['*.cdn.example']}]}
+        """,
+    )
+    assert seg08(cluster=CLUSTER + two).summary.endswith(", 2 named destinations to review")

@@ -227,15 +227,19 @@ def internet_egress(ctx: Context) -> Verdict:
     to_review = sum(1 for f in findings if f.severity == "warn")
     summary = f"{len(findings) - to_review} unapproved internet egress findings"
     if to_review:
-        summary += f", {to_review} named destinations to review"
+        summary += f", {_named_count(to_review)} to review"
     if by_name or partly:
         summary += (
-            f", {len(by_name)} named destination{'s' if len(by_name) != 1 else ''} approved "
+            f", {_named_count(len(by_name))} approved "
             f"by name in the register{f' ({len(partly)} more in part)' if partly else ''}: "
             "by the names as the admin rule spells them, not by resolved address (what the "
             "names reach is not known to the analysis)"
         )
     return Verdict(tuple(findings), summary=summary)
+
+
+def _named_count(count: int) -> str:
+    return f"{count} named destination{'' if count == 1 else 's'}"
 
 
 def _wildcards(
