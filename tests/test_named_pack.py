@@ -380,3 +380,27 @@ def test_seg08_counts_named_destinations_in_words_that_agree() -> None:
         """,
     )
     assert seg08(cluster=CLUSTER + two).summary.endswith(", 2 named destinations to review")
+
+
+def test_the_zone_boundary_lists_the_named_destination_leaving_the_zone() -> None:
+    from compliance.render.diagram import zone_boundary_summary
+
+    scope = (
+        SCOPE
+        + "approved_flows:"
+        + entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
+    )
+    ev = evaluation_from_yaml(CLUSTER + PROCESSOR, scope)
+    b = zone_boundary_summary(ev, "cde")
+    label = "*.cdn.example, api.processor.example (domain names, never resolved)"
+    (group,) = [g for g in b.outbound if g.label == label]
+    assert (group.ports, group.flows, group.covered) == ("TCP 80, 443", 1, False)
+    assert group.register == "AF-9 (by name): TCP 443; not in register: TCP 80"
+    assert label in b.external and b.inbound == ()
+    text = pdf_text(CLUSTER + PROCESSOR, scope)
+    assert "egress a cluster-wide rule allows to domainNames is grouped by the names" in text
+    assert f"{label} TCP 80, 443 1 AF-9 (by name): TCP 443; not in register: TCP 80" in text
+    # Without the register entry nothing is covered.
+    bare = zone_boundary_summary(evaluation_from_yaml(CLUSTER + PROCESSOR, SCOPE), "cde")
+    (group,) = [g for g in bare.outbound if g.label == label]
+    assert group.register == "not in register: TCP 80, 443"

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from compliance.checks.base import Register
 from compliance.evaluate import REQUIREMENT_STATUSES, Evaluation
-from compliance.flows import Endpoint, External, Flow
+from compliance.flows import Endpoint, External, ExternalName, Flow, NamedFlow
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet, union_all
 from compliance.render.evidence import STATUS_LABELS
@@ -311,16 +311,34 @@ def _cover(register: Register, flow: Flow) -> _Cover:
     return cited, rest if rest else None
 
 
+def _named_cover(register: Register, flow: NamedFlow) -> _Cover:
+    """`_cover` for egress to admin `domainNames`: entries cited as approving by name."""
+    cited = tuple(
+        (f"{e.ref} (by name)", e.ports & flow.connections)
+        for e in register.covering_named(flow)
+        if e.ports & flow.connections
+    )
+    rest = union_all(ports for _, ports in register.uncovered_named(flow))
+    return cited, rest if rest else None
+
+
+NAMED_LABEL = "{} (domain names, never resolved)"
+"""A boundary group of egress to admin `domainNames`: the names as the rule spells them."""
+
+
 def _ports_text(ports: Iterable[PortSet]) -> str:
     merged = union_all(ports)
     return "all ports" if merged.is_all() else merged.describe()
 
 
-def _groups(side: Mapping[Endpoint, _Acc]) -> tuple[tuple[PeerGroup, ...], set[str]]:
+def _groups(
+    side: Mapping[Endpoint | ExternalName, _Acc],
+) -> tuple[tuple[PeerGroup, ...], set[str]]:
     """Peers one by one when they fit the drawing, else workloads by namespace: exact
     when it can be, readable when it cannot. Address sets come first and stay apart:
     they are the exposure to outside the cluster, few, and must not disappear into the
-    `+ k more` box. Then workloads by namespace and name."""
+    `+ k more` box; named destinations (admin `domainNames`) follow them for the same
+    reason. Then workloads by namespace and name."""
     workloads = sorted(p for p in side if isinstance(p, WorkloadRef))
     addresses = sorted(
         (p for p in side if isinstance(p, External)),
@@ -333,6 +351,10 @@ def _groups(side: Mapping[Endpoint, _Acc]) -> tuple[tuple[PeerGroup, ...], set[s
         label = str(e)
         external.add(label)
         out.append(_group(label, acc))
+    for n in sorted(p for p in side if isinstance(p, ExternalName)):
+        label = NAMED_LABEL.format(", ".join(n.names))
+        external.add(label)
+        out.append(_group(label, side[n]))
     if len(side) <= MAX_PEER_GROUPS:
         ids = [w.id for w in workloads]
         for w in workloads:
@@ -362,8 +384,8 @@ def _scan(ev: Evaluation, wanted: Sequence[str]) -> dict[str, ZoneBoundary]:
     register = ev.register
     none: frozenset[str] = frozenset()
     wanted_set = frozenset(wanted)
-    inbound: dict[str, dict[Endpoint, _Acc]] = {z: {} for z in wanted}
-    outbound: dict[str, dict[Endpoint, _Acc]] = {z: {} for z in wanted}
+    inbound: dict[str, dict[Endpoint | ExternalName, _Acc]] = {z: {} for z in wanted}
+    outbound: dict[str, dict[Endpoint | ExternalName, _Acc]] = {z: {} for z in wanted}
     for f in ev.graph.flows:
         src, dst = f.src, f.dst
         zs = zones_of.get(src, none) if isinstance(src, WorkloadRef) else none
@@ -386,6 +408,13 @@ def _scan(ev: Evaluation, wanted: Sequence[str]) -> dict[str, ZoneBoundary]:
             if acc is None:
                 acc = inbound[z][src] = _Acc()
             acc.add(f.connections, covered, cover)
+    for n in ev.graph.named_flows:  # egress to admin `domainNames` always leaves the zone
+        for z in zones_of.get(n.src, none) & wanted_set:
+            named_cover = _named_cover(register, n)
+            acc = outbound[z].get(n.dst)
+            if acc is None:
+                acc = outbound[z][n.dst] = _Acc()
+            acc.add(n.connections, named_cover[1] is None, named_cover)
     roles = {z.name: z.role for z in ev.scope.zones}
     members: dict[str, list[str]] = {z: [] for z in wanted}
     for ref, zones in zones_of.items():
