@@ -23,7 +23,16 @@ from typing import NamedTuple
 
 from compliance import addresses
 from compliance.addresses import AddrSet
-from compliance.admintiers import Decision, allowed_of, compile_admin, decide, named_egress, side_of
+from compliance.admintiers import (
+    Decision,
+    Tier,
+    admin_tier,
+    allowed_of,
+    compile_admin,
+    decide,
+    named_egress,
+    side_of,
+)
 from compliance.admintiers import egress_external as admin_egress_external
 from compliance.gcpause import gc_paused
 from compliance.intervals import normalise
@@ -305,10 +314,11 @@ class Engine:
         self.admin: list[tuple[AdminPolicy, str, frozenset[int], CompiledRule]] = []
         self.admin_subjects: dict[str, frozenset[int]] = {}
         self.plain_pods = sum(1 for p in self.pods if not p.host_network)
-        self._touched: dict[tuple[int, bool], set[int]] = {}
+        self._tiers: dict[tuple[object, ...], Tier] = {}
+        self._external: dict[tuple[object, ...], list[tuple[AddrSet, PortSet, Side]]] = {}
         self._decided: dict[tuple[object, ...], list[Decision]] = {}
         self._allowed_cache: dict[int, tuple[list[Decision], PortSet]] = {}
-        self._side_cache: dict[tuple[int, PortSet], tuple[list[Decision], Side]] = {}
+        self._side_cache: dict[tuple[int, PortSet, bool], tuple[list[Decision], Side]] = {}
         self._open = [Decision(PortSet.all(), True, None)]
         if cluster.admin_policies:
             self.admin = compile_admin(self)
@@ -472,6 +482,8 @@ class Engine:
                 member_of[i] = sorted(set(member_of[i]) | set(address_rules))
         by_key: dict[tuple[object, ...], int] = {}
         self.classes: list[PodClass] = []
+        self.admin_codes: list[tuple[int, ...]] = []
+        """Per class (with admin policies), its codes in `admin_key`'s form."""
         self.class_of: list[int] = [0] * n
         rules_by_policy: dict[int, tuple[list[CompiledRule], list[CompiledRule]]] = {}
         cursor = 0
@@ -513,10 +525,36 @@ class Engine:
                     self.rules[r].classes.add(c)
                 if self.admin:
                     self._admin_class(self.classes[c], admin_key[i])
+                    self.admin_codes.append(tuple(sorted(admin_key[i])))
             self.classes[c].members.append(i)
             self.class_of[i] = c
         for cls in self.classes:
             cls.ingress_ports = [r.ports_for(cls.ports) for r in cls.ingress_rules]
+        self._profiles()
+
+    def _profiles(self) -> None:
+        """What `admintiers.decide` reads of a class, per direction, as an interned id:
+        classes alike there share decisions (the caches key on these, not on classes)."""
+        eg: dict[object, int] = {}
+        ing: dict[object, int] = {}
+        self.eg_profile: list[int] = []
+        self.in_profile: list[int] = []
+        for c in self.classes:
+            key: object = (
+                tuple(r.uid for r in c.admin_egress),
+                tuple(r.uid for r in c.baseline_egress),
+                bool(c.egress_policies),
+                c.host_network,
+            )
+            self.eg_profile.append(eg.setdefault(key, len(eg)))
+            key = (
+                tuple(r.uid for r in c.admin_ingress),
+                tuple(r.uid for r in c.baseline_ingress),
+                bool(c.ingress_policies),
+                c.host_network,
+                c.ports,
+            )
+            self.in_profile.append(ing.setdefault(key, len(ing)))
 
     def _admin_class(self, cls: PodClass, codes: list[int]) -> None:
         for code in codes:
@@ -636,52 +674,6 @@ class Engine:
 
     # ---- with admin policies: first match over the tiers
 
-    def reach(self, cls: PodClass, egress: bool) -> set[int] | None:
-        """Peer classes this side could allow; None when it may allow every class.
-
-        Bounded only when a catch-all decides what no listed rule allows: NetworkPolicy
-        isolation, or a Deny rule matching every pod on every port (admin tier without
-        Pass rules, or baseline tier)."""
-        if (cls.egress_open if egress else cls.ingress_open) or cls.host_network:
-            return None
-        admin_rules = cls.admin_egress if egress else cls.admin_ingress
-        baseline = cls.baseline_egress if egress else cls.baseline_ingress
-        isolated = bool(cls.egress_policies if egress else cls.ingress_policies)
-        plain = self.plain_pods
-
-        def catch_all(rule: CompiledRule) -> bool:
-            return (
-                rule.action == "deny"
-                and rule.all_ports
-                and rule.pods is not None
-                and len(rule.pods) == plain
-            )
-
-        bounded = isolated
-        if not bounded and not any(r.action == "pass" for r in admin_rules):
-            bounded = any(catch_all(r) for r in admin_rules)
-        if not bounded:
-            bounded = any(catch_all(r) for r in baseline)
-        if not bounded:
-            return None
-        out: set[int] = set()
-        for rule in admin_rules:
-            if rule.action == "allow":
-                out |= rule.classes | rule.maybe_classes
-        for rule in () if isolated else baseline:  # NetworkPolicy decides before baseline
-            # A baseline Pass skips to the default (allowed) for what it matches.
-            if rule.action != "deny":
-                out |= rule.classes | rule.maybe_classes
-        if isolated:
-            np_rules = cls.egress_rules if egress else cls.ingress_rules
-            for rule in np_rules:
-                if rule.pods is None:
-                    return None
-                out |= rule.classes
-        else:
-            out |= {c.index for c in self.classes if c.host_network}
-        return out
-
     def decide_pair(
         self, src: PodClass, dst: PodClass, reading: bool = True
     ) -> tuple[list[Decision], list[Decision]]:
@@ -701,12 +693,16 @@ class Engine:
         np_rules = self.egress_towards(src, dst)
         # Decisions depend on the peer only through the rules it matches (and the named
         # ports it declares): pairs that match the same rules share them.
-        key = (src.index, True, matched, tuple(r.uid for r, _ in np_rules), dst.ports)
+        key = (
+            self.eg_profile[src.index],
+            True,
+            matched,
+            tuple(r.uid for r, _ in np_rules),
+            dst.ports,
+        )
         hit = self._decided.get(key)
         if hit is None:
-            ids = set(matched)
-            hit = decide(self, src, True, lambda r: r.uid in ids, dst.ports, np_rules)
-            self._decided[key] = hit
+            hit = self._decided[key] = self._decide(src, True, matched, dst.ports, np_rules)
         return hit
 
     def _ingress_decisions(self, src: PodClass, dst: PodClass) -> list[Decision]:
@@ -717,13 +713,33 @@ class Engine:
             r.uid for r in (*dst.admin_ingress, *dst.baseline_ingress) if s in r.classes
         )
         np_rules = self.ingress_from(dst, src)
-        key = (dst.index, False, matched, tuple(r.uid for r, _ in np_rules), ())
+        key = (self.in_profile[dst.index], False, matched, tuple(r.uid for r, _ in np_rules), ())
         hit = self._decided.get(key)
         if hit is None:
-            ids = set(matched)
-            hit = decide(self, dst, False, lambda r: r.uid in ids, dst.ports, np_rules)
-            self._decided[key] = hit
+            hit = self._decided[key] = self._decide(dst, False, matched, dst.ports, np_rules)
         return hit
+
+    def _decide(
+        self,
+        cls: PodClass,
+        egress: bool,
+        matched: tuple[int, ...] | set[int],
+        dst_ports: tuple[ContainerPort, ...],
+        np_rules: list[tuple[CompiledRule, PortSet]],
+    ) -> list[Decision]:
+        """`decide` for the admin rules (by uid) in `matched`, the admin tier's first match
+        shared by every peer that matches the same rules whatever NetworkPolicy says."""
+        ids = set(matched)
+        # The tier's first match reads only the admin rules that match, in order.
+        hits = tuple(r for r in (cls.admin_egress if egress else cls.admin_ingress) if r.uid in ids)
+        key = (
+            tuple(r.uid for r in hits),
+            dst_ports if any(r.named for r in hits) else (),
+        )
+        tier = self._tiers.get(key)
+        if tier is None:
+            tier = self._tiers[key] = admin_tier(cls, egress, lambda r: r.uid in ids, dst_ports)
+        return decide(self, cls, egress, lambda r: r.uid in ids, dst_ports, np_rules, tier)
 
     def readings(self, src: PodClass, dst: PodClass) -> tuple[bool, ...]:
         """The readings of unknown pod addresses to evaluate for src -> dst. With only
@@ -740,51 +756,6 @@ class Engine:
             return (False,)
         return (True, False)
 
-    def touched(self, cls: PodClass, egress: bool) -> set[int]:
-        """Peer classes some admin rule of this side can match (the baseline only where
-        no NetworkPolicy decides first): elsewhere NetworkPolicy alone decides."""
-        key = (cls.index, egress)
-        hit = self._touched.get(key)
-        if hit is None:
-            admin_rules = cls.admin_egress if egress else cls.admin_ingress
-            baseline = cls.baseline_egress if egress else cls.baseline_ingress
-            isolated = cls.egress_policies if egress else cls.ingress_policies
-            hit = set()
-            for rule in (*admin_rules, *(() if isolated else baseline)):
-                hit |= rule.classes
-                # A Deny rule in doubt is read as not matching (`readings`).
-                if rule.action != "deny":
-                    hit |= rule.maybe_classes
-            self._touched[key] = hit
-        return hit
-
-    def _np_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
-        """A pair no admin rule matches: NetworkPolicy alone, as `class_flows` computes it."""
-        eg_rules: list[tuple[CompiledRule, PortSet]] = []
-        in_rules: list[tuple[CompiledRule, PortSet]] = []
-        if src.np_egress_open:
-            eg_ports = PortSet.all()
-        else:
-            eg_rules = self.egress_towards(src, dst)
-            if not eg_rules:
-                return None
-            eg_ports = union_all(p for _, p in eg_rules)
-        if dst.np_ingress_open:
-            in_ports = PortSet.all()
-        else:
-            in_rules = self.ingress_from(dst, src)
-            if not in_rules:
-                return None
-            in_ports = union_all(p for _, p in in_rules)
-        allowed = eg_ports & in_ports
-        if not allowed:
-            return None
-        return (
-            allowed,
-            _np_side(src, eg_rules, allowed, egress=True),
-            _np_side(dst, in_rules, allowed, egress=False),
-        )
-
     def _allowed(self, decisions: list[Decision]) -> PortSet:
         # Keyed by the list the decision cache holds (alive as long as the engine).
         hit = self._allowed_cache.get(id(decisions))
@@ -793,8 +764,7 @@ class Engine:
         return hit[1]
 
     def admin_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
-        if dst.index not in self.touched(src, True) and src.index not in self.touched(dst, False):
-            return self._np_pair(src, dst)
+        """One pair, first match over the tiers (the readings of unknown addresses merged)."""
         ing = self._ingress_decisions(src, dst)
         in_allowed = self._allowed(ing)
         if not in_allowed:
@@ -810,77 +780,246 @@ class Engine:
         return result
 
     def _side_of(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
-        key = (id(decisions), allowed)
+        # Host networking is part of the key: an open side's decisions are one shared list.
+        key = (id(decisions), allowed, cls.host_network)
         hit = self._side_cache.get(key)
         if hit is None or hit[0] is not decisions:
             hit = self._side_cache[key] = (decisions, _decided_side(cls, decisions, allowed))
         return hit[1]
 
     def _admin_class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+        """Class pairs by blocks that decide alike, the pairs a NetworkPolicy rule lists
+        one by one.
+
+        Outside the pairs where a source's egress rule or a destination's ingress rule
+        lists the peer by selector (NetworkPolicy rules that do not match every pod), a
+        pair decides through four things only: what the source's tiers are (its admin and
+        baseline egress rules, whether NetworkPolicy isolates it, its rules that match
+        every pod), the source's admin egress rules that match the destination, the same
+        of the destination's ingress, and the destination's admin ingress rules that match
+        the source. Admin policies select by namespace and pod labels, so those are few
+        and shared by many classes: sources with the same tiers and the same memberships
+        in admin ingress rules share one row of destinations, computed once. Listed pairs
+        are decided one by one, as NetworkPolicy-only clusters are.
+        """
         classes = self.classes
-        open_ingress = {c.index for c in classes if c.ingress_open}
-        universal: set[int] = set()
-        admitted_by: dict[int, set[int]] = defaultdict(set)
+        first_admin = len(self.rules)
+        direction_of = [direction for _, direction, _, _ in self.admin]
+        # The admin rules whose peers hold a class (codes as in `_build_classes`).
+        sig_in: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        sig_eg: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        sig_in_of: list[tuple[int, ...]] = []
+        for c, codes in enumerate(self.admin_codes):
+            key_in = tuple(k for k in codes if k % 4 == 1 and direction_of[k // 4] == "ingress")
+            key_eg = tuple(k for k in codes if k % 4 and direction_of[k // 4] == "egress")
+            sig_in[key_in].append(c)
+            sig_eg[key_eg].append(c)
+            sig_in_of.append(key_in)
+
+        # Sides: what decides for every peer that no NetworkPolicy rule lists.
+        eg_ids: dict[object, int] = {}
+        in_ids: dict[object, int] = {}
+        eg_of: list[int] = []
+        in_of: list[int] = []
+        eg_members: list[list[int]] = []
+        in_members: list[set[int]] = []
         for c in classes:
-            if c.ingress_open:
-                continue
-            got = self.reach(c, egress=False)
-            if got is None:
-                universal.add(c.index)
-            else:
-                for s in got:
-                    admitted_by[s].add(c.index)
-        # Destinations with the same ingress rules, policies, ports and host networking
-        # decide alike for a source whose egress is open: one evaluation per such group.
-        interned: dict[object, int] = {}
-        sig = [
-            interned.setdefault(
-                (
-                    tuple(r.uid for r in c.admin_ingress),
-                    tuple(r.uid for r in c.baseline_ingress),
-                    c.ingress_policies,
-                    c.ports,
-                    c.host_network,
-                ),
-                len(interned),
+            key: object = (
+                self.eg_profile[c.index],
+                tuple(r.uid for r in c.egress_rules if r.pods is None),
             )
-            for c in classes
+            e = eg_ids.setdefault(key, len(eg_ids))
+            if e == len(eg_members):
+                eg_members.append([])
+            eg_members[e].append(c.index)
+            eg_of.append(e)
+            key = (
+                self.in_profile[c.index],
+                tuple(r.uid for r in c.ingress_rules if r.pods is None),
+            )
+            i = in_ids.setdefault(key, len(in_ids))
+            if i == len(in_members):
+                in_members.append(set())
+            in_members[i].add(c.index)
+            in_of.append(i)
+        eg_rep = [classes[m[0]] for m in eg_members]
+        in_rep = [classes[min(m)] for m in in_members]
+
+        # Ingress, per destination side and source signature; and for each signature
+        # the destinations whose ingress allows it something.
+        in_cache: dict[tuple[object, tuple[int, ...]], tuple[list[Decision], PortSet]] = {}
+        in_admin = [
+            {r.uid - first_admin for r in (*d.admin_ingress, *d.baseline_ingress)} for d in in_rep
         ]
+        ingress: dict[tuple[int, int], tuple[list[Decision], PortSet]] = {}
+        # Sides that differ only in NetworkPolicy rules no peer reaches decide alike.
+        in_decides = [
+            (
+                self.in_profile[d.index],
+                tuple(
+                    r.uid
+                    for r, p in zip(d.ingress_rules, d.ingress_ports, strict=True)
+                    if r.pods is None and p
+                ),
+            )
+            for d in in_rep
+        ]
+        admits: list[set[int]] = []
+        signatures = list(sig_in)
+        for sid, sig in enumerate(signatures):
+            admitted: set[int] = set()
+            for i, dst in enumerate(in_rep):
+                key_b = tuple(k for k in sig if k // 4 in in_admin[i])
+                res = in_cache.get((in_decides[i], key_b))
+                if res is None:
+                    res = in_cache[(in_decides[i], key_b)] = self._base_ingress(dst, key_b)
+                ingress[(i, sid)] = res
+                if res[1]:
+                    admitted |= in_members[i]
+            admits.append(admitted)
+        sid_of = {sig: sid for sid, sig in enumerate(signatures)}
+
+        # Egress, per source side: destinations grouped by the admin rules that match them.
+        eg_cache: dict[tuple[int, tuple[int, ...], object], list[tuple[list[Decision], PortSet]]]
+        eg_cache = {}
+        combined: dict[tuple[int, int], tuple[PortSet, Side, Side] | None] = {}
+        rows: dict[tuple[int, int], list[tuple[int, tuple[PortSet, Side, Side]]]] = {}
+        for e, src in enumerate(eg_rep):
+            mine = {r.uid - first_admin for r in (*src.admin_egress, *src.baseline_egress)}
+            parts: dict[tuple[int, ...], set[int]] = defaultdict(set)
+            for sig, members in sig_eg.items():
+                parts[tuple(k for k in sig if k // 4 in mine)].update(members)
+            named = any(r.named for r in (*src.admin_egress, *src.baseline_egress)) or any(
+                r.named for r in src.egress_rules if r.pods is None
+            )
+            src_open = src.egress_open
+            for sid in sorted({sid_of[sig_in_of[s]] for s in eg_members[e]}):
+                row: list[tuple[int, tuple[PortSet, Side, Side]]] = []
+                admitted = admits[sid]
+                for key_a, part in parts.items():
+                    if not named:
+                        eg = eg_cache.get((e, key_a, ()))
+                        if eg is None:
+                            eg = eg_cache[(e, key_a, ())] = self._base_egress(src, key_a, ())
+                        if not eg:
+                            continue
+                    cands = part & admitted if len(part) < len(admitted) else admitted & part
+                    by_side: dict[int, list[int]] = defaultdict(list)
+                    for d in cands:
+                        by_side[in_of[d]].append(d)
+                    for i, ds in by_side.items():
+                        dst = in_rep[i]
+                        if src_open and dst.ingress_open:
+                            continue  # the open block, expanded by the caller
+                        ports = dst.ports if named else ()
+                        eg = eg_cache.get((e, key_a, ports))
+                        if eg is None:
+                            eg = eg_cache[(e, key_a, ports)] = self._base_egress(
+                                src, key_a, dst.ports
+                            )
+                        ing = ingress[(i, sid)]
+                        pair = (id(eg), id(ing))
+                        if pair in combined:
+                            res = combined[pair]
+                        else:
+                            res = combined[pair] = self._combine(src, dst, eg, ing)
+                        if res is not None:
+                            row.extend((d, res) for d in ds)
+                rows[(e, sid)] = row
+
+        # Pairs a NetworkPolicy rule lists: decided one by one.
+        listed: list[set[int]] = [set() for _ in classes]
+        for c in classes:
+            for rule in c.egress_rules:
+                if rule.pods is not None:
+                    listed[c.index] |= rule.classes
+            for rule in c.ingress_rules:
+                if rule.pods is not None:
+                    for s in rule.classes:
+                        listed[s].add(c.index)
         result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
         for src in classes:
-            admitting = admitted_by.get(src.index, set())
-            if src.egress_open:
-                cands = (universal | admitting) - open_ingress
-                same: dict[object, tuple[PortSet, Side, Side] | None] = {}
-                for d in sorted(cands):
-                    key = sig[d]
-                    if key in same:
-                        res = same[key]
-                    else:
-                        res = same[key] = self.admin_pair(src, classes[d])
-                    if res is not None:
-                        result[(src.index, d)] = res
+            s = src.index
+            mine_listed = listed[s]
+            for d, res in rows[(eg_of[s], sid_of[sig_in_of[s]])]:
+                if d not in mine_listed:
+                    result[(s, d)] = res
+            for d in mine_listed:
+                dst = classes[d]
+                if src.egress_open and dst.ingress_open:
+                    continue
+                got = self.admin_pair(src, dst)
+                if got is not None:
+                    result[(s, d)] = got
+        return result
+
+    def _base_egress(
+        self, src: PodClass, key: tuple[int, ...], dst_ports: tuple[ContainerPort, ...]
+    ) -> list[tuple[list[Decision], PortSet]]:
+        """The source's egress towards a peer its admin rules match as `key` says and
+        that no NetworkPolicy rule lists: per reading of unknown addresses, the
+        decisions and the ports they allow (readings that allow nothing left out)."""
+        if src.egress_open:
+            return [(self._open, PortSet.all())]
+        first = len(self.rules)
+        peer = {first + k // 4 for k in key if k % 4 == 1}
+        maybe = {first + k // 4 for k in key if k % 4 == 2}
+        actions = {self.admin[uid - first][3].action for uid in maybe}
+        if not actions or actions == {"allow"}:
+            readings: tuple[bool, ...] = (True,)
+        elif actions == {"deny"}:
+            readings = (False,)
+        else:
+            readings = (True, False)
+        np_rules = []
+        for rule in src.egress_rules:
+            if rule.pods is None:
+                ports = rule.ports_for(dst_ports)
+                if ports:
+                    np_rules.append((rule, ports))
+        out = []
+        for reading in readings:
+            decisions = self._decide(
+                src, True, peer | maybe if reading else peer, dst_ports, np_rules
+            )
+            allowed = allowed_of(decisions)
+            if allowed:
+                out.append((decisions, allowed))
+        return out
+
+    def _base_ingress(self, dst: PodClass, key: tuple[int, ...]) -> tuple[list[Decision], PortSet]:
+        """The destination's ingress from a peer its admin rules match as `key` says and
+        that no NetworkPolicy rule lists."""
+        if dst.ingress_open:
+            return self._open, PortSet.all()
+        first = len(self.rules)
+        ids = {first + k // 4 for k in key}
+        np_rules = [
+            (rule, ports)
+            for rule, ports in zip(dst.ingress_rules, dst.ingress_ports, strict=True)
+            if rule.pods is None and ports
+        ]
+        decisions = self._decide(dst, False, ids, dst.ports, np_rules)
+        return decisions, allowed_of(decisions)
+
+    def _combine(
+        self,
+        src: PodClass,
+        dst: PodClass,
+        egress: list[tuple[list[Decision], PortSet]],
+        ingress: tuple[list[Decision], PortSet],
+    ) -> tuple[PortSet, Side, Side] | None:
+        """Both sides together, the readings merged (as `admin_pair` does)."""
+        ing, in_allowed = ingress
+        if not in_allowed:
+            return None
+        result: tuple[PortSet, Side, Side] | None = None
+        for eg, eg_allowed in egress:
+            allowed = eg_allowed & in_allowed
+            if not allowed:
                 continue
-            got = self.reach(src, egress=True)
-            admits = open_ingress | universal | admitting
-            cands = admits if got is None else got & admits
-            # Otherwise a destination also decides through the source's egress rules it
-            # matches: group by those memberships as well.
-            admin_eg = (*src.admin_egress, *src.baseline_egress)
-            np_eg = src.egress_rules
-            alike: dict[object, tuple[PortSet, Side, Side] | None] = {}
-            for d in sorted(cands):
-                pair_key = (
-                    sig[d],
-                    tuple((d in r.classes) + 2 * (d in r.maybe_classes) for r in admin_eg),
-                    tuple(r.pods is None or d in r.classes for r in np_eg),
-                )
-                if pair_key in alike:
-                    res = alike[pair_key]
-                else:
-                    res = alike[pair_key] = self.admin_pair(src, classes[d])
-                if res is not None:
-                    result[(src.index, d)] = res
+            res = (allowed, self._side_of(src, eg, allowed), self._side_of(dst, ing, allowed))
+            result = res if result is None else _merge(result, res)
         return result
 
 
@@ -890,16 +1029,6 @@ def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) ->
     side = side_of(cls, decisions, allowed)
     assert isinstance(side, Side)
     return NOT_ISOLATED if side == NOT_ISOLATED else side
-
-
-def _np_side(
-    cls: PodClass, rules: list[tuple[CompiledRule, PortSet]], allowed: PortSet, egress: bool
-) -> Side:
-    if cls.host_network:
-        return HOST_NETWORK
-    if cls.np_egress_open if egress else cls.np_ingress_open:
-        return NOT_ISOLATED
-    return Side(tuple(sorted({r.ref for r, p in rules if p & allowed})))
 
 
 def _side(
@@ -1014,7 +1143,18 @@ class _Group:
 
 def _egress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
     if (cls.admin_egress or cls.baseline_egress) and not cls.host_network:
-        return [(a, p, s) for a, p, s in admin_egress_external(engine, cls)]  # type: ignore[misc]
+        # Decided by the class's tiers and its NetworkPolicy rules that name addresses.
+        key = (
+            engine.eg_profile[cls.index],
+            tuple(r.uid for r in cls.egress_rules if r.addresses),
+        )
+        hit = engine._external.get(key)
+        if hit is None:
+            hit = engine._external[key] = [
+                (a, p, s)  # type: ignore[misc]
+                for a, p, s in admin_egress_external(engine, cls)
+            ]
+        return hit
     if cls.egress_open:
         return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
     return [(a, p, Side((r.ref,))) for r, a, p in engine.egress_external(cls)]
