@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -27,7 +27,6 @@ from compliance.admintiers import (
     Decision,
     Tier,
     admin_tier,
-    allowed_of,
     compile_admin,
     decide,
     named_egress,
@@ -153,6 +152,20 @@ class Flow(NamedTuple):
     def self_flow(self) -> bool:
         """Between replicas of one workload (clustering, replication)."""
         return self.src == self.dst
+
+
+Pair = tuple[PortSet, "Side", "Side"]
+"""What a class pair allows, and why on each side."""
+
+
+class SourceRow(NamedTuple):
+    """One source class's flows to other classes: the entries of `shared` (a list other
+    sources may share) whose destination is not in `skip`, and those of `own`."""
+
+    src: int
+    shared: list[tuple[int, Pair]]
+    skip: set[int]
+    own: list[tuple[int, Pair]]
 
 
 class NamedFlow(NamedTuple):
@@ -307,6 +320,8 @@ class Engine:
         self.cluster = cluster
         self.warnings: list[str] = []
         self.pods: list[PodVariant] = [v for w in cluster.workloads for v in w.variants]
+        self.refs = [w.ref for w in cluster.workloads]  # sorted by namespace, name, kind
+        self.pod_rank = [r for r, w in enumerate(cluster.workloads) for _ in w.variants]
         self._index_labels()
         self.rules: list[CompiledRule] = []
         self.policy_pods: list[frozenset[int]] = []
@@ -317,14 +332,19 @@ class Engine:
         self._tiers: dict[tuple[object, ...], Tier] = {}
         self._external: dict[tuple[object, ...], list[tuple[AddrSet, PortSet, Side]]] = {}
         self._decided: dict[tuple[object, ...], list[Decision]] = {}
-        self._allowed_cache: dict[int, tuple[list[Decision], PortSet]] = {}
         self._side_cache: dict[tuple[int, PortSet, bool], tuple[list[Decision], Side]] = {}
-        self._open = [Decision(PortSet.all(), True, None)]
+        self.open_decisions = [Decision(PortSet.all(), True, None)]
+        """A side no rule governs: everything allowed (one list, shared)."""
         if cluster.admin_policies:
             self.admin = compile_admin(self)
             for uid, rule in enumerate([*self.rules, *(a[3] for a in self.admin)]):
                 rule.uid = uid
         self._build_classes()
+
+    def workloads_of(self, pods: Iterable[int]) -> tuple[WorkloadRef, ...]:
+        """The workloads of these pod variants, sorted (by rank: comparing refs is slow)."""
+        rank, refs = self.pod_rank, self.refs
+        return tuple(refs[r] for r in sorted({rank[i] for i in pods}))
 
     # ---- selection
 
@@ -608,7 +628,7 @@ class Engine:
 
     # ---- all flows
 
-    def class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+    def class_flows(self) -> list[SourceRow]:
         """Flows between classes, except where both sides are open.
 
         Open egress to open ingress allows everything; that block is the bulk of
@@ -616,7 +636,9 @@ class Engine:
         expands it directly instead of going through per-pair evaluation.
         """
         if self.admin:
-            return self._admin_class_flows()
+            from compliance.adminpairs import AdminPairs
+
+            return AdminPairs(self).run()
         classes = self.classes
         open_ingress = {c.index for c in classes if c.ingress_open}
         universal_ingress: set[int] = set()
@@ -631,8 +653,10 @@ class Engine:
                     for s in rule.classes:
                         admitted_by[s].add(c.index)
         base_ingress = open_ingress | universal_ingress
-        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
+        result: list[SourceRow] = []
         for src in classes:
+            own: list[tuple[int, Pair]] = []
+            result.append(SourceRow(src.index, [], set(), own))
             admitting = admitted_by.get(src.index, set())
             if src.egress_open:
                 # open x open is expanded by the caller; only isolated destinations here
@@ -665,10 +689,15 @@ class Engine:
                 allowed = eg_ports & in_ports
                 if not allowed:
                     continue
-                result[(src.index, d)] = (
-                    allowed,
-                    _side(src, eg_rules, allowed, egress=True),
-                    _side(dst, in_rules, allowed, egress=False),
+                own.append(
+                    (
+                        d,
+                        (
+                            allowed,
+                            _side(src, eg_rules, allowed, egress=True),
+                            _side(dst, in_rules, allowed, egress=False),
+                        ),
+                    )
                 )
         return result
 
@@ -683,7 +712,7 @@ class Engine:
 
     def _egress_decisions(self, src: PodClass, dst: PodClass, reading: bool) -> list[Decision]:
         if src.egress_open:
-            return self._open
+            return self.open_decisions
         d = dst.index
         matched = tuple(
             r.uid
@@ -702,12 +731,12 @@ class Engine:
         )
         hit = self._decided.get(key)
         if hit is None:
-            hit = self._decided[key] = self._decide(src, True, matched, dst.ports, np_rules)
+            hit = self._decided[key] = self.decide_side(src, True, matched, dst.ports, np_rules)
         return hit
 
     def _ingress_decisions(self, src: PodClass, dst: PodClass) -> list[Decision]:
         if dst.ingress_open:
-            return self._open
+            return self.open_decisions
         s = src.index
         matched = tuple(
             r.uid for r in (*dst.admin_ingress, *dst.baseline_ingress) if s in r.classes
@@ -716,10 +745,10 @@ class Engine:
         key = (self.in_profile[dst.index], False, matched, tuple(r.uid for r, _ in np_rules), ())
         hit = self._decided.get(key)
         if hit is None:
-            hit = self._decided[key] = self._decide(dst, False, matched, dst.ports, np_rules)
+            hit = self._decided[key] = self.decide_side(dst, False, matched, dst.ports, np_rules)
         return hit
 
-    def _decide(
+    def decide_side(
         self,
         cls: PodClass,
         egress: bool,
@@ -741,286 +770,13 @@ class Engine:
             tier = self._tiers[key] = admin_tier(cls, egress, lambda r: r.uid in ids, dst_ports)
         return decide(self, cls, egress, lambda r: r.uid in ids, dst_ports, np_rules, tier)
 
-    def readings(self, src: PodClass, dst: PodClass) -> tuple[bool, ...]:
-        """The readings of unknown pod addresses to evaluate for src -> dst. With only
-        Deny rules in doubt, not matching them allows at least as much (and with only
-        Allow rules, matching them): one reading then gives the union of both."""
-        actions = {
-            r.action
-            for r in (*src.admin_egress, *src.baseline_egress)
-            if dst.index in r.maybe_classes
-        }
-        if not actions or actions == {"allow"}:
-            return (True,)
-        if actions == {"deny"}:
-            return (False,)
-        return (True, False)
-
-    def _allowed(self, decisions: list[Decision]) -> PortSet:
-        # Keyed by the list the decision cache holds (alive as long as the engine).
-        hit = self._allowed_cache.get(id(decisions))
-        if hit is None or hit[0] is not decisions:
-            hit = self._allowed_cache[id(decisions)] = (decisions, allowed_of(decisions))
-        return hit[1]
-
-    def admin_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
-        """One pair, first match over the tiers (the readings of unknown addresses merged)."""
-        ing = self._ingress_decisions(src, dst)
-        in_allowed = self._allowed(ing)
-        if not in_allowed:
-            return None
-        result: tuple[PortSet, Side, Side] | None = None
-        for reading in self.readings(src, dst):
-            eg = self._egress_decisions(src, dst, reading)
-            allowed = self._allowed(eg) & in_allowed
-            if not allowed:
-                continue
-            res = (allowed, self._side_of(src, eg, allowed), self._side_of(dst, ing, allowed))
-            result = res if result is None else _merge(result, res)
-        return result
-
-    def _side_of(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
+    def decided_side(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
         # Host networking is part of the key: an open side's decisions are one shared list.
         key = (id(decisions), allowed, cls.host_network)
         hit = self._side_cache.get(key)
         if hit is None or hit[0] is not decisions:
             hit = self._side_cache[key] = (decisions, _decided_side(cls, decisions, allowed))
         return hit[1]
-
-    def _admin_class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
-        """Class pairs by blocks that decide alike, the pairs a NetworkPolicy rule lists
-        one by one.
-
-        Outside the pairs where a source's egress rule or a destination's ingress rule
-        lists the peer by selector (NetworkPolicy rules that do not match every pod), a
-        pair decides through four things only: what the source's tiers are (its admin and
-        baseline egress rules, whether NetworkPolicy isolates it, its rules that match
-        every pod), the source's admin egress rules that match the destination, the same
-        of the destination's ingress, and the destination's admin ingress rules that match
-        the source. Admin policies select by namespace and pod labels, so those are few
-        and shared by many classes: sources with the same tiers and the same memberships
-        in admin ingress rules share one row of destinations, computed once. Listed pairs
-        are decided one by one, as NetworkPolicy-only clusters are.
-        """
-        classes = self.classes
-        first_admin = len(self.rules)
-        direction_of = [direction for _, direction, _, _ in self.admin]
-        # The admin rules whose peers hold a class (codes as in `_build_classes`).
-        sig_in: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        sig_eg: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        sig_in_of: list[tuple[int, ...]] = []
-        for c, codes in enumerate(self.admin_codes):
-            key_in = tuple(k for k in codes if k % 4 == 1 and direction_of[k // 4] == "ingress")
-            key_eg = tuple(k for k in codes if k % 4 and direction_of[k // 4] == "egress")
-            sig_in[key_in].append(c)
-            sig_eg[key_eg].append(c)
-            sig_in_of.append(key_in)
-
-        # Sides: what decides for every peer that no NetworkPolicy rule lists.
-        eg_ids: dict[object, int] = {}
-        in_ids: dict[object, int] = {}
-        eg_of: list[int] = []
-        in_of: list[int] = []
-        eg_members: list[list[int]] = []
-        in_members: list[set[int]] = []
-        for c in classes:
-            key: object = (
-                self.eg_profile[c.index],
-                tuple(r.uid for r in c.egress_rules if r.pods is None),
-            )
-            e = eg_ids.setdefault(key, len(eg_ids))
-            if e == len(eg_members):
-                eg_members.append([])
-            eg_members[e].append(c.index)
-            eg_of.append(e)
-            key = (
-                self.in_profile[c.index],
-                tuple(r.uid for r in c.ingress_rules if r.pods is None),
-            )
-            i = in_ids.setdefault(key, len(in_ids))
-            if i == len(in_members):
-                in_members.append(set())
-            in_members[i].add(c.index)
-            in_of.append(i)
-        eg_rep = [classes[m[0]] for m in eg_members]
-        in_rep = [classes[min(m)] for m in in_members]
-
-        # Ingress, per destination side and source signature; and for each signature
-        # the destinations whose ingress allows it something.
-        in_cache: dict[tuple[object, tuple[int, ...]], tuple[list[Decision], PortSet]] = {}
-        in_admin = [
-            {r.uid - first_admin for r in (*d.admin_ingress, *d.baseline_ingress)} for d in in_rep
-        ]
-        ingress: dict[tuple[int, int], tuple[list[Decision], PortSet]] = {}
-        # Sides that differ only in NetworkPolicy rules no peer reaches decide alike.
-        in_decides = [
-            (
-                self.in_profile[d.index],
-                tuple(
-                    r.uid
-                    for r, p in zip(d.ingress_rules, d.ingress_ports, strict=True)
-                    if r.pods is None and p
-                ),
-            )
-            for d in in_rep
-        ]
-        admits: list[set[int]] = []
-        signatures = list(sig_in)
-        for sid, sig in enumerate(signatures):
-            admitted: set[int] = set()
-            for i, dst in enumerate(in_rep):
-                key_b = tuple(k for k in sig if k // 4 in in_admin[i])
-                res = in_cache.get((in_decides[i], key_b))
-                if res is None:
-                    res = in_cache[(in_decides[i], key_b)] = self._base_ingress(dst, key_b)
-                ingress[(i, sid)] = res
-                if res[1]:
-                    admitted |= in_members[i]
-            admits.append(admitted)
-        sid_of = {sig: sid for sid, sig in enumerate(signatures)}
-
-        # Egress, per source side: destinations grouped by the admin rules that match them.
-        eg_cache: dict[tuple[int, tuple[int, ...], object], list[tuple[list[Decision], PortSet]]]
-        eg_cache = {}
-        combined: dict[tuple[int, int], tuple[PortSet, Side, Side] | None] = {}
-        rows: dict[tuple[int, int], list[tuple[int, tuple[PortSet, Side, Side]]]] = {}
-        for e, src in enumerate(eg_rep):
-            mine = {r.uid - first_admin for r in (*src.admin_egress, *src.baseline_egress)}
-            parts: dict[tuple[int, ...], set[int]] = defaultdict(set)
-            for sig, members in sig_eg.items():
-                parts[tuple(k for k in sig if k // 4 in mine)].update(members)
-            named = any(r.named for r in (*src.admin_egress, *src.baseline_egress)) or any(
-                r.named for r in src.egress_rules if r.pods is None
-            )
-            src_open = src.egress_open
-            for sid in sorted({sid_of[sig_in_of[s]] for s in eg_members[e]}):
-                row: list[tuple[int, tuple[PortSet, Side, Side]]] = []
-                admitted = admits[sid]
-                for key_a, part in parts.items():
-                    if not named:
-                        eg = eg_cache.get((e, key_a, ()))
-                        if eg is None:
-                            eg = eg_cache[(e, key_a, ())] = self._base_egress(src, key_a, ())
-                        if not eg:
-                            continue
-                    cands = part & admitted if len(part) < len(admitted) else admitted & part
-                    by_side: dict[int, list[int]] = defaultdict(list)
-                    for d in cands:
-                        by_side[in_of[d]].append(d)
-                    for i, ds in by_side.items():
-                        dst = in_rep[i]
-                        if src_open and dst.ingress_open:
-                            continue  # the open block, expanded by the caller
-                        ports = dst.ports if named else ()
-                        eg = eg_cache.get((e, key_a, ports))
-                        if eg is None:
-                            eg = eg_cache[(e, key_a, ports)] = self._base_egress(
-                                src, key_a, dst.ports
-                            )
-                        ing = ingress[(i, sid)]
-                        pair = (id(eg), id(ing))
-                        if pair in combined:
-                            res = combined[pair]
-                        else:
-                            res = combined[pair] = self._combine(src, dst, eg, ing)
-                        if res is not None:
-                            row.extend((d, res) for d in ds)
-                rows[(e, sid)] = row
-
-        # Pairs a NetworkPolicy rule lists: decided one by one.
-        listed: list[set[int]] = [set() for _ in classes]
-        for c in classes:
-            for rule in c.egress_rules:
-                if rule.pods is not None:
-                    listed[c.index] |= rule.classes
-            for rule in c.ingress_rules:
-                if rule.pods is not None:
-                    for s in rule.classes:
-                        listed[s].add(c.index)
-        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
-        for src in classes:
-            s = src.index
-            mine_listed = listed[s]
-            for d, res in rows[(eg_of[s], sid_of[sig_in_of[s]])]:
-                if d not in mine_listed:
-                    result[(s, d)] = res
-            for d in mine_listed:
-                dst = classes[d]
-                if src.egress_open and dst.ingress_open:
-                    continue
-                got = self.admin_pair(src, dst)
-                if got is not None:
-                    result[(s, d)] = got
-        return result
-
-    def _base_egress(
-        self, src: PodClass, key: tuple[int, ...], dst_ports: tuple[ContainerPort, ...]
-    ) -> list[tuple[list[Decision], PortSet]]:
-        """The source's egress towards a peer its admin rules match as `key` says and
-        that no NetworkPolicy rule lists: per reading of unknown addresses, the
-        decisions and the ports they allow (readings that allow nothing left out)."""
-        if src.egress_open:
-            return [(self._open, PortSet.all())]
-        first = len(self.rules)
-        peer = {first + k // 4 for k in key if k % 4 == 1}
-        maybe = {first + k // 4 for k in key if k % 4 == 2}
-        actions = {self.admin[uid - first][3].action for uid in maybe}
-        if not actions or actions == {"allow"}:
-            readings: tuple[bool, ...] = (True,)
-        elif actions == {"deny"}:
-            readings = (False,)
-        else:
-            readings = (True, False)
-        np_rules = []
-        for rule in src.egress_rules:
-            if rule.pods is None:
-                ports = rule.ports_for(dst_ports)
-                if ports:
-                    np_rules.append((rule, ports))
-        out = []
-        for reading in readings:
-            decisions = self._decide(
-                src, True, peer | maybe if reading else peer, dst_ports, np_rules
-            )
-            allowed = allowed_of(decisions)
-            if allowed:
-                out.append((decisions, allowed))
-        return out
-
-    def _base_ingress(self, dst: PodClass, key: tuple[int, ...]) -> tuple[list[Decision], PortSet]:
-        """The destination's ingress from a peer its admin rules match as `key` says and
-        that no NetworkPolicy rule lists."""
-        if dst.ingress_open:
-            return self._open, PortSet.all()
-        first = len(self.rules)
-        ids = {first + k // 4 for k in key}
-        np_rules = [
-            (rule, ports)
-            for rule, ports in zip(dst.ingress_rules, dst.ingress_ports, strict=True)
-            if rule.pods is None and ports
-        ]
-        decisions = self._decide(dst, False, ids, dst.ports, np_rules)
-        return decisions, allowed_of(decisions)
-
-    def _combine(
-        self,
-        src: PodClass,
-        dst: PodClass,
-        egress: list[tuple[list[Decision], PortSet]],
-        ingress: tuple[list[Decision], PortSet],
-    ) -> tuple[PortSet, Side, Side] | None:
-        """Both sides together, the readings merged (as `admin_pair` does)."""
-        ing, in_allowed = ingress
-        if not in_allowed:
-            return None
-        result: tuple[PortSet, Side, Side] | None = None
-        for eg, eg_allowed in egress:
-            allowed = eg_allowed & in_allowed
-            if not allowed:
-                continue
-            res = (allowed, self._side_of(src, eg, allowed), self._side_of(dst, ing, allowed))
-            result = res if result is None else _merge(result, res)
-        return result
 
 
 def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
@@ -1178,12 +934,11 @@ def compute_flows(cluster: Cluster) -> FlowGraph:
 
 def _compute_flows(cluster: Cluster) -> FlowGraph:
     engine = Engine(cluster)
-    refs = [w.ref for w in cluster.workloads]  # sorted by namespace, name, kind
+    refs = engine.refs
     class_ranks: list[list[int]] = [[] for _ in engine.classes]
     rank_classes: list[list[int]] = [[] for _ in refs]
-    rank_of = {ref: r for r, ref in enumerate(refs)}
     for cls in engine.classes:
-        ranks = sorted({rank_of[engine.pods[i].workload] for i in cls.members})
+        ranks = sorted({engine.pod_rank[i] for i in cls.members})
         class_ranks[cls.index] = ranks
         for r in ranks:
             rank_classes[r].append(cls.index)
@@ -1192,14 +947,18 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
     # classes merges. Rows keyed by destination rank, not (src, dst) tuples: millions of
     # pairs on a large cluster, and the tuples were a fifth of the memory.
     merged: list[dict[int, tuple[PortSet, Side, Side]] | None] = [None] * len(refs)
-    for (s, d), res in engine.class_flows().items():
+    for s, shared, skip, own in engine.class_flows():
         for rs in class_ranks[s]:
             row = merged[rs]
             if row is None:
                 row = merged[rs] = {}
-            for rd in class_ranks[d]:
-                prev = row.get(rd)
-                row[rd] = res if prev is None else _merge(prev, res)
+            for entries, skipped in ((shared, skip), (own, None)):
+                for d, res in entries:
+                    if skipped and d in skipped:
+                        continue
+                    for rd in class_ranks[d]:
+                        prev = row.get(rd)
+                        row[rd] = res if prev is None else merge_pair(prev, res)
 
     # The open block: every open-egress workload to every open-ingress workload.
     open_egress: dict[int, Side] = {}
@@ -1254,7 +1013,7 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
                 res = (everything, eg_side, in_side)
                 prev = row.get(rd)
                 if prev is not None:
-                    res = _merge(prev, res)
+                    res = merge_pair(prev, res)
                 add(new(Flow, (src_ref, refs[rd], *res)))
         for addrs, ports, side in external("egress", rs):
             add(Flow(src_ref, External(addrs), ports, side, EXTERNAL))
@@ -1269,8 +1028,7 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
         rules=rules,
         policy_selects=policy_selects,
         admin_selects={
-            pid: tuple(sorted({engine.pods[i].workload for i in pods}))
-            for pid, pods in engine.admin_subjects.items()
+            pid: engine.workloads_of(pods) for pid, pods in engine.admin_subjects.items()
         },
         warnings=tuple(engine.warnings),
         named_flows=_named_flows(engine, refs, rank_classes),
@@ -1310,8 +1068,7 @@ def _named_flows(
 def _rule_infos(
     cluster: Cluster, engine: Engine
 ) -> tuple[tuple[RuleInfo, ...], dict[str, tuple[WorkloadRef, ...]]]:
-    def workloads(pods: frozenset[int]) -> tuple[WorkloadRef, ...]:
-        return tuple(sorted({engine.pods[i].workload for i in pods}))
+    workloads = engine.workloads_of
 
     selects = {
         pol.id: workloads(pods)
@@ -1339,7 +1096,7 @@ def _first(item: tuple[int, Side | None]) -> int:
     return item[0]
 
 
-def _merge(
+def merge_pair(
     a: tuple[PortSet, Side, Side], b: tuple[PortSet, Side, Side]
 ) -> tuple[PortSet, Side, Side]:
     return (a[0] | b[0], a[1].merge(b[1]), a[2].merge(b[2]))
