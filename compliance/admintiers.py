@@ -301,6 +301,24 @@ def _warn_same_priority(
 # --------------------------------------------------------------------------- deciding
 
 
+Tier = tuple[list[Decision], PortSet, PortSet]
+"""The admin tier's decisions, the ports it left undecided, and those it passed."""
+
+
+def admin_tier(
+    cls: PodClass,
+    egress: bool,
+    matches: Callable[[CompiledRule], bool],
+    dst_ports: Sequence[object] | None,
+) -> Tier:
+    """The admin tier alone (it never depends on NetworkPolicy, so callers may share it
+    between peers that match the same admin rules)."""
+    out: list[Decision] = []
+    admin_rules = cls.admin_egress if egress else cls.admin_ingress
+    remaining, passed = _first_match(admin_rules, matches, dst_ports, PortSet.all(), out)
+    return out, remaining, passed
+
+
 def decide(
     engine: Engine,
     cls: PodClass,
@@ -308,19 +326,19 @@ def decide(
     matches: Callable[[CompiledRule], bool],
     dst_ports: Sequence[object] | None,
     np_rules: list[tuple[CompiledRule, PortSet]],
+    tier: Tier | None = None,
 ) -> list[Decision]:
     """One side of one connection, first match over the tiers; `np_rules` are the
-    NetworkPolicy rules that match the peer, with their ports."""
+    NetworkPolicy rules that match the peer, with their ports; `tier` is `admin_tier`'s
+    answer for the same arguments when the caller has it."""
     everything = PortSet.all()
     if cls.host_network:
         return [Decision(everything, True, None)]
-    out: list[Decision] = []
-    admin_rules, baseline = (
-        (cls.admin_egress, cls.baseline_egress)
-        if egress
-        else (cls.admin_ingress, cls.baseline_ingress)
-    )
-    remaining, passed = _first_match(admin_rules, matches, dst_ports, everything, out)
+    if tier is None:
+        tier = admin_tier(cls, egress, matches, dst_ports)
+    first, remaining, passed = tier
+    out = list(first)
+    baseline = cls.baseline_egress if egress else cls.baseline_ingress
     to_np = remaining | passed
     if not to_np:
         return out

@@ -17,13 +17,21 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from compliance import addresses
 from compliance.addresses import AddrSet
-from compliance.admintiers import Decision, allowed_of, compile_admin, decide, named_egress, side_of
+from compliance.admintiers import (
+    Decision,
+    Tier,
+    admin_tier,
+    compile_admin,
+    decide,
+    named_egress,
+    side_of,
+)
 from compliance.admintiers import egress_external as admin_egress_external
 from compliance.gcpause import gc_paused
 from compliance.intervals import normalise
@@ -144,6 +152,20 @@ class Flow(NamedTuple):
     def self_flow(self) -> bool:
         """Between replicas of one workload (clustering, replication)."""
         return self.src == self.dst
+
+
+Pair = tuple[PortSet, "Side", "Side"]
+"""What a class pair allows, and why on each side."""
+
+
+class SourceRow(NamedTuple):
+    """One source class's flows to other classes: the entries of `shared` (a list other
+    sources may share) whose destination is not in `skip`, and those of `own`."""
+
+    src: int
+    shared: list[tuple[int, Pair]]
+    skip: set[int]
+    own: list[tuple[int, Pair]]
 
 
 class NamedFlow(NamedTuple):
@@ -298,6 +320,8 @@ class Engine:
         self.cluster = cluster
         self.warnings: list[str] = []
         self.pods: list[PodVariant] = [v for w in cluster.workloads for v in w.variants]
+        self.refs = [w.ref for w in cluster.workloads]  # sorted by namespace, name, kind
+        self.pod_rank = [r for r, w in enumerate(cluster.workloads) for _ in w.variants]
         self._index_labels()
         self.rules: list[CompiledRule] = []
         self.policy_pods: list[frozenset[int]] = []
@@ -305,16 +329,22 @@ class Engine:
         self.admin: list[tuple[AdminPolicy, str, frozenset[int], CompiledRule]] = []
         self.admin_subjects: dict[str, frozenset[int]] = {}
         self.plain_pods = sum(1 for p in self.pods if not p.host_network)
-        self._touched: dict[tuple[int, bool], set[int]] = {}
+        self._tiers: dict[tuple[object, ...], Tier] = {}
+        self._external: dict[tuple[object, ...], list[tuple[AddrSet, PortSet, Side]]] = {}
         self._decided: dict[tuple[object, ...], list[Decision]] = {}
-        self._allowed_cache: dict[int, tuple[list[Decision], PortSet]] = {}
-        self._side_cache: dict[tuple[int, PortSet], tuple[list[Decision], Side]] = {}
-        self._open = [Decision(PortSet.all(), True, None)]
+        self._side_cache: dict[tuple[int, PortSet, bool], tuple[list[Decision], Side]] = {}
+        self.open_decisions = [Decision(PortSet.all(), True, None)]
+        """A side no rule governs: everything allowed (one list, shared)."""
         if cluster.admin_policies:
             self.admin = compile_admin(self)
             for uid, rule in enumerate([*self.rules, *(a[3] for a in self.admin)]):
                 rule.uid = uid
         self._build_classes()
+
+    def workloads_of(self, pods: Iterable[int]) -> tuple[WorkloadRef, ...]:
+        """The workloads of these pod variants, sorted (by rank: comparing refs is slow)."""
+        rank, refs = self.pod_rank, self.refs
+        return tuple(refs[r] for r in sorted({rank[i] for i in pods}))
 
     # ---- selection
 
@@ -472,6 +502,8 @@ class Engine:
                 member_of[i] = sorted(set(member_of[i]) | set(address_rules))
         by_key: dict[tuple[object, ...], int] = {}
         self.classes: list[PodClass] = []
+        self.admin_codes: list[tuple[int, ...]] = []
+        """Per class (with admin policies), its codes in `admin_key`'s form."""
         self.class_of: list[int] = [0] * n
         rules_by_policy: dict[int, tuple[list[CompiledRule], list[CompiledRule]]] = {}
         cursor = 0
@@ -513,10 +545,36 @@ class Engine:
                     self.rules[r].classes.add(c)
                 if self.admin:
                     self._admin_class(self.classes[c], admin_key[i])
+                    self.admin_codes.append(tuple(sorted(admin_key[i])))
             self.classes[c].members.append(i)
             self.class_of[i] = c
         for cls in self.classes:
             cls.ingress_ports = [r.ports_for(cls.ports) for r in cls.ingress_rules]
+        self._profiles()
+
+    def _profiles(self) -> None:
+        """What `admintiers.decide` reads of a class, per direction, as an interned id:
+        classes alike there share decisions (the caches key on these, not on classes)."""
+        eg: dict[object, int] = {}
+        ing: dict[object, int] = {}
+        self.eg_profile: list[int] = []
+        self.in_profile: list[int] = []
+        for c in self.classes:
+            key: object = (
+                tuple(r.uid for r in c.admin_egress),
+                tuple(r.uid for r in c.baseline_egress),
+                bool(c.egress_policies),
+                c.host_network,
+            )
+            self.eg_profile.append(eg.setdefault(key, len(eg)))
+            key = (
+                tuple(r.uid for r in c.admin_ingress),
+                tuple(r.uid for r in c.baseline_ingress),
+                bool(c.ingress_policies),
+                c.host_network,
+                c.ports,
+            )
+            self.in_profile.append(ing.setdefault(key, len(ing)))
 
     def _admin_class(self, cls: PodClass, codes: list[int]) -> None:
         for code in codes:
@@ -570,7 +628,7 @@ class Engine:
 
     # ---- all flows
 
-    def class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
+    def class_flows(self) -> list[SourceRow]:
         """Flows between classes, except where both sides are open.
 
         Open egress to open ingress allows everything; that block is the bulk of
@@ -578,7 +636,9 @@ class Engine:
         expands it directly instead of going through per-pair evaluation.
         """
         if self.admin:
-            return self._admin_class_flows()
+            from compliance.adminpairs import AdminPairs
+
+            return AdminPairs(self).run()
         classes = self.classes
         open_ingress = {c.index for c in classes if c.ingress_open}
         universal_ingress: set[int] = set()
@@ -593,8 +653,10 @@ class Engine:
                     for s in rule.classes:
                         admitted_by[s].add(c.index)
         base_ingress = open_ingress | universal_ingress
-        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
+        result: list[SourceRow] = []
         for src in classes:
+            own: list[tuple[int, Pair]] = []
+            result.append(SourceRow(src.index, [], set(), own))
             admitting = admitted_by.get(src.index, set())
             if src.egress_open:
                 # open x open is expanded by the caller; only isolated destinations here
@@ -627,60 +689,19 @@ class Engine:
                 allowed = eg_ports & in_ports
                 if not allowed:
                     continue
-                result[(src.index, d)] = (
-                    allowed,
-                    _side(src, eg_rules, allowed, egress=True),
-                    _side(dst, in_rules, allowed, egress=False),
+                own.append(
+                    (
+                        d,
+                        (
+                            allowed,
+                            _side(src, eg_rules, allowed, egress=True),
+                            _side(dst, in_rules, allowed, egress=False),
+                        ),
+                    )
                 )
         return result
 
     # ---- with admin policies: first match over the tiers
-
-    def reach(self, cls: PodClass, egress: bool) -> set[int] | None:
-        """Peer classes this side could allow; None when it may allow every class.
-
-        Bounded only when a catch-all decides what no listed rule allows: NetworkPolicy
-        isolation, or a Deny rule matching every pod on every port (admin tier without
-        Pass rules, or baseline tier)."""
-        if (cls.egress_open if egress else cls.ingress_open) or cls.host_network:
-            return None
-        admin_rules = cls.admin_egress if egress else cls.admin_ingress
-        baseline = cls.baseline_egress if egress else cls.baseline_ingress
-        isolated = bool(cls.egress_policies if egress else cls.ingress_policies)
-        plain = self.plain_pods
-
-        def catch_all(rule: CompiledRule) -> bool:
-            return (
-                rule.action == "deny"
-                and rule.all_ports
-                and rule.pods is not None
-                and len(rule.pods) == plain
-            )
-
-        bounded = isolated
-        if not bounded and not any(r.action == "pass" for r in admin_rules):
-            bounded = any(catch_all(r) for r in admin_rules)
-        if not bounded:
-            bounded = any(catch_all(r) for r in baseline)
-        if not bounded:
-            return None
-        out: set[int] = set()
-        for rule in admin_rules:
-            if rule.action == "allow":
-                out |= rule.classes | rule.maybe_classes
-        for rule in () if isolated else baseline:  # NetworkPolicy decides before baseline
-            # A baseline Pass skips to the default (allowed) for what it matches.
-            if rule.action != "deny":
-                out |= rule.classes | rule.maybe_classes
-        if isolated:
-            np_rules = cls.egress_rules if egress else cls.ingress_rules
-            for rule in np_rules:
-                if rule.pods is None:
-                    return None
-                out |= rule.classes
-        else:
-            out |= {c.index for c in self.classes if c.host_network}
-        return out
 
     def decide_pair(
         self, src: PodClass, dst: PodClass, reading: bool = True
@@ -691,7 +712,7 @@ class Engine:
 
     def _egress_decisions(self, src: PodClass, dst: PodClass, reading: bool) -> list[Decision]:
         if src.egress_open:
-            return self._open
+            return self.open_decisions
         d = dst.index
         matched = tuple(
             r.uid
@@ -701,187 +722,61 @@ class Engine:
         np_rules = self.egress_towards(src, dst)
         # Decisions depend on the peer only through the rules it matches (and the named
         # ports it declares): pairs that match the same rules share them.
-        key = (src.index, True, matched, tuple(r.uid for r, _ in np_rules), dst.ports)
+        key = (
+            self.eg_profile[src.index],
+            True,
+            matched,
+            tuple(r.uid for r, _ in np_rules),
+            dst.ports,
+        )
         hit = self._decided.get(key)
         if hit is None:
-            ids = set(matched)
-            hit = decide(self, src, True, lambda r: r.uid in ids, dst.ports, np_rules)
-            self._decided[key] = hit
+            hit = self._decided[key] = self.decide_side(src, True, matched, dst.ports, np_rules)
         return hit
 
     def _ingress_decisions(self, src: PodClass, dst: PodClass) -> list[Decision]:
         if dst.ingress_open:
-            return self._open
+            return self.open_decisions
         s = src.index
         matched = tuple(
             r.uid for r in (*dst.admin_ingress, *dst.baseline_ingress) if s in r.classes
         )
         np_rules = self.ingress_from(dst, src)
-        key = (dst.index, False, matched, tuple(r.uid for r, _ in np_rules), ())
+        key = (self.in_profile[dst.index], False, matched, tuple(r.uid for r, _ in np_rules), ())
         hit = self._decided.get(key)
         if hit is None:
-            ids = set(matched)
-            hit = decide(self, dst, False, lambda r: r.uid in ids, dst.ports, np_rules)
-            self._decided[key] = hit
+            hit = self._decided[key] = self.decide_side(dst, False, matched, dst.ports, np_rules)
         return hit
 
-    def readings(self, src: PodClass, dst: PodClass) -> tuple[bool, ...]:
-        """The readings of unknown pod addresses to evaluate for src -> dst. With only
-        Deny rules in doubt, not matching them allows at least as much (and with only
-        Allow rules, matching them): one reading then gives the union of both."""
-        actions = {
-            r.action
-            for r in (*src.admin_egress, *src.baseline_egress)
-            if dst.index in r.maybe_classes
-        }
-        if not actions or actions == {"allow"}:
-            return (True,)
-        if actions == {"deny"}:
-            return (False,)
-        return (True, False)
-
-    def touched(self, cls: PodClass, egress: bool) -> set[int]:
-        """Peer classes some admin rule of this side can match (the baseline only where
-        no NetworkPolicy decides first): elsewhere NetworkPolicy alone decides."""
-        key = (cls.index, egress)
-        hit = self._touched.get(key)
-        if hit is None:
-            admin_rules = cls.admin_egress if egress else cls.admin_ingress
-            baseline = cls.baseline_egress if egress else cls.baseline_ingress
-            isolated = cls.egress_policies if egress else cls.ingress_policies
-            hit = set()
-            for rule in (*admin_rules, *(() if isolated else baseline)):
-                hit |= rule.classes
-                # A Deny rule in doubt is read as not matching (`readings`).
-                if rule.action != "deny":
-                    hit |= rule.maybe_classes
-            self._touched[key] = hit
-        return hit
-
-    def _np_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
-        """A pair no admin rule matches: NetworkPolicy alone, as `class_flows` computes it."""
-        eg_rules: list[tuple[CompiledRule, PortSet]] = []
-        in_rules: list[tuple[CompiledRule, PortSet]] = []
-        if src.np_egress_open:
-            eg_ports = PortSet.all()
-        else:
-            eg_rules = self.egress_towards(src, dst)
-            if not eg_rules:
-                return None
-            eg_ports = union_all(p for _, p in eg_rules)
-        if dst.np_ingress_open:
-            in_ports = PortSet.all()
-        else:
-            in_rules = self.ingress_from(dst, src)
-            if not in_rules:
-                return None
-            in_ports = union_all(p for _, p in in_rules)
-        allowed = eg_ports & in_ports
-        if not allowed:
-            return None
-        return (
-            allowed,
-            _np_side(src, eg_rules, allowed, egress=True),
-            _np_side(dst, in_rules, allowed, egress=False),
+    def decide_side(
+        self,
+        cls: PodClass,
+        egress: bool,
+        matched: tuple[int, ...] | set[int],
+        dst_ports: tuple[ContainerPort, ...],
+        np_rules: list[tuple[CompiledRule, PortSet]],
+    ) -> list[Decision]:
+        """`decide` for the admin rules (by uid) in `matched`, the admin tier's first match
+        shared by every peer that matches the same rules whatever NetworkPolicy says."""
+        ids = set(matched)
+        # The tier's first match reads only the admin rules that match, in order.
+        hits = tuple(r for r in (cls.admin_egress if egress else cls.admin_ingress) if r.uid in ids)
+        key = (
+            tuple(r.uid for r in hits),
+            dst_ports if any(r.named for r in hits) else (),
         )
+        tier = self._tiers.get(key)
+        if tier is None:
+            tier = self._tiers[key] = admin_tier(cls, egress, lambda r: r.uid in ids, dst_ports)
+        return decide(self, cls, egress, lambda r: r.uid in ids, dst_ports, np_rules, tier)
 
-    def _allowed(self, decisions: list[Decision]) -> PortSet:
-        # Keyed by the list the decision cache holds (alive as long as the engine).
-        hit = self._allowed_cache.get(id(decisions))
-        if hit is None or hit[0] is not decisions:
-            hit = self._allowed_cache[id(decisions)] = (decisions, allowed_of(decisions))
-        return hit[1]
-
-    def admin_pair(self, src: PodClass, dst: PodClass) -> tuple[PortSet, Side, Side] | None:
-        if dst.index not in self.touched(src, True) and src.index not in self.touched(dst, False):
-            return self._np_pair(src, dst)
-        ing = self._ingress_decisions(src, dst)
-        in_allowed = self._allowed(ing)
-        if not in_allowed:
-            return None
-        result: tuple[PortSet, Side, Side] | None = None
-        for reading in self.readings(src, dst):
-            eg = self._egress_decisions(src, dst, reading)
-            allowed = self._allowed(eg) & in_allowed
-            if not allowed:
-                continue
-            res = (allowed, self._side_of(src, eg, allowed), self._side_of(dst, ing, allowed))
-            result = res if result is None else _merge(result, res)
-        return result
-
-    def _side_of(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
-        key = (id(decisions), allowed)
+    def decided_side(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
+        # Host networking is part of the key: an open side's decisions are one shared list.
+        key = (id(decisions), allowed, cls.host_network)
         hit = self._side_cache.get(key)
         if hit is None or hit[0] is not decisions:
             hit = self._side_cache[key] = (decisions, _decided_side(cls, decisions, allowed))
         return hit[1]
-
-    def _admin_class_flows(self) -> dict[tuple[int, int], tuple[PortSet, Side, Side]]:
-        classes = self.classes
-        open_ingress = {c.index for c in classes if c.ingress_open}
-        universal: set[int] = set()
-        admitted_by: dict[int, set[int]] = defaultdict(set)
-        for c in classes:
-            if c.ingress_open:
-                continue
-            got = self.reach(c, egress=False)
-            if got is None:
-                universal.add(c.index)
-            else:
-                for s in got:
-                    admitted_by[s].add(c.index)
-        # Destinations with the same ingress rules, policies, ports and host networking
-        # decide alike for a source whose egress is open: one evaluation per such group.
-        interned: dict[object, int] = {}
-        sig = [
-            interned.setdefault(
-                (
-                    tuple(r.uid for r in c.admin_ingress),
-                    tuple(r.uid for r in c.baseline_ingress),
-                    c.ingress_policies,
-                    c.ports,
-                    c.host_network,
-                ),
-                len(interned),
-            )
-            for c in classes
-        ]
-        result: dict[tuple[int, int], tuple[PortSet, Side, Side]] = {}
-        for src in classes:
-            admitting = admitted_by.get(src.index, set())
-            if src.egress_open:
-                cands = (universal | admitting) - open_ingress
-                same: dict[object, tuple[PortSet, Side, Side] | None] = {}
-                for d in sorted(cands):
-                    key = sig[d]
-                    if key in same:
-                        res = same[key]
-                    else:
-                        res = same[key] = self.admin_pair(src, classes[d])
-                    if res is not None:
-                        result[(src.index, d)] = res
-                continue
-            got = self.reach(src, egress=True)
-            admits = open_ingress | universal | admitting
-            cands = admits if got is None else got & admits
-            # Otherwise a destination also decides through the source's egress rules it
-            # matches: group by those memberships as well.
-            admin_eg = (*src.admin_egress, *src.baseline_egress)
-            np_eg = src.egress_rules
-            alike: dict[object, tuple[PortSet, Side, Side] | None] = {}
-            for d in sorted(cands):
-                pair_key = (
-                    sig[d],
-                    tuple((d in r.classes) + 2 * (d in r.maybe_classes) for r in admin_eg),
-                    tuple(r.pods is None or d in r.classes for r in np_eg),
-                )
-                if pair_key in alike:
-                    res = alike[pair_key]
-                else:
-                    res = alike[pair_key] = self.admin_pair(src, classes[d])
-                if res is not None:
-                    result[(src.index, d)] = res
-        return result
 
 
 def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
@@ -890,16 +785,6 @@ def _decided_side(cls: PodClass, decisions: list[Decision], allowed: PortSet) ->
     side = side_of(cls, decisions, allowed)
     assert isinstance(side, Side)
     return NOT_ISOLATED if side == NOT_ISOLATED else side
-
-
-def _np_side(
-    cls: PodClass, rules: list[tuple[CompiledRule, PortSet]], allowed: PortSet, egress: bool
-) -> Side:
-    if cls.host_network:
-        return HOST_NETWORK
-    if cls.np_egress_open if egress else cls.np_ingress_open:
-        return NOT_ISOLATED
-    return Side(tuple(sorted({r.ref for r, p in rules if p & allowed})))
 
 
 def _side(
@@ -1014,7 +899,18 @@ class _Group:
 
 def _egress_external(engine: Engine, cls: PodClass) -> list[Contribution]:
     if (cls.admin_egress or cls.baseline_egress) and not cls.host_network:
-        return [(a, p, s) for a, p, s in admin_egress_external(engine, cls)]  # type: ignore[misc]
+        # Decided by the class's tiers and its NetworkPolicy rules that name addresses.
+        key = (
+            engine.eg_profile[cls.index],
+            tuple(r.uid for r in cls.egress_rules if r.addresses),
+        )
+        hit = engine._external.get(key)
+        if hit is None:
+            hit = engine._external[key] = [
+                (a, p, s)  # type: ignore[misc]
+                for a, p, s in admin_egress_external(engine, cls)
+            ]
+        return hit
     if cls.egress_open:
         return [(AddrSet.all(), PortSet.all(), HOST_NETWORK if cls.host_network else NOT_ISOLATED)]
     return [(a, p, Side((r.ref,))) for r, a, p in engine.egress_external(cls)]
@@ -1038,12 +934,11 @@ def compute_flows(cluster: Cluster) -> FlowGraph:
 
 def _compute_flows(cluster: Cluster) -> FlowGraph:
     engine = Engine(cluster)
-    refs = [w.ref for w in cluster.workloads]  # sorted by namespace, name, kind
+    refs = engine.refs
     class_ranks: list[list[int]] = [[] for _ in engine.classes]
     rank_classes: list[list[int]] = [[] for _ in refs]
-    rank_of = {ref: r for r, ref in enumerate(refs)}
     for cls in engine.classes:
-        ranks = sorted({rank_of[engine.pods[i].workload] for i in cls.members})
+        ranks = sorted({engine.pod_rank[i] for i in cls.members})
         class_ranks[cls.index] = ranks
         for r in ranks:
             rank_classes[r].append(cls.index)
@@ -1052,14 +947,18 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
     # classes merges. Rows keyed by destination rank, not (src, dst) tuples: millions of
     # pairs on a large cluster, and the tuples were a fifth of the memory.
     merged: list[dict[int, tuple[PortSet, Side, Side]] | None] = [None] * len(refs)
-    for (s, d), res in engine.class_flows().items():
+    for s, shared, skip, own in engine.class_flows():
         for rs in class_ranks[s]:
             row = merged[rs]
             if row is None:
                 row = merged[rs] = {}
-            for rd in class_ranks[d]:
-                prev = row.get(rd)
-                row[rd] = res if prev is None else _merge(prev, res)
+            for entries, skipped in ((shared, skip), (own, None)):
+                for d, res in entries:
+                    if skipped and d in skipped:
+                        continue
+                    for rd in class_ranks[d]:
+                        prev = row.get(rd)
+                        row[rd] = res if prev is None else merge_pair(prev, res)
 
     # The open block: every open-egress workload to every open-ingress workload.
     open_egress: dict[int, Side] = {}
@@ -1114,7 +1013,7 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
                 res = (everything, eg_side, in_side)
                 prev = row.get(rd)
                 if prev is not None:
-                    res = _merge(prev, res)
+                    res = merge_pair(prev, res)
                 add(new(Flow, (src_ref, refs[rd], *res)))
         for addrs, ports, side in external("egress", rs):
             add(Flow(src_ref, External(addrs), ports, side, EXTERNAL))
@@ -1129,8 +1028,7 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
         rules=rules,
         policy_selects=policy_selects,
         admin_selects={
-            pid: tuple(sorted({engine.pods[i].workload for i in pods}))
-            for pid, pods in engine.admin_subjects.items()
+            pid: engine.workloads_of(pods) for pid, pods in engine.admin_subjects.items()
         },
         warnings=tuple(engine.warnings),
         named_flows=_named_flows(engine, refs, rank_classes),
@@ -1170,8 +1068,7 @@ def _named_flows(
 def _rule_infos(
     cluster: Cluster, engine: Engine
 ) -> tuple[tuple[RuleInfo, ...], dict[str, tuple[WorkloadRef, ...]]]:
-    def workloads(pods: frozenset[int]) -> tuple[WorkloadRef, ...]:
-        return tuple(sorted({engine.pods[i].workload for i in pods}))
+    workloads = engine.workloads_of
 
     selects = {
         pol.id: workloads(pods)
@@ -1199,7 +1096,7 @@ def _first(item: tuple[int, Side | None]) -> int:
     return item[0]
 
 
-def _merge(
+def merge_pair(
     a: tuple[PortSet, Side, Side], b: tuple[PortSet, Side, Side]
 ) -> tuple[PortSet, Side, Side]:
     return (a[0] | b[0], a[1].merge(b[1]), a[2].merge(b[2]))
