@@ -151,37 +151,46 @@ class AdminPairs:
         self.ingress: dict[tuple[int, int], Ingress] = {}
         self.key_b: dict[tuple[int, int], Key] = {}
         self.admits: list[set[int]] = []
-        engine = self.engine
-        own = [self._own_admin(d, egress=False) for d in self.in_rep]
-        # Sides that differ only in NetworkPolicy rules that allow nothing decide alike.
-        decides = [
-            (
-                engine.in_profile[d.index],
-                tuple(
-                    r.uid
-                    for r, p in zip(d.ingress_rules, d.ingress_ports, strict=True)
-                    if r.pods is None and p
-                ),
+        # Sides with the same admin rules share their view of a signature; sides that
+        # differ only in container ports no rule names, or in NetworkPolicy rules that
+        # allow them nothing, decide alike.
+        owners: dict[frozenset[int], list[int]] = defaultdict(list)
+        decides: list[object] = []
+        np_rules: list[list[tuple[CompiledRule, PortSet]]] = []
+        for i, dst in enumerate(self.in_rep):
+            own = frozenset(self._own_admin(dst, egress=False))
+            owners[own].append(i)
+            mine = [
+                (rule, ports)
+                for rule, ports in zip(dst.ingress_rules, dst.ingress_ports, strict=True)
+                if rule.pods is None and ports
+            ]
+            np_rules.append(mine)
+            admin = (*dst.admin_ingress, *dst.baseline_ingress)
+            decides.append(
+                (
+                    tuple(r.uid for r in admin),
+                    bool(dst.ingress_policies),
+                    dst.host_network,
+                    dst.ingress_open,
+                    dst.ports if any(r.named for r in admin) else (),
+                    tuple((r.uid, p) for r, p in mine),
+                )
             )
-            for d in self.in_rep
-        ]
         for sid, sig in enumerate(self.signatures):
             admitted: set[int] = set()
-            for i, dst in enumerate(self.in_rep):
-                key_b = tuple(k for k in sig if k // 4 in own[i])
-                self.key_b[(i, sid)] = key_b
-                cache_key = ("base", decides[i], key_b)
-                res = self._in_cache.get(cache_key)
-                if res is None:
-                    np_rules = [
-                        (rule, ports)
-                        for rule, ports in zip(dst.ingress_rules, dst.ingress_ports, strict=True)
-                        if rule.pods is None and ports
-                    ]
-                    res = self._in_cache[cache_key] = self._ingress(dst, key_b, np_rules)
-                self.ingress[(i, sid)] = res
-                if res[1]:
-                    admitted |= self.in_members[i]
+            for own, sides in owners.items():
+                key_b = tuple(k for k in sig if k // 4 in own)
+                for i in sides:
+                    self.key_b[(i, sid)] = key_b
+                    cache_key = ("base", decides[i], key_b)
+                    res = self._in_cache.get(cache_key)
+                    if res is None:
+                        res = self._ingress(self.in_rep[i], key_b, np_rules[i])
+                        self._in_cache[cache_key] = res
+                    self.ingress[(i, sid)] = res
+                    if res[1]:
+                        admitted |= self.in_members[i]
             self.admits.append(admitted)
 
     def _egress_parts(self) -> None:
