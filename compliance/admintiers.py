@@ -111,7 +111,7 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
                             )
                     elif peer.kind == "nodes":
                         addrs.append(_node_addresses(engine, peer, rule.action))
-                        on, unknown = _host_pods_on(engine, peer, rule.action)
+                        on, unknown = _host_pods_on(engine, peer)
                         pods |= on
                         maybe |= unknown
                         if unknown and str(ref) not in unknown_warned:
@@ -217,19 +217,20 @@ def _node_addresses(engine: Engine, peer: AdminPeer, action: str) -> AddrSet:
     return union_addrs(found)
 
 
-def _host_pods_on(engine: Engine, peer: AdminPeer, action: str) -> tuple[set[int], set[int]]:
+def _host_pods_on(engine: Engine, peer: AdminPeer) -> tuple[set[int], set[int]]:
     """Host-network pods on the Nodes a `nodes` peer selects, and those that may be (their
     Node unknown, or only some of a workload's Nodes selected). A host-network pod's
     traffic carries its node's address, which is what `nodes` matches, as `networks`
-    matches it by address. Without Node objects the peer is read as the addresses are: an
-    Allow rule as every node (so every host-network pod), a Deny or Pass rule as none.
-    A Node the export lacks may or may not be selected: its pods are read both ways."""
+    matches it by address. A Node the export lacks may or may not be selected: its pods
+    are read both ways, and so is every host-network pod when the export has no Node
+    objects (an Allow then matches it, a Deny does not, and a Pass is evaluated both
+    ways: never a false "denied")."""
     on: set[int] = set()
     unknown: set[int] = set()
     nodes = engine.cluster.nodes
     host = [i for i, p in enumerate(engine.pods) if p.host_network]
     if nodes is None:
-        return (set(host) if action == ALLOW else set()), unknown
+        return on, set(host)
     sel = peer.node_selector
     assert isinstance(sel, LabelSelector)
     known = {n.name for n in nodes}

@@ -262,12 +262,13 @@ class Ref:
 
     def node_peer(self, sel: dict[str, Any], other: Any, reading: bool, action: str) -> bool:
         """A host-network pod sends from its node's address: it is what `nodes` matches,
-        known by `spec.nodeName`. Without Node objects, an Allow reads as every node and
-        address, a Deny or Pass as none; a pod on an unknown Node takes the reading."""
+        known by `spec.nodeName`. A pod on an unknown Node, or on any Node when the
+        export has none, takes the reading; without Node objects an address is every node
+        for an Allow and none for a Deny or Pass."""
         if isinstance(other, dict) and not self.host(other):
             return False
         if self.nodes is None:
-            return action in ("Allow", "Accept")
+            return reading if isinstance(other, dict) else action in ("Allow", "Accept")
         chosen = {
             n["metadata"]["name"]: n
             for n in self.nodes

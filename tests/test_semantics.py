@@ -861,6 +861,26 @@ ADMIN_CASES = [
         ],
     ),
     (
+        "without Node objects, a host-network pod may be behind a nodes Pass: both readings, "
+        "never a false denial",
+        ZONES
+        + anp(
+            "delegate-nodes",
+            """
+            priority: 1
+            subject: {namespaces: {matchLabels: {zone: cde}}}
+            egress:
+            - {action: Pass, to: [{nodes: {}}]}
+            - {action: Deny, to: [{namespaces: {}}, {networks: [0.0.0.0/0, "::/0"]}]}
+            """,
+        ),
+        [
+            # Passed, NetworkPolicy (none) allows; not passed, the Deny denies: allowed.
+            ("cde/pay", "app/node-agent", "TCP", 443, True),
+            ("cde/pay", "app/web", "TCP", 443, False),
+        ],
+    ),
+    (
         "a nodes peer matches the host-network pods on the Nodes it selects (spec.nodeName)",
         ZONES
         + NODES
