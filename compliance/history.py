@@ -8,8 +8,10 @@ made, or the packs are not one series, and the chain is broken at that pack.
 Per pack it reads only what the pack itself attests (its verified manifest and
 results.json), never a re-evaluation: requirement counts per status and framework, the
 open findings (by their stable ID, so a reworded message is the same finding) opened
-and closed against the previous pack, and the allowed flows crossing a zone boundary
-(one end in a zone the other is not in, as `compliance diff` defines it). Pure.
+and closed against the previous pack (those opened because a waiver no longer covers
+them named apart: `compliance diff` does not count them as new), and the allowed flows
+crossing a zone boundary (one end in a zone the other is not in, as `compliance diff`
+defines it). Pure.
 """
 
 from __future__ import annotations
@@ -74,12 +76,12 @@ def _in_order(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
-def _open_findings(results: dict[str, Any]) -> set[str]:
+def _findings(results: dict[str, Any], statuses: Sequence[str]) -> set[str]:
     return {
         f["id"]
         for check in results.get("checks", [])
         for f in check.get("findings", [])
-        if f.get("status") in OPEN_STATUSES
+        if f.get("status") in statuses
     }
 
 
@@ -111,8 +113,9 @@ def history(packs: Sequence[PackFacts]) -> dict[str, Any]:
     breaks = chain_breaks(chain)
     rows = []
     previous: set[str] | None = None
+    previous_waived: set[str] = set()
     for pack in chain:
-        found = _open_findings(pack.results)
+        found = _findings(pack.results, OPEN_STATUSES)
         rows.append(
             {
                 "source": pack.source,
@@ -133,11 +136,19 @@ def history(packs: Sequence[PackFacts]) -> dict[str, Any]:
                     "open": len(found),
                     "opened": sorted(found - previous) if previous is not None else None,
                     "closed": sorted(previous - found) if previous is not None else None,
+                    # What `compliance diff` does not call new: the finding was there,
+                    # waived; its waiver has ended or no longer covers it.
+                    "were_waived": (
+                        sorted((found - previous) & previous_waived)
+                        if previous is not None
+                        else None
+                    ),
                 },
                 "zone_crossing_flows": zone_crossing_flows(pack.results),
             }
         )
         previous = found
+        previous_waived = _findings(pack.results, ("waived",))
     return {
         "format": FORMAT,
         "packs": rows,

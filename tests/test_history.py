@@ -85,6 +85,15 @@ def test_per_pack_counts_findings_and_zone_crossing_flows(
              if f["status"] in ("fail", "warn")}  # fmt: skip
     assert second["findings"]["opened"] == sorted(after - before)
     assert second["findings"]["closed"] == sorted(before - after)
+    waived = {f["id"] for c in results[0]["checks"] for f in c["findings"]
+              if f["status"] == "waived"}  # fmt: skip
+    assert first["findings"]["were_waived"] is None
+    assert second["findings"]["were_waived"] == sorted((after - before) & waived)
+    assert second["findings"]["were_waived"], "the sample's expired waiver reopens findings"
+    # What diff calls new is what history calls opened, less what a waiver covered before.
+    diff = json.loads(compliance("diff", "q1", "q2", "--format", "json", "--exit-zero").out)
+    new = {f["id"] for f in diff["findings"]["new"] if f["status"] in ("fail", "warn")}
+    assert new == set(second["findings"]["opened"]) - set(second["findings"]["were_waived"])
     seg19 = [i for i in second["findings"]["opened"] if i.startswith("SEG-19-")]
     assert len(seg19) == 2  # the two unapproved changes of the samples README
     # The data-pipeline flow into postgres and the kafka-connect flows cross zones now.
@@ -183,9 +192,11 @@ def test_md_and_txt_formats(here: dict[str, Path], compliance: Callable[..., Res
     _, doc = _history(compliance, "q1", "q2")
     found = doc["packs"][1]["findings"]
     assert (
-        f"  findings: {found['open']} open; {len(found['opened'])} opened and "
+        f"  findings: {found['open']} open; {len(found['opened'])} opened "
+        f"({len(found['were_waived'])} of them waived before) and "
         f"{len(found['closed'])} closed since the previous pack"
     ) in txt.out.splitlines()
+    assert f"    waived before: {', '.join(found['were_waived'])}" in txt.out.splitlines()
     assert len(found["opened"]) > 10 and f"and {len(found['opened']) - 10} more" in txt.out
 
 

@@ -46,12 +46,18 @@ def _lines(doc: dict[str, Any], md: bool) -> Iterator[str]:
         if found["opened"] is None:
             yield f"{item}findings: {found['open']} open"
         else:
+            waived = found["were_waived"]
+            note = f" ({len(waived)} of them waived before)" if waived else ""
             yield (
-                f"{item}findings: {found['open']} open; {len(found['opened'])} opened and "
-                f"{len(found['closed'])} closed since the previous pack"
+                f"{item}findings: {found['open']} open; {len(found['opened'])} opened{note} "
+                f"and {len(found['closed'])} closed since the previous pack"
             )
-            for label in ("opened", "closed"):
-                ids = found[label]
+            for key, label in (
+                ("opened", "opened"),
+                ("were_waived", "waived before"),
+                ("closed", "closed"),
+            ):
+                ids = found[key]
                 if ids:
                     more = f" and {len(ids) - IDS_SHOWN} more" if len(ids) > IDS_SHOWN else ""
                     yield f"{item}  {label}: {v(', '.join(ids[:IDS_SHOWN]))}{more}"
