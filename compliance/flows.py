@@ -946,19 +946,38 @@ def _compute_flows(cluster: Cluster) -> FlowGraph:
     # Workload pairs from class pairs, one row per source; a pair reached through several
     # classes merges. Rows keyed by destination rank, not (src, dst) tuples: millions of
     # pairs on a large cluster, and the tuples were a fifth of the memory.
-    merged: list[dict[int, tuple[PortSet, Side, Side]] | None] = [None] * len(refs)
+    merged: list[dict[int, Pair] | None] = [None] * len(refs)
+    expanded: dict[int, _RankRow] = {}
     for s, shared, skip, own in engine.class_flows():
-        for rs in class_ranks[s]:
+        base: dict[int, Pair] | None = None
+        if shared:
+            # A row shared by many sources goes to ranks once; each source copies it and
+            # redoes only the ranks its skipped classes reach.
+            hit = expanded.get(id(shared))
+            if hit is None or hit.entries is not shared:
+                hit = expanded[id(shared)] = _RankRow.of(shared, class_ranks)
+            base = dict(hit.row)
+            for rd in {rd for d in skip for rd in class_ranks[d] if rd in base}:
+                res = None
+                for d, pair in hit.by_rank[rd]:
+                    if d not in skip:
+                        res = pair if res is None else merge_pair(res, pair)
+                if res is None:
+                    del base[rd]
+                else:
+                    base[rd] = res
+        for i, rs in enumerate(class_ranks[s]):
             row = merged[rs]
             if row is None:
-                row = merged[rs] = {}
-            for entries, skipped in ((shared, skip), (own, None)):
-                for d, res in entries:
-                    if skipped and d in skipped:
-                        continue
-                    for rd in class_ranks[d]:
-                        prev = row.get(rd)
-                        row[rd] = res if prev is None else merge_pair(prev, res)
+                row = merged[rs] = (base if i == 0 else dict(base)) if base is not None else {}
+            elif base:
+                for rd, res in base.items():
+                    prev = row.get(rd)
+                    row[rd] = res if prev is None else merge_pair(prev, res)
+            for d, res in own:
+                for rd in class_ranks[d]:
+                    prev = row.get(rd)
+                    row[rd] = res if prev is None else merge_pair(prev, res)
 
     # The open block: every open-egress workload to every open-ingress workload.
     open_egress: dict[int, Side] = {}
@@ -1090,6 +1109,27 @@ def _rule_infos(
             )
         )
     return tuple(infos), selects
+
+
+@dataclass(slots=True)
+class _RankRow:
+    """A shared row of (destination class, pair) entries by destination rank: the merged
+    pair per rank, and the entries behind each rank (to redo one without some classes)."""
+
+    entries: list[tuple[int, Pair]]
+    row: dict[int, Pair]
+    by_rank: dict[int, list[tuple[int, Pair]]]
+
+    @classmethod
+    def of(cls, entries: list[tuple[int, Pair]], class_ranks: list[list[int]]) -> _RankRow:
+        row: dict[int, Pair] = {}
+        by_rank: dict[int, list[tuple[int, Pair]]] = defaultdict(list)
+        for d, res in entries:
+            for rd in class_ranks[d]:
+                by_rank[rd].append((d, res))
+                prev = row.get(rd)
+                row[rd] = res if prev is None else merge_pair(prev, res)
+        return cls(entries, row, by_rank)
 
 
 def _first(item: tuple[int, Side | None]) -> int:
