@@ -14,7 +14,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from compliance.flows import Flow, FlowGraph
+from compliance.flows import ExternalName, Flow, FlowGraph
 from compliance.model import WorkloadRef
 from compliance.ports import PortSet
 from compliance.scope import Placement
@@ -46,7 +46,8 @@ def rules_of(flow: Flow) -> tuple[str, ...]:
 
 
 def edges(graph: FlowGraph) -> dict[FlowKey, Edge]:
-    """Every flow by its two ends, the ports merged when one pair has several.
+    """Every flow by its two ends, the ports merged when one pair has several (named
+    destinations by source and name).
 
     A graph has hundreds of thousands of flows but far fewer distinct endpoint and side
     objects (flows of one pod class share them), so their texts are made once per object;
@@ -75,6 +76,18 @@ def edges(graph: FlowGraph) -> dict[FlowKey, Edge]:
         else:
             merged = tuple(dict.fromkeys((*found.rules, *rules)))
             out[key] = Edge(found.ports.union(flow.connections), merged, found.src, found.dst)
+    # Egress to admin `domainNames`: one edge per name, so regrouping names between two
+    # graphs is no change, and a name gained or lost is.
+    for named in graph.named_flows:
+        rules = rules_of(named)  # type: ignore[arg-type]
+        for name in named.dst.names:
+            key = (str(named.src), str(ExternalName((name,))))
+            found = out.get(key)
+            if found is None:
+                out[key] = Edge(named.connections, rules, named.src, None)
+            else:
+                merged = tuple(dict.fromkeys((*found.rules, *rules)))
+                out[key] = Edge(found.ports.union(named.connections), merged, named.src, None)
     return out
 
 

@@ -400,3 +400,72 @@ def test_a_baseline_from_another_cluster_is_refused_unless_allowed(
         "--out", tmp_path / "s", "--baseline", old,
     )  # fmt: skip
     assert res.code == 0, res.err
+
+
+def named_egress(names: str = "[api.stripe.example]", namespace_name: str = "shop") -> str:
+    """An AdminNetworkPolicy letting namespace `shop` reach domain names on TCP 443."""
+    return f"""---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {{name: processor}}
+spec:
+  priority: 10
+  subject: {{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: {namespace_name}}}}}}}
+  egress:
+  - name: to-processor
+    action: Allow
+    to: [{{domainNames: {names}}}]
+    ports: [{{portNumber: {{protocol: TCP, port: 443}}}}]
+"""
+
+
+def names_entry(approved: str, names: str = "[api.stripe.example]") -> str:
+    return f"""\
+  - id: AF-009
+    from: {{workload: shop/db}}
+    to: {{names: {names}}}
+    ports: [{{protocol: TCP, port: 443}}]
+    justification: card processor
+    owner: team
+    ticket: CHG-9
+    approved_by: CISO
+    expires: 2027-06-30
+    approved: {approved}
+"""
+
+
+def test_a_named_destination_gained_since_the_baseline_needs_an_entry_naming_it() -> None:
+    check, _ = seg19(BASE, BASE + named_egress())
+    assert check.status == "fail"
+    (found,) = check.findings
+    f = found.finding
+    assert str(f.workload) == "shop/db[Pod]" and f.direction == "egress"
+    assert f.peer == "name:api.stripe.example" and f.ports == "TCP 443"
+    assert "gained since the baseline (across the boundary of cde)" in f.message
+    assert "to: {names: [api.stripe.example]}" in f.remediation
+    assert "approved: <YYYY-MM-DD, between 2026-11-26 and 2027-02-26>" in f.remediation
+    assert check.summary.startswith("1 zone-crossing flow added or widened")
+
+
+def test_a_named_destination_approved_by_name_in_the_window_passes() -> None:
+    check, _ = seg19(BASE, BASE + named_egress(), SCOPE + names_entry("2027-01-10"))
+    assert check.status == "pass", [f.finding.message for f in check.findings]
+    late, _ = seg19(BASE, BASE + named_egress(), SCOPE + names_entry("2026-10-01"))
+    assert late.status == "fail"
+    assert (
+        "AF-009 (CHG-9) was approved on 2026-10-01, outside it" in late.findings[0].finding.message
+    )
+
+
+def test_named_destinations_already_in_the_baseline_or_regrouped_are_no_change() -> None:
+    same, _ = seg19(BASE + named_egress(), BASE + named_egress())
+    assert same.status == "pass" and same.summary.startswith("0 zone-crossing flows")
+    # One more name: only that one is new.
+    wider, _ = seg19(
+        BASE + named_egress(), BASE + named_egress("[api.stripe.example, hooks.example]")
+    )
+    (found,) = wider.findings
+    assert found.finding.peer == "name:hooks.example"
+    # Out of every zone: no boundary crossed.
+    outside, _ = seg19(BASE, BASE + named_egress(namespace_name="tools"))
+    assert outside.status == "pass" and outside.findings == ()

@@ -444,10 +444,13 @@ class Register:
             and _end_matches(e.src, flow.src, self.placement)
         ]
 
-    def uncovered_named(self, flow: NamedFlow) -> list[tuple[tuple[str, ...], PortSet]]:
-        """The names and ports no active entry covers, names left on the same ports
-        together, in the flow's name order: an entry covers a name only on its own ports."""
-        found = self.covering_named(flow)
+    def uncovered_named(
+        self, flow: NamedFlow, entries: Sequence[ApprovedFlow] | None = None
+    ) -> list[tuple[tuple[str, ...], PortSet]]:
+        """The names and ports no active entry (or none of `entries`) covers, names left
+        on the same ports together, in the flow's name order: an entry covers a name only
+        on its own ports."""
+        found = self.covering_named(flow) if entries is None else entries
         left: dict[PortSet, list[str]] = {}
         for name in flow.dst.names:
             covered = PortSet.empty()
