@@ -25,6 +25,10 @@ from compliance.flowchanges import Edge, FlowKey, crossed_zones, edges, flow_cha
 from compliance.flows import compute_flows
 from compliance.model import Cluster, Policy
 from compliance.ports import PortSet
+from compliance.tiers import AdminPolicy, ordered
+
+AnyPolicy = Policy | AdminPolicy
+"""What `diff` compares: a NetworkPolicy or a cluster-wide (admin) policy."""
 
 RETEST_LINE = (
     "a change to segmentation controls: re-test segmentation (PCI DSS 11.4.5 / 11.4.6) "
@@ -84,13 +88,29 @@ def _flows_between(old: Cluster, now: Mapping[FlowKey, Edge]) -> tuple[list[str]
     return added, removed
 
 
-def _with_policy(cluster: Cluster, pid: str, policy: Policy | None) -> Cluster:
+def _with_policy(cluster: Cluster, key: tuple[int, str], policy: AnyPolicy | None) -> Cluster:
+    """`cluster` with policy `key` (as `_policies` keys them) replaced by `policy`, or
+    left out when it is None."""
+    admin, pid = key
+    if admin:
+        kept_admin = [p for p in cluster.admin_policies if p.id != pid]
+        if isinstance(policy, AdminPolicy):
+            kept_admin.append(policy)
+        return dataclasses.replace(cluster, admin_policies=tuple(ordered(kept_admin)))
     kept = [p for p in cluster.policies if p.id != pid]
-    if policy is not None:
+    if isinstance(policy, Policy):
         kept.append(policy)
     return dataclasses.replace(
         cluster, policies=tuple(sorted(kept, key=lambda p: (p.namespace, p.name)))
     )
+
+
+def _keyed(cluster: Cluster) -> dict[tuple[int, str], AnyPolicy]:
+    """NetworkPolicies (`namespace/name`) and then cluster-wide policies (`anp/name`, ...)
+    by ID; kept apart, since a namespace may be called `anp`."""
+    out: dict[tuple[int, str], AnyPolicy] = {(0, p.id): p for p in cluster.policies}
+    out.update({(1, p.id): p for p in cluster.admin_policies})
+    return out
 
 
 def _policies(
@@ -99,15 +119,15 @@ def _policies(
     """Each added, removed or modified policy with the flows it adds or removes on its
     own: the new cluster (`current` is its edges) against the new cluster with only this
     policy put back."""
-    before = {p.id: p for p in old.cluster.policies}
-    now = {p.id: p for p in new.cluster.policies}
+    before, now = _keyed(old.cluster), _keyed(new.cluster)
     out = []
-    for pid in sorted(before.keys() | now.keys()):
-        b, n = before.get(pid), now.get(pid)
+    for key in sorted(before.keys() | now.keys()):
+        pid = key[1]
+        b, n = before.get(key), now.get(key)
         if b is not None and n is not None and b.digest == n.digest:
             continue
         change = "added" if b is None else "removed" if n is None else "modified"
-        without = _with_policy(new.cluster, pid, b)
+        without = _with_policy(new.cluster, key, b)
         added, removed = _flows_between(without, current)
         out.append(
             {

@@ -429,3 +429,30 @@ def test_the_q2_sample_shows_what_the_samples_readme_says() -> None:
     assert len(doc["findings"]["resolved"]) == 3
     assert doc["register"] == {"added": ["AF-007"], "removed": [], "expired": []}
     assert doc["waivers"] == {"added": [], "removed": [], "expired": ["WV-001"]}
+
+
+PROCESSOR = """---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: processor}
+spec:
+  priority: 10
+  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: shop}}}
+  egress:
+  - name: to-processor
+    action: Allow
+    to: [{domainNames: [api.stripe.example]}]
+    ports: [{portNumber: {protocol: TCP, port: 443}}]
+"""
+
+
+def test_egress_to_a_domain_name_gained_is_a_flow_change_across_the_zone() -> None:
+    doc = run_diff(side(cluster()), side(cluster(extra=PROCESSOR)))
+    added = [f for f in doc["flows"]["touching_zones"] if f["dst"] == "name:api.stripe.example"]
+    (flow,) = added
+    assert (flow["src"], flow["change"], flow["ports_now"]) == ("shop/db[Pod]", "added", "TCP 443")
+    assert any("anp/processor egress[to-processor]" in r for r in flow["rules_now"])
+    assert zone(doc)["verdict"] == "changed"
+    assert "shop/db[Pod] -> name:api.stripe.example" in zone(doc)["flows"]
+    (pol,) = doc["policies"]
+    assert pol["policy"] == "anp/processor" and pol["effect"] == "changes flows"
