@@ -95,34 +95,30 @@ def compile_admin(engine: Engine) -> list[tuple[AdminPolicy, str, frozenset[int]
                 for peer in rule.peers:
                     if peer.kind in ("namespaces", "pods"):
                         pods |= _peer_pods(engine, peer) & plain
-                    elif peer.kind == "networks":
-                        assert peer.networks is not None
-                        addrs.append(peer.networks)
-                        inside, unknown = _pods_in(engine, peer.networks, ip_of)
+                    elif peer.kind in ("networks", "nodes"):
+                        if peer.kind == "networks":
+                            assert peer.networks is not None
+                            addrs.append(peer.networks)
+                            inside, unknown = _pods_in(engine, peer.networks, ip_of)
+                            doubt = (
+                                f"networks {', '.join(peer.cidrs)} may hold pods whose "
+                                "addresses the export does not give"
+                            )
+                        else:
+                            addrs.append(_node_addresses(engine, peer, rule.action))
+                            inside, unknown = _host_pods_on(engine, peer)
+                            doubt = (
+                                f"{peer.describe()} may hold host-network pods whose Node the "
+                                "export does not give (spec.nodeName, or the Node object)"
+                            )
                         pods |= inside
                         maybe |= unknown
                         if unknown and str(ref) not in unknown_warned:
                             unknown_warned.add(str(ref))
                             engine.warnings.append(
                                 f"{pol.source}: {pol.kind} {pol.name}: {direction} rule "
-                                f"{rule.label}: networks {', '.join(peer.cidrs)} may hold pods "
-                                "whose addresses the export does not give; flows to them are "
-                                "counted allowed when either reading allows them"
-                            )
-                    elif peer.kind == "nodes":
-                        addrs.append(_node_addresses(engine, peer, rule.action))
-                        on, unknown = _host_pods_on(engine, peer)
-                        pods |= on
-                        maybe |= unknown
-                        if unknown and str(ref) not in unknown_warned:
-                            unknown_warned.add(str(ref))
-                            engine.warnings.append(
-                                f"{pol.source}: {pol.kind} {pol.name}: {direction} rule "
-                                f"{rule.label}: {peer.describe()} may hold host-network "
-                                "pods whose Node the export does not give (spec.nodeName, or "
-                                "the Node object); "
-                                "flows to them are counted allowed when either reading "
-                                "allows them"
+                                f"{rule.label}: {doubt}; flows to them are counted allowed "
+                                "when either reading allows them"
                             )
                     else:
                         domains.extend(peer.domains)

@@ -246,14 +246,22 @@ def cli_run(args: list[str], capsys: Any) -> Result:
     return Result(code, out, err)
 
 
-SHOP_SCOPE = """\
+def cde_scope(namespace: str) -> str:
+    """A scope whose cardholder-data zone is the namespace `namespace` (PCI DSS)."""
+    return f"""\
 cluster: test
 zones:
   - name: cde
     role: cde
     frameworks: [pci-dss-4.0.1]
     selectors:
-      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}
+      - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: {namespace}}}}}
+"""
+
+
+SHOP_SCOPE = (
+    cde_scope("shop")
+    + """\
 approved_flows:
   - id: AF-001
     from: {workload: web/app}
@@ -265,5 +273,6 @@ approved_flows:
     approved_by: CISO
     expires: 2027-06-30
 """
+)
 """A cardholder-data zone of namespace `shop` and one register entry, web/app to shop/db
 on TCP 5432: the scope the diff and baseline tests compare clusters under."""

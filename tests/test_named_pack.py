@@ -19,7 +19,15 @@ from compliance.render.pdf import html_to_pdf, render_html
 from compliance.render.report import report_view
 from compliance.render.results import render_json
 from compliance.render.workbook import NAMED_KIND, write_workbook
-from tests.helpers import Result, evaluation_from_yaml, namespace, pod, policy, run_check
+from tests.helpers import (
+    Result,
+    cde_scope,
+    evaluation_from_yaml,
+    namespace,
+    pod,
+    policy,
+    run_check,
+)
 from tests.test_semantics import anp
 
 CLUSTER = (
@@ -41,15 +49,7 @@ PROCESSOR = anp(
       ports: [{portNumber: {protocol: TCP, port: 443}}, {portNumber: {protocol: TCP, port: 80}}]
     """,
 )
-SCOPE = """
-cluster: test
-zones:
-  - name: cde
-    role: cde
-    frameworks: [pci-dss-4.0.1]
-    selectors:
-      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
-"""
+SCOPE = cde_scope("pay")
 NAMES = ["*.cdn.example", "api.processor.example"]
 RULE = "anp/pay-out egress[processor]"
 
