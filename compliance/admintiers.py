@@ -363,6 +363,18 @@ def decide(
     return out
 
 
+def extend_tier(tier: Tier, rule: CompiledRule, dst_ports: Sequence[object] | None) -> Tier:
+    """`tier` with one more matching admin rule read after it (`_first_match`'s step):
+    the rule decides the ports still undecided that it names."""
+    out, remaining, passed = tier
+    ports = rule.ports_for(dst_ports) & remaining  # type: ignore[arg-type]
+    if not ports:
+        return tier
+    if rule.action == PASS:
+        return out, remaining - ports, passed | ports
+    return [*out, Decision(ports, rule.action == ALLOW, rule.ref)], remaining - ports, passed
+
+
 def _first_match(
     rules: Sequence[CompiledRule],
     matches: Callable[[CompiledRule], bool],

@@ -26,9 +26,9 @@ from compliance.addresses import AddrSet
 from compliance.admintiers import (
     Decision,
     Tier,
-    admin_tier,
     compile_admin,
     decide,
+    extend_tier,
     named_egress,
     side_of,
 )
@@ -759,15 +759,23 @@ class Engine:
         """`decide` for the admin rules (by uid) in `matched`, the admin tier's first match
         shared by every peer that matches the same rules whatever NetworkPolicy says."""
         ids = set(matched)
-        # The tier's first match reads only the admin rules that match, in order.
-        hits = tuple(r for r in (cls.admin_egress if egress else cls.admin_ingress) if r.uid in ids)
-        key = (
-            tuple(r.uid for r in hits),
-            dst_ports if any(r.named for r in hits) else (),
-        )
-        tier = self._tiers.get(key)
-        if tier is None:
-            tier = self._tiers[key] = admin_tier(cls, egress, lambda r: r.uid in ids, dst_ports)
+        # The tier's first match reads only the admin rules that match, in order, and
+        # each prefix of them once: most peers share their first matching rules.
+        tier: Tier = ([], PortSet.all(), PortSet.empty())
+        uids: tuple[int, ...] = ()
+        named = False
+        for rule in cls.admin_egress if egress else cls.admin_ingress:
+            if not tier[1]:
+                break  # every port decided: no later rule is reached
+            if rule.uid not in ids:
+                continue
+            uids += (rule.uid,)
+            named = named or bool(rule.named)
+            key = (uids, dst_ports if named else ())
+            hit = self._tiers.get(key)
+            if hit is None:
+                hit = self._tiers[key] = extend_tier(tier, rule, dst_ports)
+            tier = hit
         return decide(self, cls, egress, lambda r: r.uid in ids, dst_ports, np_rules, tier)
 
     def decided_side(self, cls: PodClass, decisions: list[Decision], allowed: PortSet) -> Side:
