@@ -37,6 +37,24 @@ class Result:
 
 FAKE_KUBECTL = Path(__file__).resolve().parent / "fake_kubectl" / "kubectl"
 
+DEMO_ARGS = [
+    "report",
+    "samples/shop-cluster",
+    "--scope",
+    "samples/pci-dss.scope.yaml",
+    "--as-of",
+    "2026-11-26T00:00:00Z",
+    "--probe-plan",
+    "samples/probes/plan.json",
+    "--probe-results",
+    "samples/probes/probe-results.csv",
+    "--flow-log",
+    "samples/flows/hubble.jsonl",
+    "--flow-log",
+    "samples/flows/calico-flows.jsonl",
+]
+"""The inputs as `make demo` names them (relative to the project root)."""
+
 
 def fake_kubectl_path(folder: Path) -> str:
     """A PATH whose `kubectl` is the fake one, run by this interpreter without `site`.

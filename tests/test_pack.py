@@ -4,15 +4,12 @@ and never half-written."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import PACK_FILES, cli_run
+from helpers import DEMO_ARGS, PACK_FILES, cli_run
 
 from compliance.datafile import schema
 
@@ -281,48 +278,6 @@ def test_report_exit_codes_follow_evaluate(
     assert "PCI DSS v4.0.1 [pci-dss-4.0.1]: 10 in-scope workloads" in result.out
 
 
-DEMO_ARGS = [
-    "report",
-    "samples/shop-cluster",
-    "--scope",
-    "samples/pci-dss.scope.yaml",
-    "--as-of",
-    AS_OF,
-    "--probe-plan",
-    "samples/probes/plan.json",
-    "--probe-results",
-    "samples/probes/probe-results.csv",
-    "--flow-log",
-    "samples/flows/hubble.jsonl",
-    "--flow-log",
-    "samples/flows/calico-flows.jsonl",
-]
-"""The inputs as `make demo` names them (relative to the project root)."""
-
-
-@pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
-    """The demo's pack written by two processes with different hash seeds, side by side
-    (two cores): each pack folder and what its process printed."""
-    base = tmp_path_factory.mktemp("demo")
-    runs = []
-    for seed in ("1", "2"):
-        out = base / seed / "evidence"
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        cmd = [sys.executable, "-m", "compliance", *DEMO_ARGS, "--out", str(out)]
-        cmd += ["--exit-zero", "--zip"]
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        runs.append((out, proc))
-    done = []
-    for out, proc in runs:
-        stdout, stderr = proc.communicate()
-        assert proc.returncode == 0, stderr
-        done.append((out, stdout))
-    return done
-
-
 def test_two_processes_write_byte_identical_packs(demo_runs: list[tuple[Path, str]]) -> None:
     """Same inputs and --as-of, different hash seeds and folders: identical bytes, the zip
     included (its entries are under the folder's name, the same here)."""
@@ -457,7 +412,10 @@ zones:
 
 
 def test_inputs_are_recorded_the_same_way_whatever_the_spelling(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    reuse_rendered_pdf: None,
 ) -> None:
     """`./x.yaml`, `x.yaml` and the absolute path give the same pack, byte for byte: paths
     under the working folder are recorded relative to it."""
