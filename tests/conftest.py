@@ -243,15 +243,21 @@ def read_pdf_pages(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path |
 
 
 @pytest.fixture
-def no_pdf_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_pdf_layout(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A one-page stub for the pack's report.pdf: for tests of a pack's other files (its
-    results, snapshot, manifest, verify), not of its PDF, which other tests lay out."""
+    results, snapshot, manifest, verify) or of what the report says (the HTML it would
+    lay out, returned in order), not of the PDF's layout, which other tests check."""
     import compliance.pack
     from compliance.render.pdf import PdfResult
 
-    monkeypatch.setattr(
-        compliance.pack, "html_to_pdf", lambda html, folder=None: PdfResult(b"%PDF-", 1, ())
-    )
+    laid_out: list[str] = []
+
+    def html_to_pdf(html: str, folder: Path | None = None) -> PdfResult:
+        laid_out.append(html)
+        return PdfResult(b"%PDF-", 1, ())
+
+    monkeypatch.setattr(compliance.pack, "html_to_pdf", html_to_pdf)
+    return laid_out
 
 
 @pytest.fixture(scope="session")

@@ -285,3 +285,14 @@ approved_flows:
 """
 """A cardholder-data zone of namespace `shop` and one register entry, web/app to shop/db
 on TCP 5432: the scope the diff and baseline tests compare clusters under."""
+
+
+def html_text(html: str) -> str:
+    """The text a reader sees in report HTML, every run of whitespace as one space: tags
+    gone (`<wbr>`, a break opportunity inside a word, without a space), entities decoded.
+    For tests of what the report says; the PDF tests check that the layout shows it."""
+    import html as html_module
+    import re
+
+    text = re.sub(r"<[^>]*>", " ", re.sub(r"<wbr\s*/?>", "", html))
+    return " ".join(html_module.unescape(text).split())
