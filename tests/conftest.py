@@ -124,6 +124,18 @@ def _shared_layouts(tmp_path_factory: pytest.TempPathFactory) -> None:
     _SharedLayouts.folder.mkdir(parents=True, exist_ok=True)
 
 
+@pytest.fixture(scope="session")
+def lay_out() -> Callable[..., Any]:
+    """`html_to_pdf` through the run's shared layouts, for a module fixture that lays out
+    one report for several tests: xdist may run that module's tests on both workers."""
+    from compliance.render.pdf import html_to_pdf
+
+    def shared(html: str, folder: Path | None = None) -> Any:
+        return _SharedLayouts.get(html, folder, html_to_pdf)
+
+    return shared
+
+
 def _patch_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     import compliance.pack
 

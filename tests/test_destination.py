@@ -136,7 +136,7 @@ def test_force_refuses_a_folder_without_this_tools_manifest(
 
 
 def test_force_refuses_a_zip_that_is_not_a_pack(
-    sample_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_pdf_layout: list[str]
 ) -> None:
     export, scope = small_inputs(tmp_path / "in")
     out = tmp_path / "evidence"
