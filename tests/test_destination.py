@@ -237,10 +237,13 @@ def test_the_lock_is_held_against_other_processes(tmp_path: Path) -> None:
 
 KILL_BETWEEN_RENAMES = """
 import os, sys
-import compliance.destination
+import compliance.destination, compliance.pack
 from compliance.cli import main
+from compliance.render.pdf import PdfResult
 if sys.argv.pop(1) == "no-exchange":
     compliance.destination.exchange = lambda first, second: False
+# The renames are the subject, not the PDF: a stub spares laying out one.
+compliance.pack.html_to_pdf = lambda html, folder=None: PdfResult(b"%PDF-", 1, ())
 real = os.rename
 def rename(src, dst):
     real(src, dst)
