@@ -56,10 +56,12 @@ def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_folder(factory: pytest.TempPathFactory) -> Path:
-    """A folder of this test run that every xdist worker sees (the parent of the workers'
-    own base folders), or the base folder itself without xdist."""
+    """A folder of this test run that every xdist worker sees (beside the workers' own
+    base folders, named by the run's id: a `--basetemp` given again is not emptied for
+    the workers), or the base folder itself without xdist."""
     base = factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return base.parent / f"run-{run}" if run else base
 
 
 @contextmanager
