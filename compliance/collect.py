@@ -27,15 +27,16 @@ from typing import Any
 
 from compliance.errors import CollectError, InputError
 
-ANNOTATION_PREFIX = "compliance.io/"
-CONTEXT = ANNOTATION_PREFIX + "context"
-SERVER_VERSION = ANNOTATION_PREFIX + "server-version"
-CLUSTER_ID = ANNOTATION_PREFIX + "cluster-id"
-CAPTURE_START = ANNOTATION_PREFIX + "capture-start"
-CAPTURE_END = ANNOTATION_PREFIX + "capture-end"
-KINDS_COLLECTED = ANNOTATION_PREFIX + "kinds-collected"
-KINDS_NOT_SERVED = ANNOTATION_PREFIX + "kinds-not-served"
-COLLECTOR = ANNOTATION_PREFIX + "collector"
+# The capture record's annotation keys; provenance, which reads them from every export,
+# holds them, so that reading an export does not import the collector.
+from compliance.provenance import CAPTURE_END as CAPTURE_END
+from compliance.provenance import CAPTURE_START as CAPTURE_START
+from compliance.provenance import CLUSTER_ID as CLUSTER_ID
+from compliance.provenance import COLLECTOR as COLLECTOR
+from compliance.provenance import CONTEXT as CONTEXT
+from compliance.provenance import KINDS_COLLECTED as KINDS_COLLECTED
+from compliance.provenance import KINDS_NOT_SERVED as KINDS_NOT_SERVED
+from compliance.provenance import SERVER_VERSION as SERVER_VERSION
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ import os
 import re
 import stat
 import sys
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -731,7 +730,11 @@ def pack_files(path: str) -> dict[str, bytes] | None:
             )
         names = (PACK_MANIFEST, PACK_SNAPSHOT, PACK_RESULTS)
         return {n: read_file(target / n, f"{path}/{n}") for n in names if (target / n).is_file()}
-    if target.is_file() and target.suffix.lower() == ".zip" and zipfile.is_zipfile(target):
+    if target.suffix.lower() != ".zip" or not target.is_file():
+        return None
+    import zipfile  # only for a zip: exports are read without it
+
+    if zipfile.is_zipfile(target):
         with zipfile.ZipFile(target) as archive:
             found: dict[str, bytes] = {}
             for name in archive.namelist():

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.addresses import AddrSet
-from compliance.adminpolicy import parse_admin_policy
 from compliance.errors import InputError
 from compliance.gcpause import gc_paused
 from compliance.load import K8sObject, path_text
@@ -320,6 +319,9 @@ class _Builder:
     def add(self, obj: K8sObject) -> None:
         where = {"source": obj.source, "obj": obj.ref}
         if obj.kind in ADMIN_KINDS:
+            # Imported here: most exports hold no admin policy, and `flows` starts faster.
+            from compliance.adminpolicy import parse_admin_policy
+
             self._check_name(obj.name, where)
             self.admin.append(parse_admin_policy(obj, _digest(obj, where)))
             return

@@ -14,11 +14,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compliance import collect
 from compliance.errors import InputError
 
 if TYPE_CHECKING:
     from compliance.load import K8sObject
+
+ANNOTATION_PREFIX = "compliance.io/"
+"""The annotations of the `List` that `compliance collect` writes: its capture record."""
+CONTEXT = ANNOTATION_PREFIX + "context"
+SERVER_VERSION = ANNOTATION_PREFIX + "server-version"
+CLUSTER_ID = ANNOTATION_PREFIX + "cluster-id"
+CAPTURE_START = ANNOTATION_PREFIX + "capture-start"
+CAPTURE_END = ANNOTATION_PREFIX + "capture-end"
+KINDS_COLLECTED = ANNOTATION_PREFIX + "kinds-collected"
+KINDS_NOT_SERVED = ANNOTATION_PREFIX + "kinds-not-served"
+COLLECTOR = ANNOTATION_PREFIX + "collector"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +105,7 @@ def captures_in(source: str, docs: Iterable[Any]) -> list[Capture]:
     for doc in docs:
         meta = doc.get("metadata") if isinstance(doc, dict) else None
         notes = meta.get("annotations") if isinstance(meta, dict) else None
-        if not isinstance(notes, dict) or collect.CAPTURE_END not in notes:
+        if not isinstance(notes, dict) or CAPTURE_END not in notes:
             continue
 
         def text(key: str, notes: dict[Any, Any] = notes) -> str:
@@ -105,11 +115,11 @@ def captures_in(source: str, docs: Iterable[Any]) -> list[Capture]:
         found.append(
             Capture(
                 source,
-                text(collect.CONTEXT),
-                text(collect.CLUSTER_ID),
-                text(collect.SERVER_VERSION),
-                text(collect.CAPTURE_START),
-                text(collect.CAPTURE_END),
+                text(CONTEXT),
+                text(CLUSTER_ID),
+                text(SERVER_VERSION),
+                text(CAPTURE_START),
+                text(CAPTURE_END),
             )
         )
     return found

@@ -1,16 +1,25 @@
 """Fixtures every test module shares, and the hypothesis profiles.
 
-Speed: laying out the sample's report.pdf is the costliest step of the suite, so the
-sample pack is rendered once per run (`sample_pack`), and tests that write, replace or
-fail a pack rather than judge its layout reuse the layout of an identical report
-(`reuse_rendered_pdf`). Property tests run a few examples by default and many more with
-HYPOTHESIS_PROFILE=ci.
+Speed: laying out a report.pdf (WeasyPrint) and reading its text back (pypdf) are the
+costliest steps of the suite, so each bundled sample's pack is rendered once per run
+(`sample_pack`, `fedramp_pack`, `demo_runs`), and tests that write, replace or fail a
+pack rather than judge its layout reuse the layout of an identical report
+(`reuse_rendered_pdf`). "Once per run" holds across pytest-xdist workers: what one
+worker builds, the others wait for and read (`shared_folder`, `_SharedLayouts`). Property
+tests run a few examples by default and many more with HYPOTHESIS_PROFILE=ci.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +27,7 @@ import pytest
 from hypothesis import settings
 
 import compliance.cli as cli_module
-from tests.helpers import Result
+from tests.helpers import DEMO_ARGS, Result
 
 # Property tests that state no example count use these; `derandomize` keeps every run of
 # a profile on the same examples, so a failure reproduces.
@@ -46,8 +55,87 @@ def _fresh_debug_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_module._State, "debug", False)
 
 
-_PDF_LAYOUTS: dict[tuple[str, str], Any] = {}
-"""html_to_pdf results by (HTML, template folder), for `reuse_rendered_pdf`."""
+def run_folder(factory: pytest.TempPathFactory) -> Path:
+    """A folder of this test run that every xdist worker sees (beside the workers' own
+    base folders, named by the run's id: a `--basetemp` given again is not emptied for
+    the workers), or the base folder itself without xdist."""
+    base = factory.getbasetemp()
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return base.parent / f"run-{run}" if run else base
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing): one process at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_folder(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """`run_folder/name`, built by `build(folder)` in whichever worker asks first; the
+    others wait for it. A build that fails leaves nothing, so the next asker tries again
+    and fails the same way in its own test."""
+    top = run_folder(factory) / "shared"
+    folder = top / name
+    with _locked(top / f"{name}.lock"):
+        if not (top / f"{name}.done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            try:
+                build(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            (top / f"{name}.done").touch()
+    return folder
+
+
+class _SharedLayouts:
+    """html_to_pdf results by (HTML, template folder), kept in a folder every worker of
+    the run reads: the first worker to lay out an HTML stores the PDF, the others (and
+    later tests of its own) read it."""
+
+    folder: Path | None = None
+
+    @classmethod
+    def get(cls, html: str, folder: Path | None, render: Callable[..., Any]) -> Any:
+        from compliance.render.pdf import PdfResult
+
+        assert cls.folder is not None, "the session fixture sets the folder"
+        key = hashlib.sha256(f"{folder}\0{html}".encode()).hexdigest()
+        pdf, meta = cls.folder / f"{key}.pdf", cls.folder / f"{key}.json"
+        with _locked(cls.folder / f"{key}.lock"):
+            if not meta.exists():
+                result = render(html, folder)
+                pdf.write_bytes(result.data)
+                meta.write_text(json.dumps([result.pages, list(result.warnings)]))
+        pages, warnings = json.loads(meta.read_text())
+        return PdfResult(pdf.read_bytes(), pages, tuple(warnings))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_layouts(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _SharedLayouts.folder = run_folder(tmp_path_factory) / "shared" / "layouts"
+    _SharedLayouts.folder.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def lay_out() -> Callable[..., Any]:
+    """`html_to_pdf` through the run's shared layouts, for a module fixture that lays out
+    one report for several tests: xdist may run that module's tests on both workers."""
+    from compliance.render.pdf import html_to_pdf
+
+    def shared(html: str, folder: Path | None = None) -> Any:
+        return _SharedLayouts.get(html, folder, html_to_pdf)
+
+    return shared
 
 
 def _patch_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,10 +144,7 @@ def _patch_layout_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     real = compliance.pack.html_to_pdf
 
     def html_to_pdf(html: str, folder: Path | None = None) -> Any:
-        key = (html, str(folder))
-        if key not in _PDF_LAYOUTS:
-            _PDF_LAYOUTS[key] = real(html, folder)
-        return _PDF_LAYOUTS[key]
+        return _SharedLayouts.get(html, folder, real)
 
     monkeypatch.setattr(compliance.pack, "html_to_pdf", html_to_pdf)
 
@@ -76,28 +161,117 @@ def reuse_rendered_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
     _patch_layout_cache(monkeypatch)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _report_in_process(args: list[str]) -> None:
+    """`compliance report ARGS` in this process, reusing the layouts of identical HTML."""
+    with pytest.MonkeyPatch.context() as patch:
+        _patch_layout_cache(patch)
+        assert cli_module.run(cli_module.cli.main, args) == 0, args
+
+
 @pytest.fixture(scope="session")
-def sample_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def sample_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample's PCI DSS evidence pack (and its zip), rendered once for every test that
     only reads it: rendering takes seconds. Tests that change a pack copy it first."""
-    root = Path(__file__).resolve().parent.parent
-    out = tmp_path_factory.mktemp("pack") / "evidence"
-    args = [
-        "report",
-        str(root / "samples/shop-cluster"),
-        "--scope",
-        str(root / "samples/pci-dss.scope.yaml"),
-        "--as-of",
-        "2026-11-26T00:00:00Z",
-        "--out",
-        str(out),
-        "--zip",
-        "--exit-zero",
+
+    def build(folder: Path) -> None:
+        args = [
+            "report", str(ROOT / "samples/shop-cluster"),
+            "--scope", str(ROOT / "samples/pci-dss.scope.yaml"),
+            "--as-of", "2026-11-26T00:00:00Z", "--out", str(folder / "evidence"),
+            "--zip", "--exit-zero",
+        ]  # fmt: skip
+        _report_in_process(args)  # its layout serves `reuse_rendered_pdf` tests
+
+    return shared_folder(tmp_path_factory, "sample", build) / "evidence"
+
+
+@pytest.fixture(scope="session")
+def fedramp_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shop sample's FedRAMP pack: two frameworks (Moderate and High) sharing a scope."""
+
+    def build(folder: Path) -> None:
+        args = [
+            "report", str(ROOT / "samples/shop-cluster"),
+            "--scope", str(ROOT / "samples/fedramp.scope.yaml"),
+            "--as-of", "2026-11-26T00:00:00Z", "--out", str(folder / "pack"), "--exit-zero",
+        ]  # fmt: skip
+        _report_in_process(args)
+
+    return shared_folder(tmp_path_factory, "fedramp", build) / "pack"
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
+    """The demo's pack (`make demo`'s first command, probes and flow logs included) written
+    by two processes with different hash seeds, side by side (two cores): each pack folder
+    (zipped too) and what its process printed."""
+
+    def build(base: Path) -> None:
+        runs = []
+        for seed in ("1", "2"):
+            out = base / seed / "evidence"
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            cmd = [sys.executable, "-m", "compliance", *DEMO_ARGS, "--out", str(out)]
+            cmd += ["--exit-zero", "--zip"]
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            runs.append((out, proc))
+        for out, proc in runs:
+            stdout, stderr = proc.communicate()
+            assert proc.returncode == 0, stderr
+            (out.parent / "stdout.txt").write_text(stdout)
+
+    base = shared_folder(tmp_path_factory, "demo", build)
+    return [
+        (base / seed / "evidence", (base / seed / "stdout.txt").read_text()) for seed in ("1", "2")
     ]
-    with pytest.MonkeyPatch.context() as patch:
-        _patch_layout_cache(patch)  # its layout serves `reuse_rendered_pdf` tests
-        assert cli_module.run(cli_module.cli.main, args) == 0
-    yield out
+
+
+@pytest.fixture(scope="session")
+def read_pdf_pages(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path | bytes], list[str]]:
+    """`read(pdf)`: the text of each page of a PDF (a path or its bytes) as pypdf extracts
+    it. Extracting is as slow as laying out, and several modules read the same packs, so
+    the text of the same bytes is extracted once per run."""
+    folder = run_folder(tmp_path_factory) / "shared" / "pdf-text"
+
+    def read(pdf: Path | bytes) -> list[str]:
+        import io
+
+        import pypdf
+
+        data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        path = folder / f"{key}.json"
+        with _locked(folder / f"{key}.lock"):
+            if not path.exists():
+                pages = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+                path.write_text(json.dumps(pages))
+        pages: list[str] = json.loads(path.read_text())
+        return pages
+
+    return read
+
+
+@pytest.fixture
+def no_pdf_layout(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A one-page stub for the pack's report.pdf: for tests of a pack's other files (its
+    results, snapshot, manifest, verify) or of what the report says (the HTML it would
+    lay out, returned in order), not of the PDF's layout, which other tests check."""
+    import compliance.pack
+    from compliance.render.pdf import PdfResult
+
+    laid_out: list[str] = []
+
+    def html_to_pdf(html: str, folder: Path | None = None) -> PdfResult:
+        laid_out.append(html)
+        return PdfResult(b"%PDF-", 1, ())
+
+    monkeypatch.setattr(compliance.pack, "html_to_pdf", html_to_pdf)
+    return laid_out
 
 
 @pytest.fixture(scope="session")
@@ -109,7 +283,7 @@ def pack_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, P
     import compliance.pack
     from compliance.render.pdf import PdfResult
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     top = tmp_path_factory.mktemp("chain")
     packs = {name: top / name for name in ("q1", "q2", "q3")}
     runs = [

@@ -37,6 +37,24 @@ class Result:
 
 FAKE_KUBECTL = Path(__file__).resolve().parent / "fake_kubectl" / "kubectl"
 
+DEMO_ARGS = [
+    "report",
+    "samples/shop-cluster",
+    "--scope",
+    "samples/pci-dss.scope.yaml",
+    "--as-of",
+    "2026-11-26T00:00:00Z",
+    "--probe-plan",
+    "samples/probes/plan.json",
+    "--probe-results",
+    "samples/probes/probe-results.csv",
+    "--flow-log",
+    "samples/flows/hubble.jsonl",
+    "--flow-log",
+    "samples/flows/calico-flows.jsonl",
+]
+"""The inputs as `make demo` names them (relative to the project root)."""
+
 
 def fake_kubectl_path(folder: Path) -> str:
     """A PATH whose `kubectl` is the fake one, run by this interpreter without `site`.
@@ -276,3 +294,14 @@ approved_flows:
 )
 """A cardholder-data zone of namespace `shop` and one register entry, web/app to shop/db
 on TCP 5432: the scope the diff and baseline tests compare clusters under."""
+
+
+def html_text(html: str) -> str:
+    """The text a reader sees in report HTML, every run of whitespace as one space: tags
+    gone (`<wbr>`, a break opportunity inside a word, without a space), entities decoded.
+    For tests of what the report says; the PDF tests check that the layout shows it."""
+    import html as html_module
+    import re
+
+    text = re.sub(r"<[^>]*>", " ", re.sub(r"<wbr\s*/?>", "", html))
+    return " ".join(html_module.unescape(text).split())

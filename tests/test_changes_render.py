@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from compliance.diff import RETEST_LINE, DiffSide, diff
 from compliance.evaluate import Evaluation
 from compliance.ports import PROTOCOLS, PortSet, parse_description, union_all
 from compliance.render import changes as changes_module
-from compliance.render.pdf import html_to_pdf, render_html
+from compliance.render.pdf import PdfResult, html_to_pdf, render_html
 from compliance.render.report import report_view
 from compliance.render.workbook import CHANGES, sheets_for, write_workbook
 from tests.helpers import evaluation_from_yaml, namespace, pod, policy, sample_evaluation
@@ -80,23 +81,32 @@ class Rendered:
         return " ".join(self.pages[start - 1 : end - 1])
 
 
-def render(ev: Evaluation) -> Rendered:
-    result = html_to_pdf(render_html(report_view(ev, digest="cd" * 32)))
+def render(
+    ev: Evaluation,
+    lay_out: Callable[[str], PdfResult] = html_to_pdf,
+    read_pages: Callable[[bytes], list[str]] | None = None,
+) -> Rendered:
+    """The report and workbook of `ev`; `lay_out` and `read_pages` let module fixtures
+    share the layout and the text with the other xdist worker."""
+    result = lay_out(render_html(report_view(ev, digest="cd" * 32)))
     assert result.warnings == ()
     reader = pypdf.PdfReader(io.BytesIO(result.data))
+    pages = read_pages(result.data) if read_pages else [p.extract_text() for p in reader.pages]
     buf = io.BytesIO()
     write_workbook(ev, buf, "cd" * 32)
-    return Rendered(ev, reader, [p.extract_text() for p in reader.pages], load_workbook(buf))
+    return Rendered(ev, reader, pages, load_workbook(buf))
 
 
 # --------------------------------------------------------------------------- the q2 sample
 
 
 @pytest.fixture(scope="module")
-def q2() -> Rendered:
+def q2(
+    lay_out: Callable[[str], PdfResult], read_pdf_pages: Callable[[bytes], list[str]]
+) -> Rendered:
     old = sample_evaluation("pci-dss", OLD_AS_OF)
     new = sample_evaluation("pci-dss-q2", NEW_AS_OF, "shop-cluster-q2")
-    return render(compared(old, new))
+    return render(compared(old, new), lay_out, read_pdf_pages)
 
 
 HEADING = "Changes since 2026-11-26T00:00:00Z"
@@ -328,10 +338,12 @@ NEW = (
 
 
 @pytest.fixture(scope="module")
-def inline() -> Rendered:
+def inline(
+    lay_out: Callable[[str], PdfResult], read_pdf_pages: Callable[[bytes], list[str]]
+) -> Rendered:
     old = evaluation_from_yaml(OLD, OLD_SCOPE, OLD_AS_OF)
     new = evaluation_from_yaml(NEW, NEW_SCOPE, NEW_AS_OF)
-    return render(compared(old, new))
+    return render(compared(old, new), lay_out, read_pdf_pages)
 
 
 def test_a_widened_and_narrowed_flow_gets_a_row_per_range(inline: Rendered) -> None:

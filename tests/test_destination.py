@@ -136,7 +136,7 @@ def test_force_refuses_a_folder_without_this_tools_manifest(
 
 
 def test_force_refuses_a_zip_that_is_not_a_pack(
-    sample_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sample_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], no_pdf_layout: list[str]
 ) -> None:
     export, scope = small_inputs(tmp_path / "in")
     out = tmp_path / "evidence"
@@ -237,10 +237,13 @@ def test_the_lock_is_held_against_other_processes(tmp_path: Path) -> None:
 
 KILL_BETWEEN_RENAMES = """
 import os, sys
-import compliance.destination
+import compliance.destination, compliance.pack
 from compliance.cli import main
+from compliance.render.pdf import PdfResult
 if sys.argv.pop(1) == "no-exchange":
     compliance.destination.exchange = lambda first, second: False
+# The renames are the subject, not the PDF: a stub spares laying out one.
+compliance.pack.html_to_pdf = lambda html, folder=None: PdfResult(b"%PDF-", 1, ())
 real = os.rename
 def rename(src, dst):
     real(src, dst)

@@ -5,10 +5,12 @@ enforcement line, on the shop sample and variations of its results and logs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from helpers import DEMO_ARGS
 
 from compliance.cli import cli, run
 
@@ -228,35 +230,18 @@ def test_results_json_probes_and_observed_blocks_follow_the_schema(monkeypatch: 
 
 
 def test_pack_shows_the_segmentation_test_and_observed_flows(
-    monkeypatch: Any, tmp_path: Path
+    demo_runs: list[tuple[Path, str]], read_pdf_pages: Callable[[Path], list[str]]
 ) -> None:
+    """The demo's pack: the shop with the probe plan, its results and both flow logs."""
     import openpyxl
-    from pypdf import PdfReader
 
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "pack"
-    args = [
-        "report",
-        "samples/shop-cluster",
-        "--scope",
-        "samples/pci-dss.scope.yaml",
-        "--as-of",
-        "2026-11-26T00:00:00Z",
-        "--out",
-        str(out),
-        "--exit-zero",
-        "--probe-plan",
-        PLAN,
-        "--probe-results",
-        RESULTS,
-        "--flow-log",
-        HUBBLE,
-        "--flow-log",
-        CALICO,
-    ]
-    with CliRunner().isolation() as (_, err, _):
-        assert run(cli, args) == 0, err.getvalue().decode()
-    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(out / "report.pdf").pages)
+    assert DEMO_ARGS == [
+        "report", "samples/shop-cluster", "--scope", "samples/pci-dss.scope.yaml",
+        "--as-of", "2026-11-26T00:00:00Z", "--probe-plan", PLAN, "--probe-results", RESULTS,
+        "--flow-log", HUBBLE, "--flow-log", CALICO,
+    ]  # fmt: skip
+    out, _ = demo_runs[0]
+    text = " ".join(" ".join(p.split()) for p in read_pdf_pages(out / "report.pdf"))
     section = text[text.index("Probes from the plan") :]
     assert "run on 2026-11-20: 34 of 36 probes expected blocked were blocked" in section
     # Mismatches first: the probe the cluster let through, then the broken path.
@@ -511,7 +496,7 @@ def test_the_readme_states_the_cni_table_as_the_code_has_it() -> None:
 
 
 def test_a_pack_with_admin_policies_recomputes_and_rereads_seg01(
-    monkeypatch: Any, tmp_path: Path
+    monkeypatch: Any, tmp_path: Path, no_pdf_layout: None
 ) -> None:
     """SEG-01's admin-policy statement comes from the export; the snapshot records the
     kinds, so `verify --recompute` and an evaluation of the pack give the same result."""

@@ -4,15 +4,12 @@ and never half-written."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import PACK_FILES, cli_run
+from helpers import DEMO_ARGS, PACK_FILES, cli_run, html_text
 
 from compliance.datafile import schema
 
@@ -281,48 +278,6 @@ def test_report_exit_codes_follow_evaluate(
     assert "PCI DSS v4.0.1 [pci-dss-4.0.1]: 10 in-scope workloads" in result.out
 
 
-DEMO_ARGS = [
-    "report",
-    "samples/shop-cluster",
-    "--scope",
-    "samples/pci-dss.scope.yaml",
-    "--as-of",
-    AS_OF,
-    "--probe-plan",
-    "samples/probes/plan.json",
-    "--probe-results",
-    "samples/probes/probe-results.csv",
-    "--flow-log",
-    "samples/flows/hubble.jsonl",
-    "--flow-log",
-    "samples/flows/calico-flows.jsonl",
-]
-"""The inputs as `make demo` names them (relative to the project root)."""
-
-
-@pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
-    """The demo's pack written by two processes with different hash seeds, side by side
-    (two cores): each pack folder and what its process printed."""
-    base = tmp_path_factory.mktemp("demo")
-    runs = []
-    for seed in ("1", "2"):
-        out = base / seed / "evidence"
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        cmd = [sys.executable, "-m", "compliance", *DEMO_ARGS, "--out", str(out)]
-        cmd += ["--exit-zero", "--zip"]
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        runs.append((out, proc))
-    done = []
-    for out, proc in runs:
-        stdout, stderr = proc.communicate()
-        assert proc.returncode == 0, stderr
-        done.append((out, stdout))
-    return done
-
-
 def test_two_processes_write_byte_identical_packs(demo_runs: list[tuple[Path, str]]) -> None:
     """Same inputs and --as-of, different hash seeds and folders: identical bytes, the zip
     included (its entries are under the folder's name, the same here)."""
@@ -457,10 +412,14 @@ zones:
 
 
 def test_inputs_are_recorded_the_same_way_whatever_the_spelling(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_pdf_layout: list[str],
 ) -> None:
     """`./x.yaml`, `x.yaml` and the absolute path give the same pack, byte for byte: paths
-    under the working folder are recorded relative to it."""
+    under the working folder are recorded relative to it. The PDF is a function of its
+    HTML alone, so the two reports' HTML is compared rather than laid out."""
     work = tmp_path / "work"
     (work / "in").mkdir(parents=True)
     (work / "in" / "cluster.yaml").write_text(SMALL_CLUSTER)
@@ -478,6 +437,7 @@ def test_inputs_are_recorded_the_same_way_whatever_the_spelling(
         assert result.code == 0, result.err
         packs[label] = {name: (out / name).read_bytes() for name in PACK_FILES}
     assert packs["dotted"] == packs["absolute"]
+    assert len(no_pdf_layout) == 2 and no_pdf_layout[0] == no_pdf_layout[1]
     manifest = json.loads(packs["dotted"]["manifest.json"])
     assert [(i["role"], i["path"]) for i in manifest["inputs"][:2]] == [
         ("export", "in/cluster.yaml"),
@@ -508,7 +468,10 @@ def test_inputs_outside_the_working_folder_are_recorded_by_name_only(
 
 
 def test_an_input_named_with_a_control_character_is_recorded_escaped_and_the_pack_verifies(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_pdf_layout: list[str],
 ) -> None:
     """A newline is a legal byte of a file name, but the manifest allows none in a path
     (it would forge a line of what the seal covers): the name is recorded escaped, and the
@@ -523,6 +486,11 @@ def test_an_input_named_with_a_control_character_is_recorded_escaped_and_the_pac
     assert [i["path"] for i in manifest["inputs"][:2]] == ["shop\\nx.yaml", "scope\\u202e.yaml"]
     verified = cli_run(["verify", "pack"], capsys)
     assert verified.code == 0, verified.out + verified.err
+    # The report names them escaped too (its PDF is a stub here: test_inert_text lays out
+    # escaped characters and reads them back).
+    report = html_text(no_pdf_layout[0])
+    assert "shop\\nx.yaml" in report and "scope\\u202e.yaml" in report
+    assert "shop\nx" not in no_pdf_layout[0] and "\u202e" not in no_pdf_layout[0]
 
 
 SMALL_POLICY = """---

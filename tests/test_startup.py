@@ -48,15 +48,31 @@ def test_importing_the_cli_imports_no_heavy_module() -> None:
     assert "compliance.flows" not in modules  # --version does not pay for the engine
 
 
-def test_flows_json_imports_no_heavy_module() -> None:
-    code = (
+ONLY_WHEN_NEEDED = ("compliance.adminpolicy", "compliance.collect", "zipfile", "csv")
+"""What `flows --format json` of an export file without admin policies does not need: the
+admin-policy parser, the collector (and its subprocess), zip reading (packs only) and the
+csv writer (`--format csv` only)."""
+
+
+def _flows(*inputs: str) -> str:
+    return (
         "import contextlib, io\n"
         "from compliance.cli import cli, run\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    assert run(cli.main, ['flows', 'samples/shop-cluster', '--format', 'json']) == 0"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    assert run(cli.main, ['flows', *{list(inputs)!r}, '--format', 'json']) == 0"
     )
-    modules = _imported_after(code)
+
+
+def test_flows_json_imports_no_heavy_module() -> None:
+    modules = _imported_after(_flows("samples/shop-cluster"))
     assert "compliance.flows" in modules  # the probe really ran the command
+    assert _heavy(modules) == []
+    assert sorted(modules & set(ONLY_WHEN_NEEDED)) == []
+
+
+def test_flows_imports_the_admin_policy_parser_when_the_export_has_admin_policies() -> None:
+    modules = _imported_after(_flows("samples/shop-cluster", "samples/guardrails"))
+    assert "compliance.adminpolicy" in modules
     assert _heavy(modules) == []
 
 

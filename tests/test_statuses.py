@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -363,10 +364,8 @@ def test_results_schema_knows_supported() -> None:
 
 
 @pytest.fixture(scope="module")
-def pdf_pages(sample_pack: Path) -> list[str]:
-    import pypdf
-
-    return [page.extract_text() for page in pypdf.PdfReader(sample_pack / "report.pdf").pages]
+def pdf_pages(sample_pack: Path, read_pdf_pages: Callable[[Path], list[str]]) -> list[str]:
+    return read_pdf_pages(sample_pack / "report.pdf")
 
 
 def _flat(text: str) -> str:
@@ -434,27 +433,10 @@ def test_pdf_wording_plurals_full_stops_and_every_port(pdf_pages: list[str]) -> 
 
 
 @pytest.fixture(scope="module")
-def fedramp_pages(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+def fedramp_pages(fedramp_pack: Path, read_pdf_pages: Callable[[Path], list[str]]) -> list[str]:
     """The FedRAMP sample's report: two frameworks, and a page break that once fell
     between a workload's heading and its flows."""
-    import pypdf
-
-    from compliance import cli as cli_module
-
-    out = tmp_path_factory.mktemp("fedramp") / "pack"
-    args = [
-        "report",
-        str(ROOT / "samples/shop-cluster"),
-        "--scope",
-        str(ROOT / "samples/fedramp.scope.yaml"),
-        "--as-of",
-        "2026-11-26T00:00:00Z",
-        "--out",
-        str(out),
-        "--exit-zero",
-    ]
-    assert cli_module.run(cli_module.cli.main, args) == 0
-    return [page.extract_text() for page in pypdf.PdfReader(out / "report.pdf").pages]
+    return read_pdf_pages(fedramp_pack / "report.pdf")
 
 
 def test_pdf_never_ends_a_page_with_a_workload_heading(fedramp_pages: list[str]) -> None:

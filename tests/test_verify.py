@@ -386,11 +386,11 @@ def test_allowed_signers_on_an_unsigned_pack_is_a_failure(
 # --------------------------------------------------------------------------- the PDF
 
 
-def test_the_pdf_names_the_content_digest_and_where_the_seal_is(sample_pack: Path) -> None:
+def test_the_pdf_names_the_content_digest_and_where_the_seal_is(
+    sample_pack: Path, read_pdf_pages: Callable[[Path], list[str]]
+) -> None:
     """The PDF cannot print its own seal; it must not call its digest the pack's."""
-    import pypdf
-
-    pages = [p.extract_text() for p in pypdf.PdfReader(sample_pack / "report.pdf").pages]
+    pages = read_pdf_pages(sample_pack / "report.pdf")
     text = " ".join(" ".join(pages).split())
     manifest = json.loads((sample_pack / "manifest.json").read_bytes())
     cover = " ".join(pages[0].split())

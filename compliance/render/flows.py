@@ -9,7 +9,6 @@ function of the graph, sorted, so the same export always gives the same bytes.
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import itertools
@@ -184,6 +183,8 @@ def render_txt(graph: FlowGraph, show_rules: bool = False) -> str:
 
 
 def render_csv(graph: FlowGraph, show_rules: bool = False) -> str:
+    import csv  # only this format needs it
+
     t = FlowTexts()
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
