@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # ssh-keygen for signing packs.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openssh-client
 
-.PHONY: venv system-libs demo test bench lint format clean
+.PHONY: venv system-libs bytecode demo test bench lint format clean
 
 venv: $(STAMP)
 
@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml | system-libs
 
 # The evidence pack for the sample cluster and its PCI DSS scope, as of a fixed moment so
 # the files are reproducible; --exit-zero because the sample is built to have findings.
-demo: venv system-libs
+demo: venv system-libs bytecode
 	$(BIN)/compliance report samples/shop-cluster --scope samples/pci-dss.scope.yaml \
 		--as-of 2026-11-26T00:00:00Z --out evidence --force --exit-zero \
 		--probe-plan samples/probes/plan.json --probe-results samples/probes/probe-results.csv \
@@ -47,10 +47,15 @@ demo: venv system-libs
 	$(BIN)/compliance diff evidence evidence-q2 --exit-zero
 	$(BIN)/compliance history evidence evidence-q2
 
-test: venv system-libs
+# Compiled once here rather than at every start: an environment may set
+# PYTHONDONTWRITEBYTECODE, and the tests and benchmarks start the CLI hundreds of times.
+bytecode: venv
+	@$(BIN)/python -m compileall -q compliance >/dev/null
+
+test: venv system-libs bytecode
 	$(BIN)/python -m pytest -q -n auto
 
-bench: venv
+bench: venv bytecode
 	$(BIN)/python benchmarks/run.py
 
 lint: venv
@@ -64,3 +69,4 @@ format: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis benchmarks/out
+	find compliance tests benchmarks -name __pycache__ -prune -exec rm -rf {} +
