@@ -71,7 +71,7 @@ TARGET_SCALE_PEAK_MIB = 2048.0
 STARTUP_SIZE = 200
 TARGET_VERSION_S = 0.15
 TARGET_STARTUP_FLOWS_S = 0.35
-STARTUP_RUNS = 5
+STARTUP_RUNS = 10
 """Start-up times are the best of this many runs: the least disturbed by other work."""
 ADMIN_POLICIES = 50
 """AdminNetworkPolicies (plus the BaselineAdminNetworkPolicy) added for the guardrail
