@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from compliance.addresses import AddrSet, union_all
-from compliance.errors import InputError
+from compliance.errors import InputError, expect_map, type_name
 from compliance.load import K8sObject
 from compliance.ports import PROTOCOLS
 from compliance.selectors import LabelSelector, parse_selector
@@ -59,7 +59,7 @@ def parse_admin_policy(obj: K8sObject, digest: str) -> AdminPolicy:
     """One ANP, BANP or CNP object in the common form (`tiers.AdminPolicy`)."""
     where = {"source": obj.source, "obj": obj.ref}
     kind = obj.kind
-    spec = _map(obj.body.get("spec"), where, "spec")
+    spec = expect_map(obj.body.get("spec"), where, "spec")
     allowed = {"subject", "ingress", "egress"}
     if kind != BANP:
         allowed.add("priority")
@@ -109,7 +109,7 @@ def parse_admin_policy(obj: K8sObject, digest: str) -> AdminPolicy:
 
 
 def _subject(raw: object, where: Where) -> tuple[LabelSelector, LabelSelector | None]:
-    subject = _map(raw, where, "spec.subject")
+    subject = expect_map(raw, where, "spec.subject")
     kind = _one_of(subject, ("namespaces", "pods"), where, "spec.subject")
     if kind == "namespaces":
         return parse_selector(subject["namespaces"], where, "spec.subject.namespaces"), None
@@ -117,7 +117,7 @@ def _subject(raw: object, where: Where) -> tuple[LabelSelector, LabelSelector | 
 
 
 def _namespaced_pod(raw: object, where: Where, path: str) -> tuple[LabelSelector, LabelSelector]:
-    pods = _map(raw, where, path)
+    pods = expect_map(raw, where, path)
     _known(pods, {"namespaceSelector", "podSelector"}, where, path)
     if pods.get("podSelector") is None:
         raise InputError("podSelector is required", **where, field=f"{path}.podSelector")
@@ -131,7 +131,7 @@ def _rules(kind: str, spec: dict[str, Any], direction: str, where: Where) -> tup
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise InputError(f"expected a list, got {_type(raw)}", **where, field=path)
+        raise InputError(f"expected a list, got {type_name(raw)}", **where, field=path)
     if len(raw) > MAX_RULES[kind]:
         raise InputError(
             f"at most {MAX_RULES[kind]} rules are allowed, got {len(raw)}", **where, field=path
@@ -142,7 +142,7 @@ def _rules(kind: str, spec: dict[str, Any], direction: str, where: Where) -> tup
     rules = []
     for i, entry in enumerate(raw):
         p = f"{path}[{i}]"
-        rule = _map(entry, where, p)
+        rule = expect_map(entry, where, p)
         _known(rule, {"name", "action", peers_key, ports_key}, where, p)
         name = rule.get("name")
         if name is not None and (not isinstance(name, str) or len(name) > 100):
@@ -184,7 +184,7 @@ def _peers(
     peers = []
     for j, entry in enumerate(raw):
         p = f"{path}[{j}]"
-        peer = _map(entry, where, p)
+        peer = expect_map(entry, where, p)
         which = _one_of(peer, kinds, where, p)
         value = peer[which]
         fp = f"{p}.{which}"
@@ -222,13 +222,13 @@ def _ports(raw: object, where: Where, path: str) -> tuple[AdminPort, ...] | None
     out = []
     for i, entry in enumerate(items):
         p = f"{path}[{i}]"
-        port = _map(entry, where, p)
+        port = expect_map(entry, where, p)
         which = _one_of(port, ("portNumber", "portRange", "namedPort"), where, p)
         fp = f"{p}.{which}"
         if which == "namedPort":
             out.append(AdminPort(None, name=_port_name(port[which], where, fp)))
             continue
-        body = _map(port[which], where, fp)
+        body = expect_map(port[which], where, fp)
         protocol = _protocol(body.get("protocol"), where, f"{fp}.protocol")
         if which == "portNumber":
             _known(body, {"protocol", "port"}, where, fp)
@@ -254,22 +254,22 @@ def _protocols(raw: object, where: Where, path: str) -> tuple[AdminPort, ...] | 
     out = []
     for i, entry in enumerate(items):
         p = f"{path}[{i}]"
-        proto = _map(entry, where, p)
+        proto = expect_map(entry, where, p)
         which = _one_of(proto, ("tcp", "udp", "sctp", "destinationNamedPort"), where, p)
         fp = f"{p}.{which}"
         if which == "destinationNamedPort":
             out.append(AdminPort(None, name=_port_name(proto[which], where, fp)))
             continue
-        body = _map(proto[which], where, fp)
+        body = expect_map(proto[which], where, fp)
         _known(body, {"destinationPort"}, where, fp)
-        dest = _map(body.get("destinationPort"), where, f"{fp}.destinationPort")
+        dest = expect_map(body.get("destinationPort"), where, f"{fp}.destinationPort")
         dp = f"{fp}.destinationPort"
         kind = _one_of(dest, ("number", "range"), where, dp)
         if kind == "number":
             number = _port(dest["number"], where, f"{dp}.number")
             out.append(AdminPort(which.upper(), number, number))
         else:
-            rng = _map(dest["range"], where, f"{dp}.range")
+            rng = expect_map(dest["range"], where, f"{dp}.range")
             _known(rng, {"start", "end"}, where, f"{dp}.range")
             start = _port(rng.get("start"), where, f"{dp}.range.start")
             end = _port(rng.get("end"), where, f"{dp}.range.end")
@@ -350,15 +350,3 @@ def _protocol(raw: object, where: Where, path: str) -> str:
 
 def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _map(raw: object, where: Where, path: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InputError(f"expected a map, got {_type(raw)}", **where, field=path)
-    return raw
-
-
-def _type(value: object) -> str:
-    return {dict: "a map", list: "a list", str: "a string", type(None): "nothing"}.get(
-        type(value), type(value).__name__
-    )

@@ -6,6 +6,8 @@ class to the exit code documented in the README.
 
 from __future__ import annotations
 
+from typing import Any
+
 from compliance.text import visible
 
 
@@ -58,3 +60,18 @@ def format_location(source: str | None, obj: str | None, field: str | None, mess
     one line whatever the input's names hold (they are shown escaped)."""
     parts = [p for p in (source, obj, field) if p]
     return visible(": ".join([*parts, message]))
+
+
+def type_name(value: object) -> str:
+    """What an error says it found where another type was expected."""
+    return {dict: "a map", list: "a list", str: "a string", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def expect_map(raw: object, where: Any, path: str) -> dict[str, Any]:
+    """`raw` when it is a map; otherwise the one-line error naming `path` (`where` gives
+    the source and object, as `InputError` takes them)."""
+    if not isinstance(raw, dict):
+        raise InputError(f"expected a map, got {type_name(raw)}", **where, field=path)
+    return raw

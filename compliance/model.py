@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.addresses import AddrSet
-from compliance.errors import InputError
+from compliance.errors import InputError, expect_map, type_name
 from compliance.gcpause import gc_paused
 from compliance.load import K8sObject, path_text
 from compliance.ports import PROTOCOLS
@@ -272,7 +272,7 @@ def _daemon_ready(raw: object, where: Mapping[str, str | None]) -> tuple[int, in
     """(numberReady, desiredNumberScheduled) from a DaemonSet's status, when exported."""
     if raw is None:
         return None
-    status = _map(raw, where, "status")
+    status = expect_map(raw, where, "status")
     if "numberReady" not in status:
         return None
     counts = []
@@ -280,7 +280,7 @@ def _daemon_ready(raw: object, where: Mapping[str, str | None]) -> tuple[int, in
         value = status.get(key, status.get("numberReady"))
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InputError(
-                f"expected a count, got {_type(value)}", **where, field=f"status.{key}"
+                f"expected a count, got {type_name(value)}", **where, field=f"status.{key}"
             )
         counts.append(value)
     return counts[0], counts[1]
@@ -349,7 +349,7 @@ class _Builder:
         elif obj.kind == "NetworkPolicy":
             self.policies.append(self._policy(obj, where))
         elif obj.kind == "Pod":
-            spec = _map(obj.body.get("spec"), where, "spec")
+            spec = expect_map(obj.body.get("spec"), where, "spec")
             item = _Controlled(
                 obj,
                 labels,
@@ -365,20 +365,20 @@ class _Builder:
             self._controller(obj, where)
 
     def _controller(self, obj: K8sObject, where: Mapping[str, str | None]) -> None:
-        spec = _map(obj.body.get("spec"), where, "spec")
+        spec = expect_map(obj.body.get("spec"), where, "spec")
         path = "spec.template"
         if obj.kind == "CronJob":
-            job = _map(spec.get("jobTemplate"), where, "spec.jobTemplate")
-            spec = _map(job.get("spec"), where, "spec.jobTemplate.spec")
+            job = expect_map(spec.get("jobTemplate"), where, "spec.jobTemplate")
+            spec = expect_map(job.get("spec"), where, "spec.jobTemplate.spec")
             path = "spec.jobTemplate.spec.template"
         template = spec.get("template")
         if template is None:
             item = _Controlled(obj, {}, (), False, False, _controller_ref(obj, where))
         else:
-            template = _map(template, where, path)
-            meta = _map(template.get("metadata") or {}, where, f"{path}.metadata")
+            template = expect_map(template, where, path)
+            meta = expect_map(template.get("metadata") or {}, where, f"{path}.metadata")
             labels = parse_labels(meta.get("labels"), where, f"{path}.metadata.labels")
-            pod_spec = _map(template.get("spec"), where, f"{path}.spec")
+            pod_spec = expect_map(template.get("spec"), where, f"{path}.spec")
             item = _Controlled(
                 obj,
                 labels,
@@ -413,7 +413,7 @@ class _Builder:
     # ---- policies
 
     def _policy(self, obj: K8sObject, where: Mapping[str, str | None]) -> Policy:
-        spec = _map(obj.body.get("spec"), where, "spec")
+        spec = expect_map(obj.body.get("spec"), where, "spec")
         if "podSelector" not in spec or spec["podSelector"] is None:
             raise InputError(
                 "podSelector is required (use {} to select every pod)",
@@ -472,14 +472,14 @@ class _Builder:
             return ()
         if not isinstance(raw, list):
             raise InputError(
-                f"expected a list, got {_type(raw)}", **where, field=f"spec.{direction}"
+                f"expected a list, got {type_name(raw)}", **where, field=f"spec.{direction}"
             )
         rules = []
         for i, rule in enumerate(raw):
             path = f"spec.{direction}[{i}]"
             if rule is None:
                 rule = {}
-            rule = _map(rule, where, path)
+            rule = expect_map(rule, where, path)
             for key in rule:
                 if key not in (peers_key, "ports"):
                     raise InputError("unknown field", **where, field=f"{path}.{key}")
@@ -494,11 +494,11 @@ class _Builder:
         if raw is None or raw == []:
             return None
         if not isinstance(raw, list):
-            raise InputError(f"expected a list, got {_type(raw)}", **where, field=path)
+            raise InputError(f"expected a list, got {type_name(raw)}", **where, field=path)
         peers = []
         for i, entry in enumerate(raw):
             p = f"{path}[{i}]"
-            entry = _map(entry, where, p)
+            entry = expect_map(entry, where, p)
             for key in entry:
                 if key not in ("podSelector", "namespaceSelector", "ipBlock"):
                     raise InputError("unknown field", **where, field=f"{p}.{key}")
@@ -666,7 +666,9 @@ def _check_annotations(raw: object, where: Mapping[str, str | None]) -> None:
     if raw is None:
         return
     if not isinstance(raw, dict):
-        raise InputError(f"expected a map, got {_type(raw)}", **where, field="metadata.annotations")
+        raise InputError(
+            f"expected a map, got {type_name(raw)}", **where, field="metadata.annotations"
+        )
     for key, value in raw.items():
         if not isinstance(key, str):
             raise InputError(
@@ -674,7 +676,9 @@ def _check_annotations(raw: object, where: Mapping[str, str | None]) -> None:
             )
         if not isinstance(value, str):
             raise InputError(
-                f"expected text, got {_type(value)}", **where, field=f"metadata.annotations.{key}"
+                f"expected text, got {type_name(value)}",
+                **where,
+                field=f"metadata.annotations.{key}",
             )
 
 
@@ -684,7 +688,9 @@ def _node_name(spec: Mapping[str, object], where: Mapping[str, str | None]) -> s
     if name is None or name == "":
         return None
     if not isinstance(name, str) or len(name) > 253:
-        raise InputError(f"expected a Node name, got {_type(name)}", **where, field="spec.nodeName")
+        raise InputError(
+            f"expected a Node name, got {type_name(name)}", **where, field="spec.nodeName"
+        )
     return name
 
 
@@ -713,7 +719,7 @@ def _node_addresses(body: dict[str, Any], where: Mapping[str, str | None]) -> tu
         raise InputError("expected a list", **where, field="status.addresses")
     out = []
     for i, entry in enumerate(entries):
-        entry = _map(entry, where, f"status.addresses[{i}]")
+        entry = expect_map(entry, where, f"status.addresses[{i}]")
         if entry.get("type") in ("InternalIP", "ExternalIP"):
             out.append(_address(entry.get("address"), where, f"status.addresses[{i}].address"))
     return tuple(sorted(set(out)))
@@ -741,7 +747,7 @@ def _controller_ref(obj: K8sObject, where: Mapping[str, str | None]) -> tuple[st
         raise InputError("expected a list", **where, field="metadata.ownerReferences")
     for i, ref in enumerate(refs):
         path = f"metadata.ownerReferences[{i}]"
-        ref = _map(ref, where, path)
+        ref = expect_map(ref, where, path)
         if ref.get("controller") is not True:
             continue
         kind, name = ref.get("kind"), ref.get("name")
@@ -767,7 +773,7 @@ def _container_ports(
             raise InputError("expected a list", **where, field=f"{path}.{group}")
         for i, c in enumerate(containers):
             cpath = f"{path}.{group}[{i}]"
-            c = _map(c, where, cpath)
+            c = expect_map(c, where, cpath)
             # Plain init containers finish before the pod serves; sidecars keep running.
             if group == "initContainers" and c.get("restartPolicy") != "Always":
                 continue
@@ -776,7 +782,7 @@ def _container_ports(
                 raise InputError("expected a list", **where, field=f"{cpath}.ports")
             for j, p in enumerate(raw_ports):
                 ppath = f"{cpath}.ports[{j}]"
-                p = _map(p, where, ppath)
+                p = expect_map(p, where, ppath)
                 number = p.get("containerPort")
                 if not isinstance(number, int) or not _is_port_number(number):
                     raise InputError(
@@ -807,11 +813,11 @@ def _port_specs(
     if raw is None or raw == []:
         return None
     if not isinstance(raw, list):
-        raise InputError(f"expected a list, got {_type(raw)}", **where, field=path)
+        raise InputError(f"expected a list, got {type_name(raw)}", **where, field=path)
     specs = []
     for i, entry in enumerate(raw):
         p = f"{path}[{i}]"
-        entry = _map(entry, where, p)
+        entry = expect_map(entry, where, p)
         for key in entry:
             if key not in ("protocol", "port", "endPort"):
                 raise InputError("unknown field", **where, field=f"{p}.{key}")
@@ -849,7 +855,7 @@ def _port_specs(
 
 
 def _ip_block(raw: object, where: Mapping[str, str | None], path: str) -> IPBlock:
-    block = _map(raw, where, path)
+    block = expect_map(raw, where, path)
     for key in block:
         if key not in ("cidr", "except"):
             raise InputError("unknown field", **where, field=f"{path}.{key}")
@@ -914,15 +920,3 @@ def _check_port_name(name: object, where: Mapping[str, str | None], path: str) -
 
 def _is_port_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
-
-
-def _map(raw: object, where: Mapping[str, str | None], path: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InputError(f"expected a map, got {_type(raw)}", **where, field=path)
-    return raw
-
-
-def _type(value: object) -> str:
-    return {dict: "a map", list: "a list", str: "a string", type(None): "nothing"}.get(
-        type(value), type(value).__name__
-    )

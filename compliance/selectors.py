@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from compliance.errors import InputError
+from compliance.errors import InputError, type_name
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ def parse_labels(raw: object, where: Mapping[str, str | None], field: str) -> di
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise InputError(f"expected a map of labels, got {_type(raw)}", **where, field=field)
+        raise InputError(f"expected a map of labels, got {type_name(raw)}", **where, field=field)
     for key, value in raw.items():
         problem = label_key_problem(key)
         if problem is None:
@@ -122,7 +122,9 @@ class LabelSelector:
 def parse_selector(raw: object, where: Mapping[str, str | None], field: str) -> LabelSelector:
     """Validate and parse a LabelSelector object (`{}` or None-free input only)."""
     if not isinstance(raw, dict):
-        raise InputError(f"expected a label selector map, got {_type(raw)}", **where, field=field)
+        raise InputError(
+            f"expected a label selector map, got {type_name(raw)}", **where, field=field
+        )
     unknown = set(raw) - {"matchLabels", "matchExpressions"}
     if unknown:
         name = sorted(map(str, unknown))[0]
@@ -136,7 +138,7 @@ def parse_selector(raw: object, where: Mapping[str, str | None], field: str) -> 
         exprs = []
     if not isinstance(exprs, list):
         raise InputError(
-            f"expected a list, got {_type(exprs)}", **where, field=f"{field}.matchExpressions"
+            f"expected a list, got {type_name(exprs)}", **where, field=f"{field}.matchExpressions"
         )
     for i, expr in enumerate(exprs):
         reqs.append(_parse_requirement(expr, where, f"{field}.matchExpressions[{i}]"))
@@ -146,7 +148,7 @@ def parse_selector(raw: object, where: Mapping[str, str | None], field: str) -> 
 
 def _parse_requirement(raw: Any, where: Mapping[str, str | None], field: str) -> Requirement:
     if not isinstance(raw, dict):
-        raise InputError(f"expected a map, got {_type(raw)}", **where, field=field)
+        raise InputError(f"expected a map, got {type_name(raw)}", **where, field=field)
     key = raw.get("key")
     if key is None:
         raise InputError("key is required", **where, field=f"{field}.key")
@@ -164,7 +166,9 @@ def _parse_requirement(raw: Any, where: Mapping[str, str | None], field: str) ->
     if values is None:
         values = []
     if not isinstance(values, list):
-        raise InputError(f"expected a list, got {_type(values)}", **where, field=f"{field}.values")
+        raise InputError(
+            f"expected a list, got {type_name(values)}", **where, field=f"{field}.values"
+        )
     if op in ("In", "NotIn") and not values:
         raise InputError(
             f"values must be non-empty when operator is {op}", **where, field=f"{field}.values"
@@ -178,12 +182,6 @@ def _parse_requirement(raw: Any, where: Mapping[str, str | None], field: str) ->
         if problem:
             raise InputError(problem, **where, field=f"{field}.values[{j}]")
     return Requirement(key, op, tuple(sorted(set(values))))
-
-
-def _type(value: object) -> str:
-    return {dict: "a map", list: "a list", str: "a string", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
 
 
 def select_indexed(
