@@ -97,11 +97,7 @@ def _observed(observed: ObservedEvidence) -> dict[str, Any]:
         "unmapped": observed.unmapped,
         "logs": [
             {
-                "path": recorded_path(r.source),
-                "lines": r.lines,
-                "flows": r.flows,
-                "passed_over": r.passed_over,
-                "skipped": len(r.skipped),
+                **r.counts(),
                 "first": _moment(r.first),
                 "last": _moment(r.last),
                 "sha256": r.sha256,

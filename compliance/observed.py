@@ -34,6 +34,7 @@ from typing import Any
 
 from compliance.errors import InputError
 from compliance.model import Cluster, WorkloadRef
+from compliance.paths import recorded_path
 
 MAX_LINE_BYTES = 1 << 20
 """A flow record is a few kilobytes at most; a longer line is not a flow log."""
@@ -91,6 +92,17 @@ class LogReport:
     sha256: str = ""
     """Of the whole file, computed while reading it (set once it is read to the end)."""
     size: int = 0
+
+    def counts(self) -> dict[str, Any]:
+        """The file as recorded and what reading it counted: the part of a log's record
+        that the report and the snapshot share."""
+        return {
+            "path": recorded_path(self.source),
+            "lines": self.lines,
+            "flows": self.flows,
+            "passed_over": self.passed_over,
+            "skipped": len(self.skipped),
+        }
 
 
 def read_flow_log(

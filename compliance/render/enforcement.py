@@ -109,15 +109,6 @@ def observed_json(ev: Evaluation) -> dict[str, Any] | None:
         "last": stamp(observed.last) if observed.last else None,
         "records": observed.records,
         "unmapped": observed.unmapped,
-        "logs": [
-            {
-                "path": recorded_path(r.source),
-                "lines": r.lines,
-                "flows": r.flows,
-                "passed_over": r.passed_over,
-                "skipped": len(r.skipped),
-            }
-            for r in observed.reports
-        ],
+        "logs": [r.counts() for r in observed.reports],
         "flows": observed_rows(ev),
     }
