@@ -9,15 +9,16 @@ framework of the same ID. Every file is validated by
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.datafile import read_document_and_bytes, validate
+from compliance.datafile import validate
 from compliance.errors import InputError
-from compliance.load import DEFAULT_MAX_FILE_BYTES
+from compliance.load import DEFAULT_MAX_FILE_BYTES, parse_documents, read_file
 
 _PACKAGE = Path(__file__).parent
 
@@ -98,9 +99,22 @@ def read_framework(
     path: Path, known_checks: Iterable[str], max_bytes: int = DEFAULT_MAX_FILE_BYTES
 ) -> Framework:
     shown = path.as_posix()
-    doc, data = read_document_and_bytes(path, shown, max_bytes)
+    data = read_file(path, shown, max_bytes)
+    return _framework(shown, data, frozenset(known_checks), path.parent == shipped_dir())
+
+
+@functools.lru_cache(maxsize=64)
+def _framework(shown: str, data: bytes, checks: frozenset[str], shipped: bool) -> Framework:
+    """The framework a control file's bytes describe. Parsing and validating a file costs
+    more than evaluating a small cluster, and a process that evaluates several exports
+    (a library caller, the tests) reads the same files each time: a file is parsed again
+    only when its bytes differ. Frameworks are immutable, so sharing one is safe; a file
+    that fails raises every time (failures are not cached)."""
+    docs = [d for d in parse_documents(shown, data) if d is not None]
+    if len(docs) != 1:
+        raise InputError(f"expected one YAML document, found {len(docs)}", source=shown)
+    doc = docs[0]
     validate(doc, "controls.schema.json", shown)
-    checks = set(known_checks)
     seen: set[str] = set()
     requirements = []
     for i, raw in enumerate(doc["requirements"]):
@@ -131,7 +145,7 @@ def read_framework(
             )
         )
     return Framework(
-        id=path.name.removesuffix(".yaml"),
+        id=shown.rsplit("/", 1)[-1].removesuffix(".yaml"),
         title=doc["title"],
         version=doc["version"],
         source=doc["source"],
@@ -141,7 +155,7 @@ def read_framework(
         notes=doc.get("notes", ""),
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
-        shipped=path.parent == shipped_dir(),
+        shipped=shipped,
         max_exception_days=doc.get("max_exception_days"),
         max_exception_source=doc.get("max_exception_source", ""),
     )

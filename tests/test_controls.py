@@ -3,6 +3,7 @@ folders, and the `controls list` / `controls show` commands."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -243,6 +244,26 @@ def test_later_user_folder_wins(tmp_path: Path) -> None:
         (folder / "my-fw.yaml").write_text(framework_yaml(title), encoding="utf-8")
     assert load_catalog([str(first), str(second)], CHECKS)["my-fw"].title == "second"
     assert load_catalog([str(second), str(first)], CHECKS)["my-fw"].title == "first"
+
+
+def test_a_control_file_is_read_again_when_its_bytes_change(tmp_path: Path) -> None:
+    """Parsed frameworks are kept by their file's bytes; an edit between two loads in one
+    process is seen, and a file broken after a good load fails."""
+    folder = user_dir(tmp_path, {"my-fw.yaml": framework_yaml("before")})
+    first = load_catalog([str(folder)], CHECKS)["my-fw"]
+    assert first.title == "before"
+    assert load_catalog([str(folder)], CHECKS)["my-fw"] is first  # unchanged: kept
+    (folder / "my-fw.yaml").write_text(framework_yaml("after"), encoding="utf-8")
+    after = load_catalog([str(folder)], CHECKS)["my-fw"]
+    assert after.title == "after"
+    assert after.sha256 == hashlib.sha256((folder / "my-fw.yaml").read_bytes()).hexdigest()
+    (folder / "my-fw.yaml").write_text("title: [", encoding="utf-8")
+    with pytest.raises(InputError):
+        load_catalog([str(folder)], CHECKS)
+    # A check unknown to one caller is refused for it though another caller's load passed.
+    (folder / "my-fw.yaml").write_text(framework_yaml("after"), encoding="utf-8")
+    with pytest.raises(InputError, match="unknown check 'SEG-02'"):
+        load_catalog([str(folder)], [c for c in CHECKS if c != "SEG-02"])
 
 
 def _bad_catalog(tmp_path: Path, requirement: dict[str, Any]) -> InputError:

@@ -221,9 +221,9 @@ def test_markup_from_a_cluster_or_scope_is_printed_as_text_and_never_fetched() -
     result = html_to_pdf(html)
     assert not [w for w in result.warnings if "refused" in w]
     reader = _reader(result.data)
-    text = flat(" ".join(p.extract_text() for p in reader.pages))
-    assert HOSTILE in text  # the cover title, the running header, Appendix A
-    assert "<b>AF-1</b>" in text
+    assert HOSTILE in flat(reader.pages[0].extract_text())  # the cover's title
+    # Appendix A, near the end (pages are read from the last: extracting is slow)
+    assert any("<b>AF-1</b>" in flat(page.extract_text()) for page in reversed(reader.pages))
     assert all(not page.images for page in reader.pages)
 
 
@@ -365,6 +365,18 @@ def test_report_with_a_hostile_template_exits_2_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cluster.yaml", "scope.yaml", "templates"]
 
 
+def test_a_template_folder_edited_between_two_reports_is_compiled_again(tmp_path: Path) -> None:
+    """The compiled template is kept by its folder's bytes: an edit within the same second
+    (same modification time to the second) is still seen."""
+    (tmp_path / "report.html.j2").write_text("one {{ x }}|{% include 'part.j2' %}")
+    (tmp_path / "part.j2").write_text("a")
+    assert render_html({"x": 1}, tmp_path) == "one 1|a"
+    (tmp_path / "report.html.j2").write_text("two {{ x }}|{% include 'part.j2' %}")
+    assert render_html({"x": 1}, tmp_path) == "two 1|a"
+    (tmp_path / "part.j2").write_text("b")
+    assert render_html({"x": 1}, tmp_path) == "two 1|b"
+
+
 def test_the_manifest_lists_the_templates_so_custom_ones_change_the_digest(
     tmp_path: Path,
 ) -> None:
@@ -389,17 +401,31 @@ def test_the_manifest_lists_the_templates_so_custom_ones_change_the_digest(
     custom.mkdir()
     for path in shipped:
         (custom / path.name).write_bytes(path.read_bytes())
-    (custom / "report.css").write_text((custom / "report.css").read_text() + "\n/* ours */\n")
+    ours = "\n/* ours */\n@page { size: 100mm 100mm; }\n"
+    (custom / "report.css").write_text((custom / "report.css").read_text() + ours)
     (custom / ".git").mkdir()  # hidden entries are never read, so never listed
     (custom / ".git" / "HEAD").write_text("ref")
-    mine = render_files(ev, templates=custom)
+    laid_out: list[str] = []
+
+    def capture(html: str, folder: Path | None = None) -> PdfResult:
+        laid_out.append(html)
+        return PdfResult(b"%", 1, ())
+
+    with pytest.MonkeyPatch.context() as patch:  # what the report says, not its layout
+        patch.setattr(compliance.pack, "html_to_pdf", capture)
+        mine = render_files(ev, templates=custom)
     assert mine.digest != stock.digest
     listed = json.loads(mine.files["manifest.json"])["inputs"]
     assert [r["path"].rsplit("/", 1)[1] for r in listed if r["role"] == "template"] == [
         p.name for p in shipped
     ]
-    text = flat(" ".join(p.extract_text() for p in _reader(mine.files["report.pdf"]).pages))
-    assert "template mine/report.css" in text  # Appendix C lists them, named by folder
+    (html,) = laid_out
+    assert "template mine/report.css" in html_text(html)  # Appendix C, named by folder
+    # The layout takes its stylesheet from the custom folder: the pages are its size.
+    page = '<html><head><link rel="stylesheet" href="report.css"></head><body>x</body></html>'
+    result = html_to_pdf(page, custom)
+    assert result.warnings == ()
+    assert round(float(_reader(result.data).pages[0].mediabox.width) / 72 * 25.4) == 100
 
 
 # --------------------------------------------------------------------------- failures
@@ -519,7 +545,12 @@ def test_policy_appendix_names_cluster_wide_policies_only_when_there_are_some() 
             reader = _reader(html_to_pdf(html).data)
             titles = [item.title for item in reader.outline if not isinstance(item, list)]
             assert heading in titles
-            text = flat(" ".join(p.extract_text() for p in reader.pages))
+            # Appendix B is near the end: read pages back from the last until it starts.
+            text = ""
+            for page in reversed(reader.pages):
+                text = flat(page.extract_text()) + " " + text
+                if heading in text:
+                    break
             assert "then every AdminNetworkPolicy, BaselineAdminNetworkPolicy and " in text
             assert "anp/cde-guard (AdminNetworkPolicy, priority 3;" in text
         else:

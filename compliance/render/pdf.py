@@ -15,6 +15,7 @@ carries no random identifier, so the same report gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import os
@@ -117,6 +118,14 @@ def shown(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=8)
+def _main_template(folder: Path, files: tuple[tuple[str, bytes], ...]) -> jinja2.Template:
+    """The compiled main template of `folder`, kept while the folder's files (`files`, their
+    bytes) stay the same: compiling takes longer than rendering a small report, and a
+    process may render several. A failure to compile is raised again on every call."""
+    return html_environment(folder).get_template(MAIN_TEMPLATE)
+
+
 def render_html(view: Mapping[str, Any], folder: Path | None = None) -> str:
     """The report's HTML; a template the sandbox refuses is a bad input (exit 2), any other
     template fault a rendering failure (exit 3)."""
@@ -124,7 +133,7 @@ def render_html(view: Mapping[str, Any], folder: Path | None = None) -> str:
     if not (folder / MAIN_TEMPLATE).is_file():
         raise RenderError(f"{folder / MAIN_TEMPLATE}: report template not found")
     try:
-        return html_environment(folder).get_template(MAIN_TEMPLATE).render(**view)
+        return _main_template(folder, template_files(folder)).render(**view)
     except (jinja2.exceptions.SecurityError, TemplateRefused) as exc:
         where = f"report template {folder / MAIN_TEMPLATE}"
         raise InputError(f"refused: {exc}", source=where) from exc
