@@ -5,8 +5,9 @@ costliest steps of the suite, so each bundled sample's pack is rendered once per
 (`sample_pack`, `fedramp_pack`, `demo_runs`), and tests that write, replace or fail a
 pack rather than judge its layout reuse the layout of an identical report
 (`reuse_rendered_pdf`). "Once per run" holds across pytest-xdist workers: what one
-worker builds, the others wait for and read (`shared_folder`, `_SharedLayouts`). Property
-tests run a few examples by default and many more with HYPOTHESIS_PROFILE=ci.
+worker builds, the others wait for and read (`shared_folder`, `_SharedLayouts`). A page's
+text is extracted only when a test reads it (`read_pdf_pages`). Property tests run a few
+examples by default and many more with HYPOTHESIS_PROFILE=ci.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pytest
 from hypothesis import settings
@@ -231,27 +232,50 @@ def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]
     ]
 
 
-@pytest.fixture(scope="session")
-def read_pdf_pages(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path | bytes], list[str]]:
-    """`read(pdf)`: the text of each page of a PDF (a path or its bytes) as pypdf extracts
-    it. Extracting is as slow as laying out, and several modules read the same packs, so
-    the text of the same bytes is extracted once per run."""
-    folder = run_folder(tmp_path_factory) / "shared" / "pdf-text"
+class PdfPages(Sequence[str]):
+    """The text of each page of one PDF as pypdf extracts it, page by page when first read.
 
-    def read(pdf: Path | bytes) -> list[str]:
+    Extracting is as slow as laying out (pypdf parses every glyph of a page), most tests
+    read a few pages of a long report, and several modules read the same packs: so a page
+    is extracted only when a test reads it, and once per run across xdist workers."""
+
+    def __init__(self, data: bytes, folder: Path) -> None:
         import io
 
         import pypdf
 
-        data = pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes()
-        key = hashlib.sha256(data).hexdigest()
-        path = folder / f"{key}.json"
-        with _locked(folder / f"{key}.lock"):
-            if not path.exists():
-                pages = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
-                path.write_text(json.dumps(pages))
-        pages: list[str] = json.loads(path.read_text())
-        return pages
+        self._reader = pypdf.PdfReader(io.BytesIO(data))
+        self._key = hashlib.sha256(data).hexdigest()
+        self._folder = folder
+        self._texts: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._reader.pages)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        number = range(len(self))[index]  # IndexError past the end ends iteration
+        if number not in self._texts:
+            path = self._folder / f"{self._key}-{number}.json"
+            with _locked(self._folder / f"{self._key}.lock"):
+                if not path.exists():
+                    path.write_text(json.dumps(self._reader.pages[number].extract_text()))
+            self._texts[number] = json.loads(path.read_text())
+        return self._texts[number]
+
+
+@pytest.fixture(scope="session")
+def read_pdf_pages(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path | bytes], PdfPages]:
+    """`read(pdf)`: the text of each page of a PDF (a path or its bytes), a `PdfPages`."""
+    folder = run_folder(tmp_path_factory) / "shared" / "pdf-text"
+
+    def read(pdf: Path | bytes) -> PdfPages:
+        return PdfPages(pdf if isinstance(pdf, bytes) else Path(pdf).read_bytes(), folder)
 
     return read
 

@@ -430,6 +430,17 @@ def test_the_pdf_cover_of_a_collected_export_shows_capture_and_cluster_identity(
 ) -> None:
     import pypdf
 
+    # Two namespaces of the shop are enough for a cover, and lay out in a third of the time.
+    kept = {"kube-system", "ingress-nginx"}
+    for recording in recordings.glob("get-*.json"):
+        listed = json.loads(recording.read_text(encoding="utf-8"))
+        listed["items"] = [
+            item
+            for item in listed["items"]
+            if item["metadata"].get("namespace", item["metadata"]["name"]) in kept
+            or item["kind"] not in RESOURCE_OF
+        ]
+        recording.write_text(json.dumps(listed), encoding="utf-8")
     out = tmp_path / "export.json"
     assert compliance("collect", "--out", out).code == 0
     start = _annotations(out)["compliance.io/capture-start"]

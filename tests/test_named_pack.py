@@ -4,19 +4,17 @@ as never resolved."""
 
 from __future__ import annotations
 
-import functools
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pypdf
 import pytest
 from openpyxl import load_workbook
 
 from compliance.datafile import schema_problem
-from compliance.render.pdf import html_to_pdf, render_html
+from compliance.render.pdf import PdfResult, render_html
 from compliance.render.report import report_view
 from compliance.render.results import render_json
 from compliance.render.workbook import NAMED_KIND, write_workbook
@@ -129,21 +127,26 @@ def report_html(cluster: str, scope: str = SCOPE) -> str:
     return render_html(report_view(evaluation_from_yaml(cluster, scope), digest="0" * 64))
 
 
-@functools.lru_cache(maxsize=4)
-def pdf_text(cluster: str, scope: str = SCOPE) -> str:
-    """The laid-out report's text (several tests read the same report: laid out once)."""
-    data = html_to_pdf(report_html(cluster, scope)).data
-    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
-    return " ".join(text.split())
+@pytest.fixture(scope="module")
+def entry_report(
+    lay_out: Callable[[str], PdfResult], read_pdf_pages: Callable[[bytes], Sequence[str]]
+) -> str:
+    """The text of the report with a register entry for TCP 443: three tests read it, and
+    it is laid out once per run."""
+    pages = read_pdf_pages(lay_out(report_html(CLUSTER + PROCESSOR, ENTRY_SCOPE)).data)
+    return " ".join(" ".join(pages).split())
 
 
-def test_the_pdf_lists_the_names_under_the_workloads_egress() -> None:
-    text = pdf_text(CLUSTER + PROCESSOR)
-    assert (
+def test_the_pdf_lists_the_names_under_the_workloads_egress(entry_report: str) -> None:
+    line = (
         "Egress TCP 80, 443 to *.cdn.example, api.processor.example (domain names, never "
-        f"resolved) allowed by {RULE} · peer side: outside the cluster · not in register"
-    ) in text
+        f"resolved) allowed by {RULE} · peer side: outside the cluster · "
+    )
+    text = entry_report
+    assert line + "register: AF-9 (by name) covers part; the rest is not in register" in text
     assert "domainNames peer is never resolved" in text  # the methodology says so
+    # Without the entry (the report's words, not layout):
+    assert line + "not in register" in html_text(report_html(CLUSTER + PROCESSOR))
     # Without named destinations the report says nothing of them (its words, not layout).
     without = html_text(report_html(CLUSTER))
     assert "never resolved" not in without and "domainNames" not in without
@@ -167,6 +170,13 @@ def entry(names: str, ports: str = "[{protocol: TCP, port: 80}, {protocol: TCP, 
     approved_by: CISO
     expires: {expires}
 """
+
+
+ENTRY_SCOPE = (
+    SCOPE
+    + "approved_flows:"
+    + entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
+)
 
 
 def seg08(*entries: str, cluster: str = CLUSTER + PROCESSOR):  # type: ignore[no-untyped-def]
@@ -276,12 +286,8 @@ def test_a_names_entry_never_covers_an_address_flow() -> None:
     assert [ev.register.covering_named(n) for n in ev.graph.named_flows] == [[e]]
 
 
-def test_the_pack_cites_the_entry_as_an_approval_by_name() -> None:
-    scope = (
-        SCOPE
-        + "approved_flows:"
-        + entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
-    )
+def test_the_pack_cites_the_entry_as_an_approval_by_name(entry_report: str) -> None:
+    scope = ENTRY_SCOPE
     doc = results(CLUSTER + PROCESSOR, scope)
     assert [f["register"] for f in doc["named_flows"]] == [["AF-9"]]
     assert doc["scope"]["approved_flows"][0]["to"] == "name:api.processor.example, *.cdn.example"
@@ -300,8 +306,7 @@ def test_the_pack_cites_the_entry_as_an_approval_by_name() -> None:
     assert [(r[0], r[2], r[-1]) for r in register] == [
         ("AF-9", "name:api.processor.example, *.cdn.example", 1)
     ]
-    text = pdf_text(CLUSTER + PROCESSOR, scope)
-    assert "register: AF-9 (by name) covers part; the rest is not in register" in text
+    assert "register: AF-9 (by name) covers part; the rest is not in register" in entry_report
 
 
 def test_the_scope_accepts_exactly_the_names_an_admin_rule_accepts() -> None:
@@ -393,14 +398,12 @@ def test_seg08_counts_named_destinations_in_words_that_agree() -> None:
     assert seg08(cluster=CLUSTER + two).summary.endswith(", 2 named destinations to review")
 
 
-def test_the_zone_boundary_lists_the_named_destination_leaving_the_zone() -> None:
+def test_the_zone_boundary_lists_the_named_destination_leaving_the_zone(
+    entry_report: str,
+) -> None:
     from compliance.render.diagram import zone_boundary_summary
 
-    scope = (
-        SCOPE
-        + "approved_flows:"
-        + entry("[api.processor.example, '*.cdn.example']", "[{protocol: TCP, port: 443}]")
-    )
+    scope = ENTRY_SCOPE
     ev = evaluation_from_yaml(CLUSTER + PROCESSOR, scope)
     b = zone_boundary_summary(ev, "cde")
     label = "*.cdn.example, api.processor.example (domain names, never resolved)"
@@ -408,7 +411,7 @@ def test_the_zone_boundary_lists_the_named_destination_leaving_the_zone() -> Non
     assert (group.ports, group.flows, group.covered) == ("TCP 80, 443", 1, False)
     assert group.register == "AF-9 (by name): TCP 443; not in register: TCP 80"
     assert label in b.external and b.inbound == ()
-    text = pdf_text(CLUSTER + PROCESSOR, scope)
+    text = entry_report
     assert "egress a cluster-wide rule allows to domainNames is grouped by the names" in text
     assert f"{label} TCP 80, 443 1 AF-9 (by name): TCP 443; not in register: TCP 80" in text
     # Without the register entry nothing is covered.

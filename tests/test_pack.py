@@ -367,7 +367,7 @@ def test_a_fractional_as_of_is_refused_at_the_option(
 
 
 def test_the_last_representable_moment_makes_a_pack_that_verifies(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_pdf_layout: list[str]
 ) -> None:
     (tmp_path / "cluster.yaml").write_text(SMALL_CLUSTER)
     (tmp_path / "scope.yaml").write_text(SMALL_SCOPE)
