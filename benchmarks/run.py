@@ -974,8 +974,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=ADMIN_SIZE,
         metavar="N",
-        help=f"workloads of the cluster for that comparison (default: {ADMIN_SIZE}; the "
-        "target is stated for 5000, which takes tens of minutes today)",
+        help=f"workloads of the cluster for that comparison (default: {ADMIN_SIZE}, the "
+        "size the target is stated for)",
     )
     parser.add_argument(
         "--admin-runs",
