@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.datafile import validate
+from compliance.datafile import one_document, validate
 from compliance.errors import InputError
-from compliance.load import DEFAULT_MAX_FILE_BYTES, parse_documents, read_file
+from compliance.load import DEFAULT_MAX_FILE_BYTES, read_file
 
 _PACKAGE = Path(__file__).parent
 
@@ -110,10 +110,7 @@ def _framework(shown: str, data: bytes, checks: frozenset[str], shipped: bool) -
     (a library caller, the tests) reads the same files each time: a file is parsed again
     only when its bytes differ. Frameworks are immutable, so sharing one is safe; a file
     that fails raises every time (failures are not cached)."""
-    docs = [d for d in parse_documents(shown, data) if d is not None]
-    if len(docs) != 1:
-        raise InputError(f"expected one YAML document, found {len(docs)}", source=shown)
-    doc = docs[0]
+    doc = one_document(shown, data)
     validate(doc, "controls.schema.json", shown)
     seen: set[str] = set()
     requirements = []

@@ -75,10 +75,15 @@ def read_document_and_bytes(
     was evaluated. Only a regular file of at most `max_bytes` is read."""
     shown = display or str(path)
     data = read_file(path, shown, max_bytes)
-    docs = [d for d in parse_documents(shown, data) if d is not None]
+    return one_document(shown, data), data
+
+
+def one_document(source: str, data: bytes) -> Any:
+    """The single YAML or JSON document in `data`; an input error for none or several."""
+    docs = [d for d in parse_documents(source, data) if d is not None]
     if len(docs) != 1:
-        raise InputError(f"expected one YAML document, found {len(docs)}", source=shown)
-    return docs[0], data
+        raise InputError(f"expected one YAML document, found {len(docs)}", source=source)
+    return docs[0]
 
 
 def schema_problem(document: Any, schema_name: str) -> str | None:
