@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any, overload
 
@@ -165,26 +166,30 @@ def reuse_rendered_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _report_in_process(args: list[str]) -> None:
-    """`compliance report ARGS` in this process, reusing the layouts of identical HTML."""
-    with pytest.MonkeyPatch.context() as patch:
+def _report_in_process(args: list[str]) -> str:
+    """`compliance report ARGS` in this process, reusing the layouts of identical HTML;
+    what it printed."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out):
         _patch_layout_cache(patch)
         assert cli_module.run(cli_module.cli.main, args) == 0, args
+    return out.getvalue()
 
 
 @pytest.fixture(scope="session")
 def sample_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample's PCI DSS evidence pack (and its zip), rendered once for every test that
-    only reads it: rendering takes seconds. Tests that change a pack copy it first."""
+    """The demo's evidence pack (`make demo`'s first command: the shop's PCI DSS scope,
+    its probe plan and results, both flow logs) and its zip, rendered once in-process for
+    every test that only reads it: rendering takes seconds. Tests that change a pack copy
+    it first. It is written from the project root with the inputs named as `make demo`
+    names them, so its seal is the README's; beside it, `stdout.txt` is what it printed."""
 
     def build(folder: Path) -> None:
-        args = [
-            "report", str(ROOT / "samples/shop-cluster"),
-            "--scope", str(ROOT / "samples/pci-dss.scope.yaml"),
-            "--as-of", "2026-11-26T00:00:00Z", "--out", str(folder / "evidence"),
-            "--zip", "--exit-zero",
-        ]  # fmt: skip
-        _report_in_process(args)  # its layout serves `reuse_rendered_pdf` tests
+        args = [*DEMO_ARGS, "--out", str(folder / "evidence"), "--zip", "--exit-zero"]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(ROOT)
+            printed = _report_in_process(args)  # its layout serves `reuse_rendered_pdf` tests
+        (folder / "stdout.txt").write_text(printed)
 
     return shared_folder(tmp_path_factory, "sample", build) / "evidence"
 
@@ -205,30 +210,38 @@ def fedramp_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
-    """The demo's pack (`make demo`'s first command, probes and flow logs included) written
-    by two processes with different hash seeds, side by side (two cores): each pack folder
-    (zipped too) and what its process printed."""
+def demo_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> list[tuple[Path, str]]:
+    """The demo's pack written by two processes with different hash seeds: `sample_pack`,
+    written in a test worker, and the same command run again in a new process, each pack
+    folder (zipped too) with what its process printed. The second process starts first
+    and runs beside the first pack's rendering when that is still to be done (two cores).
+    """
+    # The worker's seed is random unless PYTHONHASHSEED fixes it; the second process's is
+    # fixed, and never the worker's.
+    seed = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
 
     def build(base: Path) -> None:
-        runs = []
-        for seed in ("1", "2"):
-            out = base / seed / "evidence"
-            env = {**os.environ, "PYTHONHASHSEED": seed}
-            cmd = [sys.executable, "-m", "compliance", *DEMO_ARGS, "--out", str(out)]
-            cmd += ["--exit-zero", "--zip"]
-            proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-            runs.append((out, proc))
-        for out, proc in runs:
+        out = base / "evidence"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        cmd = [sys.executable, "-m", "compliance", *DEMO_ARGS, "--out", str(out)]
+        cmd += ["--exit-zero", "--zip"]
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            request.getfixturevalue("sample_pack")
+        finally:
             stdout, stderr = proc.communicate()
-            assert proc.returncode == 0, stderr
-            (out.parent / "stdout.txt").write_text(stdout)
+        assert proc.returncode == 0, stderr
+        (base / "stdout.txt").write_text(stdout)
 
     base = shared_folder(tmp_path_factory, "demo", build)
+    first = request.getfixturevalue("sample_pack")
     return [
-        (base / seed / "evidence", (base / seed / "stdout.txt").read_text()) for seed in ("1", "2")
+        (first, (first.parent / "stdout.txt").read_text()),
+        (base / "evidence", (base / "stdout.txt").read_text()),
     ]
 
 

@@ -97,8 +97,10 @@ def test_the_snapshot_keeps_the_evidence_the_checks_read_and_no_log_line(
     assert canonical(snap) == (packs["old"] / "snapshot.json").read_bytes()
 
 
-def test_a_pack_without_evidence_has_no_evidence_key(sample_pack: Path) -> None:
-    assert "evidence" not in _json(sample_pack / "snapshot.json")
+def test_a_pack_without_evidence_has_no_evidence_key(packs: dict[str, Path]) -> None:
+    """`new` was made without probe results or flow logs: its baseline's are not its own."""
+    assert "evidence" in _json(packs["old"] / "snapshot.json")
+    assert "evidence" not in _json(packs["new"] / "snapshot.json")
 
 
 def test_verify_recompute_reproduces_a_pack_made_with_evidence(

@@ -18,18 +18,16 @@ AS_OF = "2026-11-26T00:00:00Z"
 
 
 def report_args(out: Path, *extra: str) -> list[str]:
-    return [
-        "report",
-        str(ROOT / "samples/shop-cluster"),
-        "--scope",
-        str(ROOT / "samples/pci-dss.scope.yaml"),
-        "--as-of",
-        AS_OF,
-        "--out",
-        str(out),
-        "--exit-zero",
-        *extra,
-    ]
+    """`make demo`'s first command, into `out`: the command that wrote `sample_pack`, so a
+    test that writes it again gets the same bytes (and, with `reuse_rendered_pdf`, the
+    same layout without laying it out again)."""
+    return [*DEMO_ARGS, "--out", str(out), "--exit-zero", *extra]
+
+
+@pytest.fixture(autouse=True)
+def _at_the_project_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inputs are named as `make demo` names them, from the project root."""
+    monkeypatch.chdir(ROOT)
 
 
 @pytest.fixture
@@ -98,7 +96,7 @@ def test_results_json_is_what_evaluate_prints(
     pack: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = report_args(Path("unused"))
-    evaluate = ["evaluate", *args[1:6], "--as-of", AS_OF, "--format", "json", "--exit-zero"]
+    evaluate = ["evaluate", *args[1 : args.index("--out")], "--format", "json", "--exit-zero"]
     result = cli_run(evaluate, capsys)
     assert result.code == 0
     assert (pack / "results.json").read_text() == result.out

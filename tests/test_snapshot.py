@@ -27,7 +27,7 @@ from compliance.load import load_paths
 from compliance.model import build_cluster
 from compliance.render.flows import render
 from compliance.snapshot import canonical, cluster_facts, rebuild_cluster
-from tests.helpers import Result, html_text
+from tests.helpers import DEMO_ARGS, Result, html_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "compliance/schemas/snapshot.schema.json").read_text())
@@ -86,7 +86,9 @@ def test_flows_and_results_from_a_pack_are_the_exports_bytes(
         assert want.code == got.code == 0
         assert got.out == want.out and got.err == want.err
     scope = ("--scope", "samples/pci-dss.scope.yaml", "--as-of", AS_OF, "--exit-zero")
-    want = compliance("evaluate", export, *scope, "--format", "json")
+    # the pack is the demo's: its snapshot keeps the probe results and flow logs it read
+    evidence = DEMO_ARGS[DEMO_ARGS.index("--probe-plan") :]
+    want = compliance("evaluate", export, *scope, *evidence, "--format", "json")
     got = compliance("evaluate", pack, *scope, "--format", "json")
     assert want.code == got.code == 0
     assert got.out == want.out

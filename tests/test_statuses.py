@@ -21,6 +21,7 @@ from compliance.render.results import results_json
 from tests.helpers import (
     cluster_from_yaml,
     compute_flows,
+    html_text,
     run_check,
     sample_evaluation,
     scope_from_yaml,
@@ -365,17 +366,37 @@ def test_results_schema_knows_supported() -> None:
 
 @pytest.fixture(scope="module")
 def pdf_pages(sample_pack: Path, read_pdf_pages: Callable[[Path], list[str]]) -> list[str]:
+    """The demo's pack: the shop with its probe results and flow logs."""
     return read_pdf_pages(sample_pack / "report.pdf")
+
+
+@pytest.fixture(scope="module")
+def no_evidence_text() -> str:
+    """What the report of the shop alone says (no probe results, no flow log): the PDF
+    lays out this HTML, as the demo's PDF shows for its own."""
+    from compliance.render.pdf import render_html
+    from compliance.render.report import report_view
+
+    return html_text(render_html(report_view(sample_evaluation("pci-dss"), digest="0" * 64)))
 
 
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_pdf_cover_says_present_not_enforced_and_has_the_sign_off(pdf_pages: list[str]) -> None:
+def test_pdf_cover_says_present_not_enforced_and_has_the_sign_off(
+    pdf_pages: list[str], no_evidence_text: str
+) -> None:
     cover = _flat(pdf_pages[0])
     assert "shop-prod" in pdf_pages[0].splitlines()[2]  # the title never breaks inside it
-    assert "CNI present (Calico); enforcement not proven" in cover
+    assert "CNI present (Calico); enforcement not proven" in no_evidence_text
+    assert "enforced by" not in no_evidence_text
+    # with a segmentation test that found a probe open, the cover says so first
+    assert (
+        "enforcement not proven: segmentation test on 2026-11-20: 34 of 36 blocked probes "
+        "blocked; observed open: P-0075, no clear result for 1 a CNI that enforces "
+        "NetworkPolicy is present: Calico"
+    ) in cover
     assert "enforced by" not in _flat(" ".join(pdf_pages))
     assert "Entity Example Shop Ltd (merchant)" in cover
     assert "Assessment period 2026-01-01 to 2026-12-31" in cover
@@ -385,10 +406,13 @@ def test_pdf_cover_says_present_not_enforced_and_has_the_sign_off(pdf_pages: lis
     assert "Assessor Example QSA Company" in cover
 
 
-def test_pdf_summary_counts_supported_apart(pdf_pages: list[str]) -> None:
+def test_pdf_summary_counts_supported_apart(pdf_pages: list[str], no_evidence_text: str) -> None:
     summary = _flat(next(p for p in pdf_pages if "Requirement results per framework" in p))
     assert "Fail Unknown Warning Waived Supported Pass Manual Not applicable" in summary
-    assert "PCI DSS v4.0.1 pci-dss-4.0.1 10 18 0 0 0 5 0 2 6" in summary
+    # the open probe (SEG-28) and the observed flows (SEG-22) fail 11.4.5, which the shop
+    # alone leaves supported
+    assert "PCI DSS v4.0.1 pci-dss-4.0.1 10 19 0 0 0 4 0 2 6" in summary
+    assert "PCI DSS v4.0.1 pci-dss-4.0.1 10 18 0 0 0 5 0 2 6" in no_evidence_text
     assert "is supported when they found nothing: the evidence it lists is still needed" in summary
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import PACK_FILES, Result, cli_run
+from helpers import DEMO_ARGS, PACK_FILES, Result, cli_run
 
 from compliance.pack import verify_pack
 from compliance.signing import NAMESPACE
@@ -309,24 +309,13 @@ def test_a_signed_pack_verifies_with_the_tool_and_with_ssh_keygen_alone(
     signer: tuple[Path, Path, Path],
     capsys: pytest.CaptureFixture[str],
     reuse_rendered_pdf: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key, signers, others = signer
-    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     out = tmp_path / "evidence"
-    args = [
-        "report",
-        str(root / "samples/shop-cluster"),
-        "--scope",
-        str(root / "samples/pci-dss.scope.yaml"),
-        "--as-of",
-        "2026-11-26T00:00:00Z",
-        "--out",
-        str(out),
-        "--exit-zero",
-        "--zip",
-        "--sign",
-        str(key),
-    ]
+    # the demo's pack, signed: the layout of `sample_pack` serves it
+    args = [*DEMO_ARGS, "--out", str(out), "--exit-zero", "--zip", "--sign", str(key)]
     written = cli_run(args, capsys)
     assert written.code == 0, written.err
     assert "signed: manifest.json.sig" in written.out
@@ -404,13 +393,15 @@ def test_the_pdf_names_the_content_digest_and_where_the_seal_is(
 
 
 def test_a_key_that_cannot_sign_writes_no_pack(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], reuse_rendered_pdf: None
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    reuse_rendered_pdf: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     out = tmp_path / "evidence"
-    args = ["report", str(root / "samples/shop-cluster"), "--scope"]
-    args += [str(root / "samples/pci-dss.scope.yaml"), "--as-of", "2026-11-26T00:00:00Z"]
-    args += ["--out", str(out), "--exit-zero", "--zip", "--sign", str(tmp_path / "no-key")]
+    args = [*DEMO_ARGS, "--out", str(out), "--exit-zero", "--zip"]
+    args += ["--sign", str(tmp_path / "no-key")]
     result = cli_run(args, capsys)
     assert result.code == 2
     assert result.err.strip().splitlines()[-1].endswith("--sign: not a private key file")
