@@ -210,6 +210,20 @@ def fedramp_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def hostile_report(lay_out: Callable[..., Any]) -> tuple[str, Any]:
+    """The HTML and laid-out PDF of one report whose export and scope carry markup,
+    hidden characters and an AdminNetworkPolicy (tests/helpers.py, HOSTILE_*): the
+    markup, hidden-character and policy-appendix tests read the same pages."""
+    from compliance.render.pdf import render_html
+    from compliance.render.report import report_view
+    from tests.helpers import HOSTILE_CLUSTER, HOSTILE_SCOPE, HOSTILE_TITLE, evaluation_from_yaml
+
+    ev = evaluation_from_yaml(HOSTILE_CLUSTER, HOSTILE_SCOPE)
+    html = render_html(report_view(ev, title=HOSTILE_TITLE, digest="0" * 64))
+    return html, lay_out(html)
+
+
+@pytest.fixture(scope="session")
 def demo_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> list[tuple[Path, str]]:

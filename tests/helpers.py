@@ -305,3 +305,58 @@ def html_text(html: str) -> str:
 
     text = re.sub(r"<[^>]*>", " ", re.sub(r"<wbr\s*/?>", "", html))
     return " ".join(html_module.unescape(text).split())
+
+
+# --------------------------------------------------------------------------- hostile values
+
+HOSTILE_MARKUP = '<img src="file:///etc/passwd"> & </p><script>x()</script>'
+"""Markup a cluster or scope value may carry: it must print as text and fetch nothing."""
+RLO = "\u202e"
+"""Right-to-left override: a hidden character that would reorder what a reader sees."""
+
+HOSTILE_CLUSTER = "\n".join(
+    [
+        namespace("pay", {"tier": "cde"}),
+        pod("api", "pay", {"app": "api"}, ports="http:8080/TCP"),
+        namespace("web"),
+        pod("front", "web", {"app": "front"}),
+        "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+        "metadata: {name: cde-guard}\nspec:\n  priority: 3\n"
+        "  subject: {namespaces: {matchLabels: {tier: cde}}}\n"
+        "  ingress: [{name: deny-web, action: Deny, from: [{namespaces: {matchLabels: "
+        "{kubernetes.io/metadata.name: web}}}]}]\n",
+    ]
+)
+"""Two namespaces and an AdminNetworkPolicy, so the report has a cluster-wide appendix."""
+
+_q = json.dumps  # a YAML double-quoted scalar: markup and control characters kept as data
+_ESC, _BEL, _ZWSP = "\x1b", "\x07", "\u200b"
+HOSTILE_SCOPE = f"""
+cluster: {_q(f"shop{_ESC}]0;PWNED{_BEL} {HOSTILE_MARKUP}")}
+zones:
+  - name: cde
+    role: cde
+    frameworks: [pci-dss-4.0.1]
+    description: {_q(f"holds {RLO}cards")}
+    selectors:
+      - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: pay}}}}
+approved_flows:
+  - id: {_q("<b>AF-1</b>")}
+    from: {{namespace: web}}
+    to: {{zone: cde}}
+    justification: {_q(HOSTILE_MARKUP)}
+    owner: {_q("<u>team</u>")}
+    ticket: CHG-1
+    expires: 2027-01-31
+  - id: {_q(f"AF{RLO}-1")}
+    from: {{namespace: web}}
+    to: {{zone: cde}}
+    justification: {_q(f"checkout{_ZWSP} calls the api")}
+    owner: {_q(f"team{RLO}evil")}
+    ticket: {_q(f"CHG-1{_BEL}")}
+    expires: 2027-01-31
+"""
+"""A scope whose cluster name, zone description and approved flows carry markup and
+hidden characters."""
+
+HOSTILE_TITLE = f"{HOSTILE_MARKUP} Title{RLO}x"

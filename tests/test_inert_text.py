@@ -7,23 +7,21 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import pypdf
 import pytest
 from openpyxl import load_workbook
 
 from compliance.cli import cli, run
 from compliance.errors import InputError
 from compliance.render.diagram import _esc, fit
-from compliance.render.pdf import html_to_pdf, render_html
-from compliance.render.report import report_view
+from compliance.render.pdf import PdfResult
 from compliance.render.workbook import write_workbook
 from compliance.text import visible
-from tests.helpers import evaluation_from_yaml, namespace, pod
+from tests.helpers import HOSTILE_CLUSTER, HOSTILE_SCOPE, RLO, evaluation_from_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-RLO = "\u202e"
 TITLE_SEQUENCE = "\x1b]0;PWNED\x07"
 HIDDEN = (RLO, "\x1b", "\x07", "\u200b", "\u2028", "\x00")
 
@@ -114,45 +112,13 @@ def test_warnings_show_hidden_characters_escaped(
     _no_hidden(out + err)
 
 
-CLUSTER = "\n".join(
-    [
-        namespace("pay", {"tier": "cde"}),
-        pod("api", "pay", {"app": "api"}, ports="http:8080/TCP"),
-        namespace("web"),
-        pod("front", "web", {"app": "front"}),
-    ]
-)
-SCOPE = """
-cluster: "shop\\e]0;PWNED\\a"
-zones:
-  - name: cde
-    role: cde
-    frameworks: [pci-dss-4.0.1]
-    description: "holds \\u202ecards"
-    selectors:
-      - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: pay}}
-approved_flows:
-  - id: "AF\\u202e-1"
-    from: {namespace: web}
-    to: {zone: cde}
-    justification: "checkout\\u200b calls the api"
-    owner: "team\\u202eevil"
-    ticket: "CHG-1\\x07"
-    expires: 2027-01-31
-"""
-
-
-@pytest.fixture(scope="module")
-def evaluation():  # type: ignore[no-untyped-def]
-    return evaluation_from_yaml(CLUSTER, SCOPE)
-
-
-def test_pdf_shows_hidden_characters_escaped(evaluation) -> None:  # type: ignore[no-untyped-def]
-    html = render_html(report_view(evaluation, title=f"Title{RLO}x", digest="0" * 64))
+def test_pdf_shows_hidden_characters_escaped(
+    hostile_report: tuple[str, PdfResult], read_pdf_pages: Callable[[bytes], Sequence[str]]
+) -> None:
+    html, result = hostile_report
     _no_hidden(html)
-    result = html_to_pdf(html)
-    reader = pypdf.PdfReader(io.BytesIO(result.data))
-    text = " ".join(p.extract_text() for p in reader.pages)
+    pages = read_pdf_pages(result.data)
+    text = " ".join(pages[i] for i in range(len(pages)))
     _no_hidden(text)
     packed = re.sub(r"\s+", "", text)  # narrow table cells wrap anywhere
     for shown in (
@@ -166,9 +132,9 @@ def test_pdf_shows_hidden_characters_escaped(evaluation) -> None:  # type: ignor
         assert shown in packed, shown
 
 
-def test_spreadsheet_shows_hidden_characters_escaped(evaluation) -> None:  # type: ignore[no-untyped-def]
+def test_spreadsheet_shows_hidden_characters_escaped() -> None:
     buf = io.BytesIO()
-    write_workbook(evaluation, buf)
+    write_workbook(evaluation_from_yaml(HOSTILE_CLUSTER, HOSTILE_SCOPE), buf)
     wb = load_workbook(io.BytesIO(buf.getvalue()))
     values = [
         str(c.value)
