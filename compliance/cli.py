@@ -790,10 +790,12 @@ def verify(
     Prints the first file that was changed, added or removed and exits 1, or says the pack
     is intact and exits 0 (2: not a pack folder or zip). Only the seal covers everything,
     report.pdf included: give the one recorded at hand-over with --expect (exit 1 when it
-    differs), or check the signature with --allowed-signers.
+    differs). A signed pack's manifest.json.sig is checked against manifest.json (exit 1
+    when it does not match) and its key named; --allowed-signers also checks who signed.
     """
     from compliance.destination import MANIFEST
     from compliance.pack import verify_pack
+    from compliance.signing import check_unvalidated
     from compliance.signing import verify as verify_signature
 
     _State.debug = _State.debug or debug
@@ -829,8 +831,16 @@ def verify(
             click.get_current_context().exit(EXIT_FAIL)
             return
         signed = f"; {check.message}"
-    elif verdict.signature is not None:
-        signed = "; signed (give --allowed-signers to check the signature)"
+    elif verdict.signature is not None and verdict.manifest_bytes is not None:
+        unvalidated = check_unvalidated(verdict.manifest_bytes, verdict.signature)
+        if unvalidated is None:
+            signed = "; signed (ssh-keygen not found: the signature was not checked)"
+        elif not unvalidated.valid:
+            click.echo(one_line(f"{pack_path}: NOT INTACT: {MANIFEST}.sig: {unvalidated.message}"))
+            click.get_current_context().exit(EXIT_FAIL)
+            return
+        else:
+            signed = f"; {unvalidated.message}"
     expected = "; the seal is the one expected" if expect is not None else ""
     click.echo(
         one_line(

@@ -113,6 +113,36 @@ def verify(
     return SignatureCheck(False, identity, f"bad signature for {identity}: {reason}")
 
 
+def check_unvalidated(data: bytes, signature: bytes) -> SignatureCheck | None:
+    """Whether `signature` is a good signature over `data` by the key it carries
+    (`ssh-keygen -Y check-novalidate`). It cannot say who signed, which needs an
+    allowed-signers file, but a manifest rewritten after signing no longer matches its
+    signature: a forger who rewrites both must also sign with a key of their own, which
+    the fingerprint shown here and `--allowed-signers` expose. None when ssh-keygen is
+    not installed: nothing could be checked."""
+    tool = shutil.which("ssh-keygen")
+    if tool is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="compliance-verify-") as tmp:
+        sig = Path(tmp) / "manifest.json.sig"
+        sig.write_bytes(signature)
+        proc = subprocess.run(
+            [tool, "-Y", "check-novalidate", "-n", NAMESPACE, "-s", str(sig)],
+            input=data,
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    said = _first_line(proc.stdout)
+    if proc.returncode == 0:
+        key = said.partition(" with ")[2] or "its key"
+        return SignatureCheck(
+            True, None, f"good signature by {key} (signer not checked: give --allowed-signers)"
+        )
+    reason = _first_line(proc.stderr) or said or f"ssh-keygen exited {proc.returncode}"
+    return SignatureCheck(False, None, f"does not verify against manifest.json: {reason}")
+
+
 def _first_line(data: bytes) -> str:
     for line in data.decode("utf-8", "replace").splitlines():
         if line.strip():

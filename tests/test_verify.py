@@ -346,8 +346,23 @@ def test_a_signed_pack_verifies_with_the_tool_and_with_ssh_keygen_alone(
         assert "manifest.json.sig: signed by a key the allowed-signers file does not list" in (
             wrong.out
         )
-    unsigned_line = cli_run(["verify", str(out)], capsys)
-    assert "signed (give --allowed-signers to check the signature)" in unsigned_line.out
+    # Without an allowed-signers file the signature is still checked against the
+    # manifest, and the key that made it is named; who holds that key is not claimed.
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-l", "-f", f"{key}.pub"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    unchecked = cli_run(["verify", str(out)], capsys)
+    assert unchecked.code == 0, unchecked.out
+    assert (
+        f"good signature by ED25519 key {fingerprint} (signer not checked: give "
+        "--allowed-signers)" in unchecked.out
+    )
+    assert "preparer" not in unchecked.out
+    with monkeypatch.context() as no_ssh:
+        no_ssh.setenv("PATH", str(tmp_path))  # no ssh-keygen: say so, claim nothing
+        unchecked = cli_run(["verify", str(out)], capsys)
+    assert unchecked.code == 0, unchecked.out
+    assert "; signed (ssh-keygen not found: the signature was not checked)" in unchecked.out
     # A manifest rewritten to list a forged PDF no longer matches its signature.
     forged = b"%PDF-1.7\n% All requirements pass\n"
     (out / "report.pdf").write_bytes(forged)
@@ -358,6 +373,14 @@ def test_a_signed_pack_verifies_with_the_tool_and_with_ssh_keygen_alone(
     bad = cli_run(["verify", str(out), "--allowed-signers", str(signers)], capsys)
     one_line_failure(bad)
     assert "manifest.json.sig: bad signature for preparer@example.com" in bad.out
+    for target in (out, out.with_name("forged.zip")):
+        if target.suffix == ".zip":
+            with zipfile.ZipFile(target, "w") as archive:
+                for path in sorted(out.iterdir()):
+                    archive.write(path, f"evidence/{path.name}")
+        unchecked = cli_run(["verify", str(target)], capsys)
+        one_line_failure(unchecked)
+        assert "manifest.json.sig: does not verify against manifest.json: " in unchecked.out
     # --force replaces a signed pack like any other pack this tool wrote.
     again = cli_run([a for a in args if a not in ("--sign", str(key))] + ["--force"], capsys)
     assert again.code == 0, again.err
