@@ -314,12 +314,19 @@ HOSTILE_MARKUP = '<img src="file:///etc/passwd"> & </p><script>x()</script>'
 RLO = "\u202e"
 """Right-to-left override: a hidden character that would reorder what a reader sees."""
 
-HOSTILE_CLUSTER = "\n".join(
+PAY_AND_WEB = "\n".join(
     [
         namespace("pay", {"tier": "cde"}),
         pod("api", "pay", {"app": "api"}, ports="http:8080/TCP"),
         namespace("web"),
         pod("front", "web", {"app": "front"}),
+    ]
+)
+"""Two namespaces, a pod in each: the smallest export with a CDE and a peer."""
+
+HOSTILE_CLUSTER = "\n".join(
+    [
+        PAY_AND_WEB,
         "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
         "metadata: {name: cde-guard}\nspec:\n  priority: 3\n"
         "  subject: {namespaces: {matchLabels: {tier: cde}}}\n"
@@ -327,7 +334,7 @@ HOSTILE_CLUSTER = "\n".join(
         "{kubernetes.io/metadata.name: web}}}]}]\n",
     ]
 )
-"""Two namespaces and an AdminNetworkPolicy, so the report has a cluster-wide appendix."""
+"""PAY_AND_WEB and an AdminNetworkPolicy, so the report has a cluster-wide appendix."""
 
 _q = json.dumps  # a YAML double-quoted scalar: markup and control characters kept as data
 _ESC, _BEL, _ZWSP = "\x1b", "\x07", "\u200b"

@@ -14,10 +14,9 @@ import pypdf
 import pytest
 from helpers import (
     HOSTILE_MARKUP,
+    PAY_AND_WEB,
     evaluation_from_yaml,
     html_text,
-    namespace,
-    pod,
     sample_evaluation,
 )
 
@@ -191,15 +190,8 @@ def _reader(data: bytes) -> pypdf.PdfReader:
 
 # --------------------------------------------------------------------------- hostile values
 
-HOSTILE = '<img src="file:///etc/passwd"> & </p><script>x()</script>'
-CLUSTER = "\n".join(
-    [
-        namespace("pay", {"tier": "cde"}),
-        pod("api", "pay", {"app": "api"}, ports="http:8080/TCP"),
-        namespace("web"),
-        pod("front", "web", {"app": "front"}),
-    ]
-)
+HOSTILE = HOSTILE_MARKUP
+CLUSTER = PAY_AND_WEB
 SCOPE = f"""
 cluster: '{HOSTILE}'
 zones:
