@@ -71,42 +71,17 @@ def verify(
     if not signers.is_file():
         raise InputError("not an allowed-signers file", source=allowed_signers)
     tool = _ssh_keygen()
-    with tempfile.TemporaryDirectory(prefix="compliance-verify-") as tmp:
-        sig = Path(tmp) / "manifest.json.sig"
-        sig.write_bytes(signature)
-        if identity is None:
-            found = subprocess.run(
-                [tool, "-Y", "find-principals", "-s", str(sig), "-f", str(signers)],
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-                timeout=TIMEOUT_SECONDS,
-                check=False,
+    if identity is None:
+        found = _run_with_signature(tool, ["find-principals", "-f", str(signers)], signature, b"")
+        principals = found.stdout.decode("utf-8", "replace").split()
+        if found.returncode != 0 or not principals:
+            return SignatureCheck(
+                False, None, "signed by a key the allowed-signers file does not list"
             )
-            principals = found.stdout.decode("utf-8", "replace").split()
-            if found.returncode != 0 or not principals:
-                return SignatureCheck(
-                    False, None, "signed by a key the allowed-signers file does not list"
-                )
-            identity = principals[0]
-        proc = subprocess.run(
-            [
-                tool,
-                "-Y",
-                "verify",
-                "-f",
-                str(signers),
-                "-I",
-                identity,
-                "-n",
-                NAMESPACE,
-                "-s",
-                str(sig),
-            ],
-            input=data,
-            capture_output=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
+        identity = principals[0]
+    proc = _run_with_signature(
+        tool, ["verify", "-f", str(signers), "-I", identity, "-n", NAMESPACE], signature, data
+    )
     if proc.returncode == 0:
         return SignatureCheck(True, identity, f"good signature by {identity}")
     reason = _first_line(proc.stderr) or _first_line(proc.stdout) or "verification failed"
@@ -123,16 +98,7 @@ def check_unvalidated(data: bytes, signature: bytes) -> SignatureCheck | None:
     tool = shutil.which("ssh-keygen")
     if tool is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="compliance-verify-") as tmp:
-        sig = Path(tmp) / "manifest.json.sig"
-        sig.write_bytes(signature)
-        proc = subprocess.run(
-            [tool, "-Y", "check-novalidate", "-n", NAMESPACE, "-s", str(sig)],
-            input=data,
-            capture_output=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
+    proc = _run_with_signature(tool, ["check-novalidate", "-n", NAMESPACE], signature, data)
     said = _first_line(proc.stdout)
     if proc.returncode == 0:
         key = said.partition(" with ")[2] or "its key"
@@ -141,6 +107,23 @@ def check_unvalidated(data: bytes, signature: bytes) -> SignatureCheck | None:
         )
     reason = _first_line(proc.stderr) or said or f"ssh-keygen exited {proc.returncode}"
     return SignatureCheck(False, None, f"does not verify against manifest.json: {reason}")
+
+
+def _run_with_signature(
+    tool: str, args: list[str], signature: bytes, data: bytes
+) -> subprocess.CompletedProcess[bytes]:
+    """`ssh-keygen -Y ARGS -s SIG` with `data` on its input; the signature is written to
+    a private temporary file because ssh-keygen reads it only from a path."""
+    with tempfile.TemporaryDirectory(prefix="compliance-verify-") as tmp:
+        sig = Path(tmp) / "manifest.json.sig"
+        sig.write_bytes(signature)
+        return subprocess.run(
+            [tool, "-Y", *args, "-s", str(sig)],
+            input=data,
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
 
 
 def _first_line(data: bytes) -> str:
